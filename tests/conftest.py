@@ -21,3 +21,110 @@ def shared_data() -> Path:
     if not (path / "README.md").exists():
         pytest.skip(f"real Kepler/TESS data not found at {path} (set VETTING_SHARED_DATA)")
     return path
+
+
+# --- Django fixtures (only used by tests that ask for them) -----------------------------------
+
+def _user_with_role(django_user_model, username: str, role: str | None):
+    from django.contrib.auth.models import Group
+
+    user = django_user_model.objects.create_user(username=username, password="pw-" + username)
+    if role:
+        user.groups.add(Group.objects.get(name=role))
+    return user
+
+
+@pytest.fixture
+def vetter(db, django_user_model):
+    return _user_with_role(django_user_model, "vera", "vetter")
+
+
+@pytest.fixture
+def vetter2(db, django_user_model):
+    return _user_with_role(django_user_model, "victor", "vetter")
+
+
+@pytest.fixture
+def curator(db, django_user_model):
+    return _user_with_role(django_user_model, "carla", "curator")
+
+
+@pytest.fixture
+def admin_user_role(db, django_user_model):
+    return _user_with_role(django_user_model, "adam", "admin")
+
+
+@pytest.fixture
+def no_role_user(db, django_user_model):
+    return _user_with_role(django_user_model, "nobody", None)
+
+
+@pytest.fixture
+def make_candidate(db):
+    """Factory: ``make_candidate(catalog_id="K00001.01", **fields)`` -> Candidate (Kepler target)."""
+    from vetting.candidates.models import Candidate, SourceCatalog, Target
+
+    counter = {"n": 0}
+
+    def make(catalog_id: str | None = None, *, mission: str = "kepler", target_id: str | None = None, **fields):
+        counter["n"] += 1
+        n = counter["n"]
+        target, _ = Target.objects.get_or_create(mission=mission, catalog_id=target_id or f"KIC {1000 + n}")
+        source = fields.pop("source_catalog", SourceCatalog.KOI)
+        defaults = {"period_days": 3.0 + n, "epoch": 130.0, "duration_hours": 3.0, "depth_ppm": 1000.0, "snr": 20.0}
+        defaults.update(fields)
+        return Candidate.objects.create(
+            target=target, source_catalog=source, catalog_id=catalog_id or f"K{n:05d}.01", **defaults
+        )
+
+    return make
+
+
+@pytest.fixture
+def celery_worker_process(transactional_db):
+    """A real ``celery worker`` process on the test broker and the test database.
+
+    Yields the ``subprocess.Popen``; the worker is stopped (TERM, then KILL) afterwards. Tests
+    using it must commit their data (``transactional_db``) so the worker can see it.
+    """
+    import subprocess
+    import sys
+    import time
+
+    from django.conf import settings
+    from django.db import connection
+
+    from vetting.celery import app
+
+    app.control.purge()
+    db = connection.settings_dict
+    env = dict(os.environ)
+    env.update({
+        "DJANGO_SETTINGS_MODULE": "vetting.settings.test",
+        "TEST_DATABASE_URL": f"postgres://{db['USER']}@{db['HOST']}:{db['PORT']}/{db['NAME']}",
+        "TEST_REDIS_URL": settings.CELERY_BROKER_URL,
+    })
+    hostname = f"testworker-{os.getpid()}-{time.monotonic_ns()}@localhost"
+    proc = subprocess.Popen(
+        [sys.executable, "-m", "celery", "-A", "vetting", "worker", "-P", "solo", "-Q", "default,training,imports",
+         "-n", hostname, "--without-heartbeat", "--without-mingle", "--without-gossip", "-l", "WARNING"],
+        cwd=REPO_ROOT, env=env, start_new_session=True,
+    )
+    deadline = time.monotonic() + 60
+    while time.monotonic() < deadline:
+        if proc.poll() is not None:
+            raise RuntimeError(f"celery worker exited early with code {proc.returncode}")
+        if any(hostname in reply for reply in (app.control.ping(timeout=0.5) or [])):
+            break
+    else:
+        proc.kill()
+        raise RuntimeError("celery worker did not answer a ping within 60 s")
+    proc.hostname = hostname
+    yield proc
+    if proc.poll() is None:
+        proc.terminate()
+        try:
+            proc.wait(timeout=20)
+        except subprocess.TimeoutExpired:
+            proc.kill()
+            proc.wait()

@@ -1,0 +1,34 @@
+# Two commands do all the set-up on a fresh machine (only Python 3.11+ needed):
+#   make run    site + Celery worker + beat + its own Redis, SQLite, demo data
+#   make test   the whole suite against PostgreSQL and Redis (started if not running)
+PYTHON ?= python3
+VENV   ?= .venv
+PY     := $(VENV)/bin/python
+STAMP  := $(VENV)/.installed-$(shell cat requirements.txt requirements-dev.txt constraints.txt 2>/dev/null | sha1sum | cut -c1-12)
+
+.PHONY: run test bench venv migrate check-docker clean
+
+$(STAMP):
+	test -x $(PY) || $(PYTHON) -m venv $(VENV)
+	$(PY) -m pip install --quiet --upgrade pip
+	$(PY) -m pip install --quiet -r requirements-dev.txt -c constraints.txt
+	rm -f $(VENV)/.installed-* && touch $(STAMP)
+
+venv: $(STAMP)
+
+run: $(STAMP)
+	$(PY) manage.py rundemo
+
+test: $(STAMP)
+	bash .ci/ensure-services
+	$(PY) -m pytest $(PYTEST_ARGS)
+
+bench: $(STAMP)
+	bash .ci/ensure-services
+	@for script in bench/bench_*.py; do echo "== $$script"; $(PY) $$script $(BENCH_ARGS) || exit 1; done
+
+check-docker:
+	docker compose -f docker/compose.yaml config --quiet && echo "docker/compose.yaml is valid"
+
+clean:
+	rm -rf var/ .pytest_cache bench-out/

@@ -1,0 +1,201 @@
+"""Stars (Target), transit candidates (Candidate), light curves (LightCurve) and import jobs.
+
+Units are in field names. Light curves are stored as compressed ``.npz`` files, never one row
+per point; the small arrays a candidate page plots are precomputed at import time.
+"""
+from __future__ import annotations
+
+import numpy as np
+from django.conf import settings
+from django.db import models
+
+
+class Mission(models.TextChoices):
+    KEPLER = "kepler", "Kepler"
+    K2 = "k2", "K2"
+    TESS = "tess", "TESS"
+    SIMULATED = "simulated", "Simulated"
+
+
+class TimeSystem(models.TextChoices):
+    BKJD = "BKJD", "BKJD (BJD - 2454833)"
+    BTJD = "BTJD", "BTJD (BJD - 2457000)"
+    BJD = "BJD", "BJD"
+
+
+class SourceCatalog(models.TextChoices):
+    KOI = "koi", "Kepler KOI (cumulative)"
+    DR24_TCE = "dr24_tce", "Kepler DR24 TCE"
+    DR25_TCE = "dr25_tce", "Kepler DR25 TCE"
+    TOI = "toi", "TESS TOI"
+    TESS_TCE = "tess_tce", "TESS TCE (Astronet-Triage)"
+    SIMULATED = "simulated", "Simulated (demo)"
+
+
+class Target(models.Model):
+    """A star observed by a mission, keyed by its catalog id (``KIC 11446443``, ``TIC 25155310``)."""
+
+    mission = models.CharField(max_length=16, choices=Mission.choices)
+    catalog_id = models.CharField(max_length=64, help_text="KIC/TIC/EPIC id with its prefix")
+    ra_deg = models.FloatField(null=True, blank=True)
+    dec_deg = models.FloatField(null=True, blank=True)
+    magnitude = models.FloatField(null=True, blank=True, help_text="Kepler or TESS magnitude")
+    teff_k = models.FloatField(null=True, blank=True)
+    logg_cgs = models.FloatField(null=True, blank=True)
+    radius_rsun = models.FloatField(null=True, blank=True)
+    mass_msun = models.FloatField(null=True, blank=True)
+    created_at = models.DateTimeField(auto_now_add=True)
+    updated_at = models.DateTimeField(auto_now=True)
+
+    class Meta:
+        ordering = ["mission", "catalog_id"]
+        constraints = [models.UniqueConstraint(fields=["mission", "catalog_id"], name="target_unique_per_mission")]
+
+    def __str__(self) -> str:
+        return self.catalog_id
+
+
+class CandidateQuerySet(models.QuerySet):
+    def with_target(self) -> "CandidateQuerySet":
+        return self.select_related("target")
+
+
+class Candidate(models.Model):
+    """A periodic transit-like signal on a target, as reported by a catalog or pipeline.
+
+    The catalog disposition is kept apart from vetter labels (``reviews.Label``).
+    """
+
+    target = models.ForeignKey(Target, on_delete=models.PROTECT, related_name="candidates")
+    source_catalog = models.CharField(max_length=16, choices=SourceCatalog.choices)
+    catalog_id = models.CharField(max_length=64, help_text="K00752.01, TOI-1234.01, TCE id")
+    period_days = models.FloatField(null=True, blank=True)
+    epoch = models.FloatField(null=True, blank=True, help_text="mid-transit time in epoch_system")
+    epoch_system = models.CharField(max_length=8, choices=TimeSystem.choices, default=TimeSystem.BKJD)
+    duration_hours = models.FloatField(null=True, blank=True)
+    depth_ppm = models.FloatField(null=True, blank=True)
+    snr = models.FloatField(null=True, blank=True)
+    impact = models.FloatField(null=True, blank=True)
+    planet_radius_rearth = models.FloatField(null=True, blank=True)
+    catalog_disposition = models.CharField(max_length=32, blank=True, db_index=True)
+    catalog_score = models.FloatField(null=True, blank=True)
+    catalog_features = models.JSONField(default=dict, blank=True)
+    #: Vetting metrics computed from the light curve (classifier.features), units in keys.
+    features = models.JSONField(default=dict, blank=True)
+    #: Astronet-style views, float32 little-endian bytes: global (201,), local (61,).
+    global_view = models.BinaryField(null=True, blank=True, editable=False)
+    local_view = models.BinaryField(null=True, blank=True, editable=False)
+    #: Small binned arrays the candidate page plots (classifier.plots.plot_payload).
+    plot_payload = models.JSONField(null=True, blank=True, editable=False)
+    #: Known truth for simulated candidates only (never shown to vetters before they label).
+    simulated_truth = models.CharField(max_length=8, blank=True)
+    created_at = models.DateTimeField(auto_now_add=True, db_index=True)
+    updated_at = models.DateTimeField(auto_now=True)
+
+    objects = CandidateQuerySet.as_manager()
+
+    class Meta:
+        ordering = ["-created_at", "id"]
+        constraints = [
+            models.UniqueConstraint(fields=["source_catalog", "catalog_id"], name="candidate_unique_per_catalog"),
+            models.CheckConstraint(
+                condition=models.Q(period_days__isnull=True) | models.Q(period_days__gt=0),
+                name="candidate_period_positive",
+            ),
+        ]
+        indexes = [models.Index(fields=["source_catalog", "catalog_disposition"])]
+
+    def __str__(self) -> str:
+        return self.catalog_id
+
+    @property
+    def mission(self) -> str:
+        return self.target.mission
+
+    def view_array(self, which: str) -> np.ndarray | None:
+        """The stored global or local view as float32 array (201,) / (61,), or None."""
+        raw = self.global_view if which == "global" else self.local_view
+        return None if raw is None else np.frombuffer(bytes(raw), dtype="<f4")
+
+
+def lightcurve_upload_to(instance: "LightCurve", filename: str) -> str:
+    return f"lightcurves/{instance.target.mission}/{instance.target_id}/{filename}"
+
+
+class LightCurve(models.Model):
+    """A light curve stored as an ``.npz`` file.
+
+    ``kind=timeseries``: arrays ``time`` (days, in ``time_system``), ``flux`` (normalised),
+    ``flux_err``, ``quality``. ``kind=folded``: arrays ``global_view`` (201,), ``local_view`` (61,).
+    """
+
+    class Kind(models.TextChoices):
+        TIMESERIES = "timeseries", "Time series"
+        FOLDED = "folded", "Pre-folded views"
+
+    target = models.ForeignKey(Target, on_delete=models.CASCADE, related_name="lightcurves")
+    candidate = models.ForeignKey(
+        Candidate, on_delete=models.CASCADE, null=True, blank=True, related_name="lightcurves"
+    )
+    kind = models.CharField(max_length=16, choices=Kind.choices, default=Kind.TIMESERIES)
+    mission = models.CharField(max_length=16, choices=Mission.choices)
+    sector = models.PositiveIntegerField(null=True, blank=True, help_text="TESS sector")
+    quarter = models.PositiveIntegerField(null=True, blank=True, help_text="Kepler quarter")
+    cadence_s = models.FloatField(null=True, blank=True)
+    flux_column = models.CharField(max_length=32, blank=True)
+    time_system = models.CharField(max_length=8, choices=TimeSystem.choices, default=TimeSystem.BKJD)
+    n_points = models.PositiveIntegerField(default=0)
+    source = models.CharField(max_length=32, blank=True, help_text="fits, mast, astronet, simulated")
+    original_filename = models.CharField(max_length=255, blank=True)
+    sha256 = models.CharField(max_length=64, help_text="hash of the stored arrays")
+    data = models.FileField(upload_to=lightcurve_upload_to, max_length=255)
+    created_at = models.DateTimeField(auto_now_add=True)
+
+    class Meta:
+        ordering = ["target", "mission", "sector", "quarter"]
+        constraints = [
+            models.UniqueConstraint(fields=["target", "kind", "sha256"], name="lightcurve_unique_content"),
+        ]
+
+    def __str__(self) -> str:
+        part = f"S{self.sector}" if self.sector is not None else f"Q{self.quarter}" if self.quarter is not None else ""
+        return f"{self.target} {self.kind} {part}".strip()
+
+    def load_arrays(self) -> dict[str, np.ndarray]:
+        """Read the stored arrays (never pickled objects)."""
+        with self.data.open("rb") as handle, np.load(handle, allow_pickle=False) as npz:
+            return {key: npz[key] for key in npz.files}
+
+
+class ImportJob(models.Model):
+    """A long import (catalog CSV, FITS, views bundle) as a row with a state and progress."""
+
+    class Kind(models.TextChoices):
+        CATALOG = "catalog", "Catalog table"
+        FITS = "fits", "FITS light curve"
+        VIEWS = "views", "Folded views bundle"
+
+    class State(models.TextChoices):
+        QUEUED = "queued"
+        RUNNING = "running"
+        FINISHED = "finished"
+        FAILED = "failed"
+
+    kind = models.CharField(max_length=16, choices=Kind.choices)
+    state = models.CharField(max_length=16, choices=State.choices, default=State.QUEUED, db_index=True)
+    upload = models.FileField(upload_to="imports/", max_length=255, blank=True)
+    options = models.JSONField(default=dict, blank=True)
+    progress = models.FloatField(default=0.0, help_text="0..1")
+    counts = models.JSONField(default=dict, blank=True)
+    errors = models.JSONField(default=list, blank=True)
+    task_id = models.CharField(max_length=64, blank=True)
+    created_by = models.ForeignKey(settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.SET_NULL)
+    created_at = models.DateTimeField(auto_now_add=True)
+    started_at = models.DateTimeField(null=True, blank=True)
+    finished_at = models.DateTimeField(null=True, blank=True)
+
+    class Meta:
+        ordering = ["-created_at"]
+
+    def __str__(self) -> str:
+        return f"{self.kind} import #{self.pk} ({self.state})"

@@ -1,0 +1,16 @@
+"""Read queries for candidates (no writes here)."""
+from __future__ import annotations
+
+from django.db.models import QuerySet
+
+from vetting.candidates.models import Candidate
+
+
+def candidate_list(*, mission: str | None = None, disposition: str | None = None) -> QuerySet[Candidate]:
+    """Candidates with their target, newest first, optionally filtered."""
+    qs = Candidate.objects.with_target().defer("global_view", "local_view", "plot_payload")
+    if mission:
+        qs = qs.filter(target__mission=mission)
+    if disposition:
+        qs = qs.filter(catalog_disposition=disposition)
+    return qs

@@ -1,0 +1,2 @@
+"""Site pages of this app (added as the app grows)."""
+urlpatterns: list = []

@@ -1,0 +1,238 @@
+"""Writes for labels, disputes and consensus. Every function is keyword-only and atomic.
+
+Concurrency: each write first locks the candidate row (``SELECT ... FOR UPDATE`` on
+PostgreSQL), so concurrent submissions on one candidate are serialised and the
+"one current label per vetter" constraint and the consensus row stay consistent.
+"""
+from __future__ import annotations
+
+from django.conf import settings
+from django.core.exceptions import PermissionDenied, ValidationError
+from django.db import transaction
+from django.utils import timezone
+
+from classifier.vocabulary import validate_class
+from vetting.candidates.models import Candidate
+from vetting.reviews import consensus as consensus_rule
+from vetting.reviews.models import Consensus, Dispute, DisputeComment, Label, LabelSource
+from vetting.web.roles import is_curator
+
+
+def _lock_candidate(candidate: Candidate | int) -> Candidate:
+    pk = candidate.pk if isinstance(candidate, Candidate) else candidate
+    return Candidate.objects.select_for_update().get(pk=pk)
+
+
+def _check_class(label_class: str) -> str:
+    try:
+        return validate_class(label_class)
+    except ValueError as exc:
+        raise ValidationError({"label_class": str(exc)}) from exc
+
+
+@transaction.atomic
+def label_create(
+    *,
+    candidate: Candidate | int,
+    vetter,
+    label_class: str,
+    confidence: float = 1.0,
+    note: str = "",
+    seconds_spent: float | None = None,
+) -> Label:
+    """Record a vetter's label; their previous label on the candidate stays as history."""
+    _check_class(label_class)
+    candidate = _lock_candidate(candidate)
+    previous = Label.objects.filter(
+        candidate=candidate, vetter=vetter, source=LabelSource.HUMAN, is_current=True
+    ).first()
+    if previous is not None:
+        previous.is_current = False
+        previous.save(update_fields=["is_current"])
+    label = Label(
+        candidate=candidate,
+        vetter=vetter,
+        label_class=label_class,
+        confidence=confidence,
+        note=note,
+        source=LabelSource.HUMAN,
+        supersedes=previous,
+        seconds_spent=seconds_spent,
+    )
+    label.full_clean()
+    label.save()
+    consensus_update(candidate=candidate)
+    return label
+
+
+@transaction.atomic
+def catalog_label_upsert(*, candidate: Candidate | int, label_class: str, note: str = "") -> Label:
+    """Set the catalog disposition label of a candidate (idempotent for re-imports)."""
+    _check_class(label_class)
+    candidate = _lock_candidate(candidate)
+    current = Label.objects.filter(candidate=candidate, source=LabelSource.CATALOG, is_current=True).first()
+    if current is not None and current.label_class == label_class:
+        return current
+    if current is not None:
+        current.is_current = False
+        current.save(update_fields=["is_current"])
+    label = Label(candidate=candidate, label_class=label_class, source=LabelSource.CATALOG, note=note, supersedes=current)
+    label.full_clean()
+    label.save()
+    consensus_update(candidate=candidate)
+    return label
+
+
+@transaction.atomic
+def curator_label_set(*, candidate: Candidate | int, curator, label_class: str, note: str = "") -> Label:
+    """A curator's decision for a candidate; it overrides the vetters' majority."""
+    if not is_curator(curator):
+        raise PermissionDenied("only curators can set a curated label")
+    _check_class(label_class)
+    candidate = _lock_candidate(candidate)
+    current = Label.objects.filter(candidate=candidate, source=LabelSource.CURATOR, is_current=True).first()
+    if current is not None:
+        current.is_current = False
+        current.save(update_fields=["is_current"])
+    label = Label(
+        candidate=candidate, vetter=curator, label_class=label_class, source=LabelSource.CURATOR,
+        note=note, supersedes=current, is_gold=True,
+    )
+    label.full_clean()
+    label.save()
+    consensus_update(candidate=candidate)
+    return label
+
+
+def consensus_update(*, candidate: Candidate) -> Consensus | None:
+    """Recompute and store the consensus of one candidate (caller holds the candidate lock)."""
+    rule = settings.VETTING_CONSENSUS
+    votes = [
+        consensus_rule.Vote(l.label_class, l.confidence, l.source, l.is_gold, l.excluded_from_training)
+        for l in Label.objects.filter(candidate=candidate, is_current=True).order_by("-created_at", "-id")
+    ]
+    decision = consensus_rule.decide(
+        votes,
+        min_labels=rule.get("min_labels", 1),
+        curator_overrides=rule.get("curator_overrides", True),
+        weight_by_confidence=rule.get("weight_by_confidence", True),
+        include_catalog=settings.VETTING_INCLUDE_CATALOG_LABELS,
+    )
+    if decision is None:
+        Consensus.objects.filter(candidate=candidate).delete()
+        return None
+    obj, _ = Consensus.objects.update_or_create(
+        candidate=candidate,
+        defaults={
+            "label_class": decision.label_class,
+            "agreement": decision.agreement,
+            "n_labels": decision.n_labels,
+            "method": decision.method,
+            "needs_review": decision.needs_review,
+        },
+    )
+    return obj
+
+
+@transaction.atomic
+def label_set_gold(*, label: Label, curator, is_gold: bool = True) -> Label:
+    """Mark a label as curated ground truth (or unmark it)."""
+    if not is_curator(curator):
+        raise PermissionDenied("only curators can mark gold labels")
+    candidate = _lock_candidate(label.candidate_id)
+    label.is_gold = is_gold
+    label.save(update_fields=["is_gold"])
+    consensus_update(candidate=candidate)
+    return label
+
+
+@transaction.atomic
+def vetter_labels_exclude(*, vetter, curator, excluded: bool = True) -> int:
+    """Exclude (or re-include) all of a vetter's labels from training; returns how many changed."""
+    if not is_curator(curator):
+        raise PermissionDenied("only curators can exclude a vetter's labels")
+    candidate_ids = list(Label.objects.filter(vetter=vetter, source=LabelSource.HUMAN).values_list("candidate_id", flat=True).distinct())
+    changed = Label.objects.filter(vetter=vetter, source=LabelSource.HUMAN).exclude(excluded_from_training=excluded).update(excluded_from_training=excluded)
+    for candidate in Candidate.objects.select_for_update().filter(pk__in=candidate_ids).order_by("pk"):
+        consensus_update(candidate=candidate)
+    return changed
+
+
+@transaction.atomic
+def dispute_open(
+    *,
+    candidate: Candidate | int,
+    opened_by,
+    reason: str,
+    label: Label | None = None,
+    model_version: str = "",
+    disputed_class: str = "",
+    proposed_class: str = "",
+) -> Dispute:
+    """Dispute a label (pass ``label``) or a model prediction (pass ``model_version``)."""
+    if not reason or not reason.strip():
+        raise ValidationError({"reason": "give a reason for the dispute"})
+    candidate = _lock_candidate(candidate)
+    if label is not None and label.candidate_id != candidate.pk:
+        raise ValidationError({"label": "the label belongs to another candidate"})
+    dispute = Dispute(
+        candidate=candidate,
+        subject=Dispute.Subject.LABEL if label is not None else Dispute.Subject.PREDICTION,
+        label=label,
+        model_version=model_version,
+        disputed_class=disputed_class or (label.label_class if label is not None else ""),
+        proposed_class=proposed_class,
+        reason=reason.strip(),
+        opened_by=opened_by,
+    )
+    dispute.full_clean()
+    dispute.save()
+    return dispute
+
+
+@transaction.atomic
+def dispute_comment(*, dispute: Dispute, author, text: str) -> DisputeComment:
+    if not text or not text.strip():
+        raise ValidationError({"text": "a comment needs text"})
+    comment = DisputeComment(dispute=dispute, author=author, text=text.strip())
+    comment.full_clean()
+    comment.save()
+    return comment
+
+
+@transaction.atomic
+def dispute_resolve(*, dispute: Dispute | int, curator, resolved_class: str, resolution: str = "") -> Dispute:
+    """Settle a dispute: the decision becomes the candidate's curated label."""
+    if not is_curator(curator):
+        raise PermissionDenied("only curators can resolve disputes")
+    _check_class(resolved_class)
+    pk = dispute.pk if isinstance(dispute, Dispute) else dispute
+    dispute = Dispute.objects.select_for_update().get(pk=pk)
+    if dispute.status == Dispute.Status.RESOLVED:
+        raise ValidationError({"status": f"dispute #{dispute.pk} is already resolved"})
+    dispute.status = Dispute.Status.RESOLVED
+    dispute.resolved_class = resolved_class
+    dispute.resolution = resolution
+    dispute.resolved_by = curator
+    dispute.resolved_at = timezone.now()
+    dispute.full_clean()
+    dispute.save()
+    curator_label_set(
+        candidate=dispute.candidate_id, curator=curator, label_class=resolved_class,
+        note=f"Dispute #{dispute.pk}: {resolution}".strip(),
+    )
+    return dispute
+
+
+def consensus_recompute_many(*, candidate_ids: list[int]) -> int:
+    """Recompute the consensus of many candidates, one short transaction each."""
+    done = 0
+    for pk in candidate_ids:
+        with transaction.atomic():
+            try:
+                candidate = _lock_candidate(pk)
+            except Candidate.DoesNotExist:
+                continue
+            consensus_update(candidate=candidate)
+            done += 1
+    return done

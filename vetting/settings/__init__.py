@@ -1,0 +1,1 @@
+"""Settings modules: ``base`` (shared), ``dev`` (local run), ``test`` (suite), ``production``."""

@@ -1,0 +1,18 @@
+"""Test suite: PostgreSQL and Redis over real connections (``make test`` starts them if needed)."""
+from .base import *  # noqa: F401,F403
+from .base import DATABASES, REST_FRAMEWORK, VAR_DIR, dj_database_url, os
+
+SECRET_KEY = "test-only-key"
+DEBUG = False
+ALLOWED_HOSTS = ["*"]
+DATABASES["default"] = dj_database_url.parse(
+    os.environ.get("TEST_DATABASE_URL", "postgres://postgres@127.0.0.1:5432/vetting"), conn_max_age=0
+)
+PASSWORD_HASHERS = ["django.contrib.auth.hashers.MD5PasswordHasher"]  # fast logins in tests
+REST_FRAMEWORK = {**REST_FRAMEWORK, "DEFAULT_THROTTLE_RATES": {"anon": "1000/minute", "user": "100000/minute", "login": "1000/minute"}}
+
+# A Redis database of its own, so the suite never touches a development queue.
+REDIS_URL = os.environ.get("TEST_REDIS_URL", "redis://127.0.0.1:6379/9")
+CELERY_BROKER_URL = CELERY_RESULT_BACKEND = REDIS_URL
+MEDIA_ROOT = VAR_DIR / "test-media"
+VETTING_ARTIFACT_DIR = MEDIA_ROOT / "models"

@@ -1,0 +1,18 @@
+"""Root URLconf: site pages, admin, REST API, health check."""
+from django.contrib import admin
+from django.contrib.auth import views as auth_views
+from django.urls import include, path
+
+from vetting.web import views as web_views
+
+urlpatterns = [
+    path("", web_views.home, name="home"),
+    path("accounts/login/", web_views.ThrottledLoginView.as_view(), name="login"),
+    path("accounts/logout/", auth_views.LogoutView.as_view(), name="logout"),
+    path("health/", web_views.health, name="health"),
+    path("candidates/", include("vetting.candidates.urls")),
+    path("reviews/", include("vetting.reviews.urls")),
+    path("learning/", include("vetting.learning.urls")),
+    path("api/", include("api.urls")),
+    path("admin/", admin.site.urls),
+]
