@@ -1,0 +1,466 @@
+"""Light-curve processing: clean, detrend, fold, bin, Astronet-style views, BLS search.
+
+All functions take plain numpy arrays (time in days, e.g. BKJD; flux normalised or raw)
+and return numpy arrays or small frozen dataclasses. Bad input (empty, all-NaN, a single
+point, constant flux) raises :class:`LightCurveError`, a ``ValueError`` with a message a
+person can act on. Nothing here imports Django; lightkurve and astropy are imported only
+inside the functions that need them, so importing this module stays cheap.
+
+Conventions
+-----------
+- Phase is in cycles in ``[-0.5, 0.5)`` with the transit at 0:
+  ``phase = ((t - epoch) / period + 0.5) mod 1 - 0.5``.
+- Views follow Astronet-Triage (Yu et al. 2019; the real ``views.npz``): the global view
+  is the whole orbit in 201 median bins, the local view +/- 2 transit durations in 61
+  median bins; empty bins are interpolated; each view is shifted and scaled so that its
+  median is 0 and its minimum is exactly -1.
+"""
+from __future__ import annotations
+
+import warnings
+from dataclasses import dataclass
+
+import numpy as np
+from scipy.ndimage import median_filter
+
+#: lightkurve's "default" Kepler quality bitmask (attitude tweak, safe mode, coarse point,
+#: earth point, desaturation, manual exclude, detector anomaly, no data, thruster firing).
+DEFAULT_QUALITY_BITMASK = 1130799
+GLOBAL_VIEW_BINS = 201
+LOCAL_VIEW_BINS = 61
+LOCAL_VIEW_DURATIONS = 2.0
+#: Fewest usable points for any processing.
+MIN_POINTS = 10
+
+
+class LightCurveError(ValueError):
+    """A light curve that cannot be processed (empty, all NaN, too short, constant, ...)."""
+
+
+@dataclass(frozen=True)
+class LightCurve:
+    """A cleaned light curve: arrays of shape ``(n,)``, time-sorted, all finite.
+
+    ``time`` in days (BKJD/BTJD), ``flux`` relative (~1 after detrending), ``flux_err`` in
+    the same units as ``flux``.
+    """
+
+    time: np.ndarray
+    flux: np.ndarray
+    flux_err: np.ndarray
+
+    def __len__(self) -> int:
+        return int(self.time.size)
+
+
+@dataclass(frozen=True)
+class BLSResult:
+    """Best box-least-squares signal and the periodogram.
+
+    ``periods_days`` and ``power`` have shape ``(m,)``, ``power`` is the BLS
+    log-likelihood (astropy's default objective).
+    """
+
+    period_days: float
+    epoch: float
+    duration_hours: float
+    depth_ppm: float
+    snr: float
+    periods_days: np.ndarray
+    power: np.ndarray
+
+
+# --------------------------------------------------------------------------------------
+# validation and cleaning
+# --------------------------------------------------------------------------------------
+
+def _as_arrays(time, flux, flux_err=None):
+    time = np.asarray(time, dtype=float).ravel()
+    flux = np.asarray(flux, dtype=float).ravel()
+    if time.shape != flux.shape:
+        raise LightCurveError(
+            f"time and flux must have the same length (got {time.size} and {flux.size})")
+    if flux_err is None:
+        flux_err = np.full_like(flux, np.nan)
+    else:
+        flux_err = np.asarray(flux_err, dtype=float).ravel()
+        if flux_err.shape != flux.shape:
+            raise LightCurveError(
+                f"flux_err must have the same length as flux ({flux_err.size} != {flux.size})")
+    return time, flux, flux_err
+
+
+def _require_usable(time, flux, min_points=MIN_POINTS, what="light curve"):
+    if time.size == 0:
+        raise LightCurveError(f"the {what} is empty")
+    good = np.isfinite(time) & np.isfinite(flux)
+    n_good = int(good.sum())
+    if n_good == 0:
+        raise LightCurveError(f"the {what} has no finite flux values (all {time.size} are NaN)")
+    if n_good < min_points:
+        raise LightCurveError(
+            f"the {what} has only {n_good} usable point(s); at least {min_points} are needed")
+    f = flux[good]
+    if np.nanmax(f) == np.nanmin(f):
+        raise LightCurveError(f"the {what} is constant (every flux value is {f[0]:g})")
+    return good
+
+
+def transit_mask(time, *, period_days: float, epoch: float, duration_hours: float,
+                 width: float = 1.5) -> np.ndarray:
+    """Boolean mask, shape ``(n,)``, True within ``width`` x duration centred on each transit.
+
+    Parameters
+    ----------
+    time : array (n,), days
+    period_days, epoch : float
+        Ephemeris; ``epoch`` in the same time system as ``time``.
+    duration_hours : float
+        Total transit duration in hours.
+    width : float
+        Width of the masked window in units of the duration (1.5 protects ingress/egress
+        from ephemeris errors).
+    """
+    _check_ephemeris(period_days, duration_hours)
+    phase_days = phase_fold(time, period_days=period_days, epoch=epoch) * period_days
+    return np.abs(phase_days) < 0.5 * width * duration_hours / 24.0
+
+
+def _check_ephemeris(period_days, duration_hours):
+    if not (np.isfinite(period_days) and period_days > 0):
+        raise LightCurveError(f"period must be a positive number of days (got {period_days})")
+    if duration_hours is not None and not (np.isfinite(duration_hours) and duration_hours > 0):
+        raise LightCurveError(
+            f"duration must be a positive number of hours (got {duration_hours})")
+
+
+def clean(time, flux, flux_err=None, quality=None, *,
+          quality_bitmask: int = DEFAULT_QUALITY_BITMASK, sigma: float = 5.0,
+          protect: np.ndarray | None = None, min_points: int = MIN_POINTS) -> LightCurve:
+    """Drop flagged, non-finite and outlying cadences; sort by time.
+
+    Outliers are points more than ``sigma`` robust standard deviations from a 5-cadence
+    running median (which keeps eclipses: a median filter preserves steps and dips
+    longer than 2 cadences). Points in ``protect`` (e.g. :func:`transit_mask`) are never
+    clipped. Without ``protect``, only upward outliers (cosmic rays) are clipped, so an
+    unknown transit can never be removed.
+
+    Parameters
+    ----------
+    time, flux : array (n,)
+        Time in days and flux (any positive scale).
+    flux_err : array (n,), optional
+        Uncertainties; if missing or NaN, filled with the robust point-to-point scatter.
+    quality : array (n,) of int, optional
+        Mission quality flags; cadences with any bit of ``quality_bitmask`` set are dropped.
+    protect : array (n,) of bool, optional
+        Cadences that must never be clipped as outliers (in-transit points).
+
+    Returns
+    -------
+    LightCurve
+        Arrays of length ``m <= n``.
+
+    Raises
+    ------
+    LightCurveError
+        If fewer than ``min_points`` usable points remain or the flux is constant.
+    """
+    time, flux, flux_err = _as_arrays(time, flux, flux_err)
+    keep = _require_usable(time, flux, min_points)
+    if quality is not None:
+        quality = np.asarray(quality).ravel()
+        if quality.shape != time.shape:
+            raise LightCurveError("quality must have the same length as flux")
+        keep &= (quality.astype(np.int64) & int(quality_bitmask)) == 0
+    protect = np.zeros(time.size, bool) if protect is None else np.asarray(protect, bool)
+    has_protect = bool(protect.any())
+    t, f, e, p = time[keep], flux[keep], flux_err[keep], protect[keep]
+    order = np.argsort(t, kind="stable")
+    t, f, e, p = t[order], f[order], e[order], p[order]
+    if t.size < min_points:
+        raise LightCurveError(
+            f"only {t.size} point(s) left after removing flagged cadences; "
+            f"at least {min_points} are needed")
+
+    resid = f - median_filter(f, size=5, mode="nearest")
+    scale = 1.4826 * np.median(np.abs(resid - np.median(resid)))
+    if scale > 0 and np.isfinite(sigma):
+        outlier = resid > sigma * scale
+        if has_protect:  # ephemeris known: clip low points too, outside transits
+            outlier |= resid < -sigma * scale
+        outlier &= ~p
+        t, f, e = t[~outlier], f[~outlier], e[~outlier]
+
+    bad_err = ~np.isfinite(e) | (e <= 0)
+    if bad_err.any():
+        fill = np.median(e[~bad_err]) if (~bad_err).any() else _point_scatter(f)
+        e = np.where(bad_err, fill, e)
+    _require_usable(t, f, min_points, what="cleaned light curve")
+    return LightCurve(t, f, e)
+
+
+def _point_scatter(flux) -> float:
+    """Robust white-noise estimate from point-to-point differences (same units as flux)."""
+    d = np.diff(flux)
+    s = 1.4826 * np.median(np.abs(d - np.median(d))) / np.sqrt(2) if d.size else 0.0
+    return float(s) if s > 0 else float(np.std(flux) or 1.0)
+
+
+# --------------------------------------------------------------------------------------
+# detrending
+# --------------------------------------------------------------------------------------
+
+def detrend(time, flux, flux_err=None, *, window_days: float = 1.0,
+            mask: np.ndarray | None = None, polyorder: int = 2,
+            return_trend: bool = False):
+    """Divide out slow trends with lightkurve's Savitzky-Golay ``flatten``.
+
+    Parameters
+    ----------
+    time, flux : array (n,), finite and time-sorted (see :func:`clean`)
+    flux_err : array (n,), optional
+    window_days : float
+        Filter window in days; use at least ~3 transit durations so transits survive.
+    mask : array (n,) of bool, optional
+        True for cadences excluded from the trend fit (transits); the trend is
+        interpolated across them.
+    return_trend : bool
+        Also return the trend (same units as ``flux``).
+
+    Returns
+    -------
+    flux_flat, flux_err_flat : array (n,)
+        Relative flux (~1) and its uncertainty. ``trend`` too if ``return_trend``.
+    """
+    time, flux, flux_err = _as_arrays(time, flux, flux_err)
+    _require_usable(time, flux)
+    if not (np.all(np.isfinite(time)) and np.all(np.isfinite(flux))):
+        raise LightCurveError("detrend needs finite time and flux; call clean() first")
+    if np.isnan(flux_err).all():
+        flux_err = np.full_like(flux, _point_scatter(flux))
+    dt = float(np.median(np.diff(time)))
+    if not dt > 0:
+        raise LightCurveError("time must be strictly increasing; call clean() first")
+    window = max(int(window_days / dt) // 2 * 2 + 1, polyorder + 3)
+    import lightkurve as lk  # lazily: slow import, only needed here
+
+    lc = lk.LightCurve(time=time, flux=flux, flux_err=flux_err)
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        try:
+            flat, trend = lc.flatten(window_length=window, polyorder=polyorder,
+                                     mask=None if mask is None else np.asarray(mask, bool),
+                                     return_trend=True)
+        except (ValueError, np.linalg.LinAlgError) as exc:
+            raise LightCurveError(f"detrending failed: {exc}") from exc
+    out = (np.asarray(flat.flux.value, float), np.asarray(flat.flux_err.value, float))
+    if not np.isfinite(out[0]).any():
+        raise LightCurveError("detrending produced no finite values (trend is zero or NaN)")
+    return (*out, np.asarray(trend.flux.value, float)) if return_trend else out
+
+
+def prepare(time, flux, flux_err=None, quality=None, *, period_days: float | None = None,
+            epoch: float | None = None, duration_hours: float | None = None,
+            window_days: float | None = None,
+            quality_bitmask: int = DEFAULT_QUALITY_BITMASK) -> LightCurve:
+    """Clean and detrend in one call, protecting the transits when the ephemeris is known.
+
+    The window defaults to ``max(1 day, 3 x duration)``. Returns the detrended
+    :class:`LightCurve` (flux ~1) with non-finite points removed.
+    """
+    protect = None
+    if period_days is not None and epoch is not None and duration_hours is not None:
+        protect = transit_mask(time, period_days=period_days, epoch=epoch,
+                               duration_hours=duration_hours)
+    lc = clean(time, flux, flux_err, quality, quality_bitmask=quality_bitmask, protect=protect)
+    mask = None
+    if protect is not None:
+        mask = transit_mask(lc.time, period_days=period_days, epoch=epoch,
+                            duration_hours=duration_hours)
+    if window_days is None:
+        window_days = max(1.0, 3.0 * (duration_hours or 0.0) / 24.0)
+    f, e = detrend(lc.time, lc.flux, lc.flux_err, window_days=window_days, mask=mask)
+    good = np.isfinite(f) & np.isfinite(e)
+    return LightCurve(lc.time[good], f[good], e[good])
+
+
+# --------------------------------------------------------------------------------------
+# folding, binning, views
+# --------------------------------------------------------------------------------------
+
+def phase_fold(time, *, period_days: float, epoch: float) -> np.ndarray:
+    """Orbital phase in cycles, shape ``(n,)``, in ``[-0.5, 0.5)`` with transits at 0."""
+    _check_ephemeris(period_days, None)
+    time = np.asarray(time, dtype=float)
+    return (time - epoch) / period_days - np.floor((time - epoch) / period_days + 0.5)
+
+
+def bin_curve(x, y, *, n_bins: int, x_range: tuple[float, float],
+              statistic: str = "median"):
+    """Bin ``y`` on ``x`` into ``n_bins`` equal bins over ``x_range``.
+
+    Parameters
+    ----------
+    x, y : array (n,)
+    n_bins : int
+    x_range : (low, high)
+        Points outside are ignored; a point equal to ``high`` is ignored too.
+    statistic : {"median", "mean"}
+
+    Returns
+    -------
+    centres, values : array (n_bins,)
+        Bin centres and the statistic; NaN where a bin is empty.
+    counts : array (n_bins,) of int
+    """
+    if n_bins < 1:
+        raise LightCurveError("n_bins must be at least 1")
+    if statistic not in ("median", "mean"):
+        raise ValueError("statistic must be 'median' or 'mean'")
+    lo, hi = float(x_range[0]), float(x_range[1])
+    if not hi > lo:
+        raise LightCurveError(f"empty binning range {x_range}")
+    x = np.asarray(x, float)
+    y = np.asarray(y, float)
+    width = (hi - lo) / n_bins
+    centres = lo + width * (np.arange(n_bins) + 0.5)
+    ok = np.isfinite(x) & np.isfinite(y) & (x >= lo) & (x < hi)
+    idx = np.minimum(((x[ok] - lo) / width).astype(np.int64), n_bins - 1)
+    yv = y[ok]
+    counts = np.bincount(idx, minlength=n_bins)
+    values = np.full(n_bins, np.nan)
+    if statistic == "mean":
+        sums = np.bincount(idx, yv, minlength=n_bins)
+        np.divide(sums, counts, out=values, where=counts > 0)
+    elif idx.size:
+        # sort by (bin, value): each bin's median sits in the middle of its run
+        order = np.lexsort((yv, idx))
+        ys = yv[order]
+        starts = np.concatenate(([0], np.cumsum(counts)[:-1]))
+        filled = counts > 0
+        lo_i = starts[filled] + (counts[filled] - 1) // 2
+        hi_i = starts[filled] + counts[filled] // 2
+        values[filled] = 0.5 * (ys[lo_i] + ys[hi_i])
+    return centres, values, counts
+
+
+def interpolate_empty(values: np.ndarray) -> np.ndarray:
+    """Fill NaN bins by linear interpolation (nearest value at the edges)."""
+    values = np.asarray(values, float)
+    good = np.isfinite(values)
+    if not good.any():
+        raise LightCurveError("every bin is empty: no data at this period/epoch")
+    if good.all():
+        return values.copy()
+    i = np.arange(values.size)
+    return np.interp(i, i[good], values[good])
+
+
+def normalise_view(view: np.ndarray) -> np.ndarray:
+    """Shift/scale a view so its median is 0 and its minimum is -1 (Astronet-Triage)."""
+    view = np.asarray(view, float)
+    med = np.median(view)
+    depth = med - np.min(view)
+    if not (np.isfinite(depth) and depth > 0):
+        raise LightCurveError("the folded view is flat: no dip to normalise by")
+    return (view - med) / depth
+
+
+def global_view(time, flux, *, period_days: float, epoch: float,
+                n_bins: int = GLOBAL_VIEW_BINS, normalise: bool = True) -> np.ndarray:
+    """Whole orbit folded and median-binned, shape ``(n_bins,)``, transit in the centre bin.
+
+    ``time`` in days, ``flux`` detrended (~1). Empty bins are interpolated.
+    """
+    time, flux, _ = _as_arrays(time, flux)
+    _require_usable(time, flux, min_points=2)
+    phase = phase_fold(time, period_days=period_days, epoch=epoch)
+    _, values, _ = bin_curve(phase, flux, n_bins=n_bins, x_range=(-0.5, 0.5))
+    view = interpolate_empty(values)
+    return normalise_view(view) if normalise else view
+
+
+def local_view(time, flux, *, period_days: float, epoch: float, duration_hours: float,
+               n_bins: int = LOCAL_VIEW_BINS, n_durations: float = LOCAL_VIEW_DURATIONS,
+               normalise: bool = True) -> np.ndarray:
+    """+/- ``n_durations`` transit durations around the transit, median-binned, ``(n_bins,)``.
+
+    The window is capped at the whole orbit for very long durations.
+    """
+    time, flux, _ = _as_arrays(time, flux)
+    _require_usable(time, flux, min_points=2)
+    _check_ephemeris(period_days, duration_hours)
+    half = min(n_durations * duration_hours / 24.0, 0.5 * period_days)
+    phase_days = phase_fold(time, period_days=period_days, epoch=epoch) * period_days
+    _, values, _ = bin_curve(phase_days, flux, n_bins=n_bins, x_range=(-half, half))
+    view = interpolate_empty(values)
+    return normalise_view(view) if normalise else view
+
+
+# --------------------------------------------------------------------------------------
+# period search
+# --------------------------------------------------------------------------------------
+
+def bls_search(time, flux, flux_err=None, *, min_period_days: float = 0.5,
+               max_period_days: float | None = None, n_periods: int = 20000,
+               durations_hours=(1.0, 2.0, 3.0, 5.0, 8.0, 12.0),
+               max_plot_points: int = 2000) -> BLSResult:
+    """Box least squares search (astropy ``BoxLeastSquares``) for the strongest transit.
+
+    Parameters
+    ----------
+    time, flux : array (n,)
+        Cleaned, detrended light curve (days, relative flux).
+    min_period_days, max_period_days : float
+        Period range; the maximum defaults to half the time baseline (two transits).
+    n_periods : int
+        Size of the log-uniform period grid.
+    durations_hours : sequence of float
+        Trial durations; those longer than a quarter of ``min_period_days`` are dropped.
+    max_plot_points : int
+        The returned periodogram is reduced to at most this many points (keeping the
+        maximum power of each chunk) so it can be stored and plotted.
+
+    Returns
+    -------
+    BLSResult
+    """
+    from astropy.timeseries import BoxLeastSquares  # lazily: astropy import is slow
+
+    time, flux, flux_err = _as_arrays(time, flux, flux_err)
+    good = _require_usable(time, flux)
+    t, f = time[good], flux[good]
+    e = flux_err[good]
+    e = None if np.isnan(e).any() else e
+    baseline = float(t.max() - t.min())
+    max_p = max_period_days or baseline / 2.0
+    if not max_p > min_period_days:
+        raise LightCurveError(
+            f"the light curve spans {baseline:.2f} days: too short to search periods "
+            f"between {min_period_days} and {max_p:.2f} days")
+    durations = np.array([d for d in durations_hours if d / 24.0 < min_period_days / 4]) / 24.0
+    if durations.size == 0:
+        raise LightCurveError("no trial duration is shorter than a quarter of the minimum period")
+    periods = np.exp(np.linspace(np.log(min_period_days), np.log(max_p), int(n_periods)))
+    bls = BoxLeastSquares(t, f, dy=e)
+    res = bls.power(periods, durations, objective="likelihood")
+    power = np.nan_to_num(np.asarray(res.power, float), nan=0.0)
+    i = int(np.argmax(power))
+    depth = float(res.depth[i])
+    # SNR from the robust scatter and the number of in-transit points (astropy's
+    # depth_err assumes dy=1 when no uncertainties are given)
+    in_transit = np.abs(phase_fold(t, period_days=float(res.period[i]),
+                                   epoch=float(res.transit_time[i]))
+                        * res.period[i]) < 0.5 * res.duration[i]
+    depth_err = _point_scatter(f) / np.sqrt(max(int(in_transit.sum()), 1))
+    if power.size > max_plot_points:  # keep peaks: max of each chunk
+        chunks = np.array_split(np.arange(power.size), max_plot_points)
+        pick = np.array([c[np.argmax(power[c])] for c in chunks])
+    else:
+        pick = np.arange(power.size)
+    return BLSResult(
+        period_days=float(res.period[i]), epoch=float(res.transit_time[i]),
+        duration_hours=float(res.duration[i]) * 24.0, depth_ppm=depth * 1e6,
+        snr=depth / depth_err if depth_err > 0 else float("nan"),
+        periods_days=np.asarray(res.period, float)[pick], power=power[pick])
