@@ -1,0 +1,157 @@
+"""Reads of the learning app: the active model, predictions, the vetting queue, learning curves.
+
+No writes here. Views, the API and the admin call these; they never query models directly for
+these purposes, so query counts stay bounded (see tests/learning/test_selectors.py).
+"""
+from __future__ import annotations
+
+from collections.abc import Iterable
+
+from django.db.models import QuerySet
+
+from vetting.candidates.models import Candidate
+from vetting.learning.models import ClassifierVersion, Prediction, QueueEntry, TrainingRun
+
+#: Metric keys shown on learning curves (from classifier.evaluation.vetting_metrics).
+CURVE_METRICS = ("planet_ap", "triage_ap", "planet_auc", "triage_auc", "accuracy", "ece", "log_loss")
+
+# Heavy columns a queue listing never needs.
+_HEAVY = ("global_view", "local_view", "plot_payload")
+
+
+def active_version() -> ClassifierVersion | None:
+    """The promoted, active classifier version, or None before the first promotion."""
+    return ClassifierVersion.objects.filter(is_active=True).first()
+
+
+def predictions_for(candidate_ids: Iterable[int], *, version: ClassifierVersion | None = None) -> dict[int, Prediction]:
+    """Predictions of the active (or given) version for these candidates: {candidate_id: Prediction}.
+
+    Candidates without a prediction are absent from the dict. One query (plus one for the
+    active version when ``version`` is not given).
+    """
+    version = version or active_version()
+    ids = list(candidate_ids)
+    if version is None or not ids:
+        return {}
+    rows = Prediction.objects.filter(classifier_version=version, candidate_id__in=ids)
+    return {p.candidate_id: p for p in rows}
+
+
+def prediction_for(candidate: Candidate | int, *, version: ClassifierVersion | None = None) -> Prediction | None:
+    """The active (or given) version's prediction for one candidate, or None."""
+    cid = candidate if isinstance(candidate, int) else candidate.pk
+    return predictions_for([cid], version=version).get(cid)
+
+
+def _labeled_by(user) -> QuerySet:
+    from vetting.reviews.models import Label
+
+    return Label.objects.filter(vetter=user, is_current=True).values("candidate_id")
+
+
+def queue_for_user(user, *, limit: int = 20) -> list[Candidate]:
+    """Candidates this user should vet next, best first (at most ``limit``).
+
+    Order: the active-learning queue (``QueueEntry`` by priority), then, to fill up when the
+    queue is short or absent, unlabeled candidates the active model is least sure about, then
+    the newest unlabeled candidates. Candidates the user already labeled are never returned.
+    Each returned candidate carries ``queue_strategy`` (``uncertainty``, ``committee``,
+    ``random``, ``diversity``, ``mislabel``, ``fallback-uncertainty``, ``fallback-newest``) and
+    ``queue_priority`` attributes. At most four queries.
+    """
+    if limit <= 0:
+        return []
+    mine = _labeled_by(user)
+    out: list[Candidate] = []
+    seen: set[int] = set()
+
+    entries = (
+        QueueEntry.objects.exclude(candidate_id__in=mine)
+        .select_related("candidate", "candidate__target")
+        .defer(*(f"candidate__{f}" for f in _HEAVY))
+        .order_by("-priority", "id")[:limit]
+    )
+    for entry in entries:
+        cand = entry.candidate
+        cand.queue_strategy, cand.queue_priority = entry.strategy, entry.priority
+        out.append(cand)
+        seen.add(cand.pk)
+
+    if len(out) < limit:
+        version = active_version()
+        if version is not None:
+            preds = (
+                Prediction.objects.filter(classifier_version=version, candidate__consensus__isnull=True)
+                .exclude(candidate_id__in=mine)
+                .exclude(candidate_id__in=seen)
+                .select_related("candidate", "candidate__target")
+                .defer(*(f"candidate__{f}" for f in _HEAVY))
+                .order_by("-uncertainty", "candidate_id")[: limit - len(out)]
+            )
+            for pred in preds:
+                cand = pred.candidate
+                cand.queue_strategy, cand.queue_priority = "fallback-uncertainty", pred.uncertainty
+                out.append(cand)
+                seen.add(cand.pk)
+
+    if len(out) < limit:
+        newest = (
+            Candidate.objects.with_target()
+            .defer(*_HEAVY)
+            .filter(consensus__isnull=True)
+            .exclude(pk__in=mine)
+            .exclude(pk__in=seen)
+            .order_by("-created_at", "-id")[: limit - len(out)]
+        )
+        for cand in newest:
+            cand.queue_strategy, cand.queue_priority = "fallback-newest", 0.0
+            out.append(cand)
+    return out
+
+
+def learning_curve() -> list[dict]:
+    """Metrics per classifier version over time, oldest first.
+
+    Each item: ``{"id", "name", "created_at", "n_labels", "status", "is_active",
+    "decision_reason", "metrics": {key: value or None for CURVE_METRICS}}``. Metrics are the
+    grouped cross-validated figures stored with the version.
+    """
+    rows = ClassifierVersion.objects.order_by("created_at", "id").values(
+        "id", "name", "created_at", "n_labels", "status", "is_active", "decision_reason", "metrics"
+    )
+    out = []
+    for row in rows:
+        metrics = row.pop("metrics") or {}
+        row["metrics"] = {key: metrics.get(key) for key in CURVE_METRICS}
+        out.append(row)
+    return out
+
+
+def training_runs(*, limit: int = 20) -> QuerySet[TrainingRun]:
+    """Latest training runs with their requester and resulting version (newest first)."""
+    return TrainingRun.objects.select_related("requested_by", "classifier_version").order_by("-created_at")[:limit]
+
+
+def classifier_versions(*, limit: int = 50) -> QuerySet[ClassifierVersion]:
+    """Latest classifier versions (newest first)."""
+    return ClassifierVersion.objects.select_related("training_run").order_by("-created_at")[:limit]
+
+
+def training_run_progress(run: TrainingRun) -> dict:
+    """JSON-ready progress of one run (what the progress bar polls)."""
+    version = getattr(run, "classifier_version", None) if run.state == TrainingRun.State.FINISHED else None
+    return {
+        "id": run.pk,
+        "state": run.state,
+        "progress": run.progress,
+        "message": run.message,
+        "error": run.error,
+        "n_labels": run.n_labels,
+        "created_at": run.created_at.isoformat() if run.created_at else None,
+        "started_at": run.started_at.isoformat() if run.started_at else None,
+        "finished_at": run.finished_at.isoformat() if run.finished_at else None,
+        "classifier_version": (
+            {"id": version.pk, "name": version.name, "status": version.status} if version is not None else None
+        ),
+    }
