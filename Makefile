@@ -27,8 +27,9 @@ bench: $(STAMP)
 	bash .ci/ensure-services
 	@for script in bench/bench_*.py; do echo "== $$script"; $(PY) $$script $(BENCH_ARGS) || exit 1; done
 
+# Validates the compose file without an engine (docker compose v2 or the Python docker-compose).
 check-docker:
-	docker compose -f docker/compose.yaml config --quiet && echo "docker/compose.yaml is valid"
+	DJANGO_SECRET_KEY=check-only sh -c 'if docker compose version >/dev/null 2>&1; then docker compose -f docker/compose.yaml config -q; else docker-compose -f docker/compose.yaml config -q; fi' && echo "docker/compose.yaml is valid"
 
 clean:
 	rm -rf var/ .pytest_cache bench-out/
