@@ -1,0 +1,169 @@
+"""Candidate rows -> the classifier's design matrix (``classifier.dataset.design_matrix``).
+
+Rows are read with ``values_list(...).iterator(chunk_size=...)`` (no model instances, one
+server-side cursor) and turned into a matrix chunk by chunk, so 100k candidates take one
+float32 matrix (about 100k x 200 x 4 bytes = 80 MB) plus one chunk of Python objects.
+"""
+from __future__ import annotations
+
+from collections.abc import Iterable, Iterator, Sequence
+from dataclasses import dataclass
+
+import numpy as np
+
+from classifier.dataset import DEFAULT_SCALAR_NAMES, CandidateRecord, design_matrix
+from classifier.features import FEATURE_NAMES as LIGHTCURVE_FEATURE_NAMES
+from vetting.candidates.models import Candidate
+
+#: Light-curve vetting metrics (``Candidate.features``, from ``classifier.features``) that
+#: enter the design matrix, prefixed ``lc_`` so they never clash with catalog scalars. The
+#: pass-through catalog values and star parameters are already columns of their own.
+_PASS_THROUGH = {
+    "period_days", "duration_hours", "catalog_depth_ppm", "catalog_snr",
+    "teff_k", "logg_cgs", "radius_rsun", "mass_msun", "magnitude",
+}
+LIGHTCURVE_SCALARS: tuple[str, ...] = tuple(
+    f"lc_{name}" for name in LIGHTCURVE_FEATURE_NAMES if name not in _PASS_THROUGH
+)
+#: Scalar columns of a design matrix built by the site, in order.
+SCALAR_NAMES: tuple[str, ...] = tuple(DEFAULT_SCALAR_NAMES) + LIGHTCURVE_SCALARS
+
+#: Rows fetched per database round trip and featurised at once.
+CHUNK_SIZE = 2000
+
+_FIELDS = (
+    "id", "target_id", "global_view", "local_view", "features", "catalog_features",
+    "period_days", "duration_hours", "depth_ppm", "snr", "impact", "planet_radius_rearth",
+    "target__magnitude", "target__teff_k", "target__logg_cgs", "target__radius_rsun", "target__mass_msun",
+)
+
+
+@dataclass
+class Matrix:
+    """Design matrix of candidates.
+
+    Attributes
+    ----------
+    candidate_ids : ndarray (n,), int64 -- ``Candidate.pk`` per row
+    groups : ndarray (n,), int64 -- ``Target.pk`` per row (a star is never split by CV)
+    X : ndarray (n, d), float32; NaN marks a missing value
+    feature_names : list of str, length d
+    """
+
+    candidate_ids: np.ndarray
+    groups: np.ndarray
+    X: np.ndarray
+    feature_names: list[str]
+
+
+def _view(raw, n_bins: int) -> np.ndarray | None:
+    """Stored float32 bytes -> array, or None when absent or of the wrong length."""
+    if raw is None:
+        return None
+    arr = np.frombuffer(bytes(raw), dtype="<f4")
+    # A malformed stored view becomes a missing view (NaN block), not a crash of the whole run.
+    return arr.astype(np.float64) if arr.size == n_bins else None
+
+
+def _scalars(row: tuple) -> dict[str, float | None]:
+    (_, _, _, _, features, catalog, period, duration, depth, snr, impact, prad,
+     mag, teff, logg, srad, smass) = row
+    catalog = catalog if isinstance(catalog, dict) else {}
+    features = features if isinstance(features, dict) else {}
+    scalars: dict[str, float | None] = {}
+    # Catalog extras (ingress_fraction, is_multi, ...) first; model fields take precedence.
+    for key in DEFAULT_SCALAR_NAMES:
+        if key in catalog:
+            scalars[key] = _number(catalog[key])
+    scalars.update({
+        "period_days": period, "duration_hours": duration, "depth_ppm": depth, "snr": snr,
+        "impact": impact if impact is not None else scalars.get("impact"),
+        "planet_radius_earth": prad if prad is not None else scalars.get("planet_radius_earth"),
+        "magnitude": mag, "teff": teff, "logg": logg, "star_radius_rsun": srad, "star_mass_msun": smass,
+    })
+    for name in LIGHTCURVE_SCALARS:
+        scalars[name] = _number(features.get(name[3:]))
+    return scalars
+
+
+def _number(value) -> float | None:
+    try:
+        return float(value)
+    except (TypeError, ValueError):
+        return None
+
+
+def _records(rows: Sequence[tuple]) -> list[CandidateRecord]:
+    from classifier.dataset import GLOBAL_VIEW_BINS, LOCAL_VIEW_BINS
+
+    return [
+        CandidateRecord(
+            candidate_id=str(row[0]), group=row[1],
+            global_view=_view(row[2], GLOBAL_VIEW_BINS), local_view=_view(row[3], LOCAL_VIEW_BINS),
+            scalars=_scalars(row),
+        )
+        for row in rows
+    ]
+
+
+def iter_chunks(
+    candidate_ids: Iterable[int] | None = None,
+    *,
+    scalar_names: Sequence[str] = SCALAR_NAMES,
+    chunk_size: int = CHUNK_SIZE,
+) -> Iterator[Matrix]:
+    """Yield design-matrix chunks for the given candidates (all candidates if None), by pk.
+
+    Ids that do not exist are skipped silently (a candidate deleted meanwhile).
+    """
+    qs = Candidate.objects.order_by("pk")
+    if candidate_ids is not None:
+        ids = sorted(set(int(i) for i in candidate_ids))
+        # Filter in slices: a 100k-element IN list is slow to plan and parse.
+        for start in range(0, len(ids), chunk_size):
+            part = ids[start:start + chunk_size]
+            yield from _matrices(qs.filter(pk__in=part), scalar_names, chunk_size)
+        return
+    yield from _matrices(qs, scalar_names, chunk_size)
+
+
+def _matrices(qs, scalar_names, chunk_size) -> Iterator[Matrix]:
+    buffer: list[tuple] = []
+    for row in qs.values_list(*_FIELDS).iterator(chunk_size=chunk_size):
+        buffer.append(row)
+        if len(buffer) >= chunk_size:
+            yield _to_matrix(buffer, scalar_names)
+            buffer = []
+    if buffer:
+        yield _to_matrix(buffer, scalar_names)
+
+
+def _to_matrix(rows: Sequence[tuple], scalar_names: Sequence[str]) -> Matrix:
+    X, names = design_matrix(_records(rows), scalar_names=list(scalar_names))
+    return Matrix(
+        candidate_ids=np.fromiter((r[0] for r in rows), dtype=np.int64, count=len(rows)),
+        groups=np.fromiter((r[1] for r in rows), dtype=np.int64, count=len(rows)),
+        X=X.astype(np.float32),
+        feature_names=names,
+    )
+
+
+def build_matrix(
+    candidate_ids: Iterable[int] | None = None,
+    *,
+    scalar_names: Sequence[str] = SCALAR_NAMES,
+    chunk_size: int = CHUNK_SIZE,
+) -> Matrix:
+    """The whole design matrix of the given candidates (all if None), rows ordered by pk."""
+    chunks = list(iter_chunks(candidate_ids, scalar_names=scalar_names, chunk_size=chunk_size))
+    if not chunks:
+        from classifier.dataset import feature_names_for
+
+        names = feature_names_for(list(scalar_names))
+        return Matrix(np.zeros(0, np.int64), np.zeros(0, np.int64), np.zeros((0, len(names)), np.float32), names)
+    return Matrix(
+        candidate_ids=np.concatenate([c.candidate_ids for c in chunks]),
+        groups=np.concatenate([c.groups for c in chunks]),
+        X=np.concatenate([c.X for c in chunks]),
+        feature_names=chunks[0].feature_names,
+    )
