@@ -60,3 +60,38 @@ def _advisory_lock(name: str) -> None:
         return
     with connection.cursor() as cursor:
         cursor.execute("SELECT pg_advisory_xact_lock(hashtext(%s))", [f"vetting.learning.{name}"])
+
+
+# --- Curation: send candidates back to the vetting queue (added for the admin) ---------------
+#: Strategy name of queue entries a curator put back for re-vetting.
+REVET_STRATEGY = "re-vet"
+
+
+@transaction.atomic
+def queue_requeue(*, candidate_ids: list[int], reason: str = "") -> int:
+    """Put candidates at the head of the vetting queue for re-vetting; returns how many.
+
+    Creates or updates one ``QueueEntry`` per candidate with strategy ``"re-vet"`` and a
+    priority above every current entry, so vetters see them next. Unknown ids are skipped.
+    Idempotent: requeueing twice keeps one entry per candidate (``candidate`` is unique).
+    """
+    from django.db.models import Max
+
+    from vetting.candidates.models import Candidate
+    from vetting.learning.models import QueueEntry
+
+    ids = sorted(set(Candidate.objects.filter(pk__in=list(candidate_ids)).values_list("pk", flat=True)))
+    if not ids:
+        return 0
+    _advisory_lock("queue")
+    top = QueueEntry.objects.aggregate(top=Max("priority"))["top"] or 0.0
+    for pk in ids:
+        QueueEntry.objects.update_or_create(
+            candidate_id=pk,
+            defaults={"priority": top + 1.0, "strategy": REVET_STRATEGY, "classifier_version": None},
+        )
+    logger.info(
+        "candidates requeued for re-vetting",
+        extra={"event": "queue_requeue", "n_candidates": len(ids), "reason": reason[:200]},
+    )
+    return len(ids)
