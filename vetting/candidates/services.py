@@ -1,0 +1,247 @@
+"""Writes for candidates: imports (catalog tables, FITS light curves, view bundles, demo data)
+and import jobs. The one code path used by management commands, the API, the admin and tasks.
+
+Public functions (keyword-only):
+
+* :func:`import_catalog_file` - NASA Exoplanet Archive table (KOI, DR24/DR25 TCE, TOI).
+* :func:`import_fits_file` - one Kepler/TESS light-curve FITS file; computes candidate views,
+  features and plot payload once.
+* :func:`import_views_bundle` - Astronet-Triage folder/zip (``candidates.csv`` + ``views.npz``).
+* :func:`import_lightcurve_arrays` - light curve from arrays (the path FITS and demo share).
+* :func:`fetch_lightcurves` - download light curves through the configured source, import them.
+* :func:`load_demo` - simulated demo candidates with light curves and a seed of human labels.
+* :func:`import_job_create` / :func:`import_job_run` - an upload as an :class:`ImportJob` row,
+  run by the Celery task ``vetting.candidates.tasks.import_job_run``.
+
+Every importer returns an :class:`~vetting.candidates.importers.errors.ImportReport` and raises
+:class:`~vetting.candidates.importers.errors.BadFileError` (nothing written) for an unusable file.
+"""
+from __future__ import annotations
+
+import logging
+import shutil
+import tempfile
+import time
+import zipfile
+from collections.abc import Callable
+from contextlib import contextmanager
+from pathlib import Path
+
+from django.core.exceptions import ValidationError
+from django.core.files import File
+from django.db import transaction
+from django.db.models import F
+from django.utils import timezone
+
+from vetting.candidates.importers.errors import BadFileError, ImportFailed, ImportReport
+from vetting.candidates.models import Candidate, ImportJob
+
+logger = logging.getLogger(__name__)
+
+Progress = Callable[[int, int], None] | None
+
+
+# --- importers (thin wrappers so callers import one module) ------------------------------------
+
+def import_catalog_file(*, path: str | Path, table: str | None = None, with_catalog_labels: bool = False,
+                        progress: Progress = None) -> ImportReport:
+    """Import a NASA Exoplanet Archive table (``table`` None = detect it from the columns).
+
+    Bad rows are skipped and listed in ``report.errors`` (line and column); good rows are kept.
+    """
+    from vetting.candidates.importers.archive import import_archive_table
+
+    return import_archive_table(path=Path(path), table=table, with_catalog_labels=with_catalog_labels,
+                                progress=progress)
+
+
+def import_fits_file(*, path: str | Path, mission: str | None = None, source: str = "fits",
+                     original_filename: str = "") -> ImportReport:
+    """Import one light-curve FITS file and (re)compute its candidates' views/features/plots."""
+    from vetting.candidates.importers.fits import import_fits
+
+    return import_fits(path=Path(path), mission=mission, source=source, original_filename=original_filename)
+
+
+def import_views_bundle(*, path: str | Path, with_catalog_labels: bool = False,
+                        progress: Progress = None) -> ImportReport:
+    """Import an Astronet-Triage folder (or .zip) holding ``candidates.csv`` and ``views.npz``."""
+    from vetting.candidates.importers.views_bundle import import_views_folder
+
+    path = Path(path)
+    if path.suffix.lower() == ".zip":
+        with _unzipped(path) as folder:
+            return import_views_folder(folder=folder, with_catalog_labels=with_catalog_labels, progress=progress)
+    return import_views_folder(folder=path, with_catalog_labels=with_catalog_labels, progress=progress)
+
+
+def import_lightcurve_arrays(**kwargs) -> ImportReport:
+    """See :func:`vetting.candidates.importers.lightcurves.import_arrays` (keyword-only)."""
+    from vetting.candidates.importers.lightcurves import import_arrays
+
+    return import_arrays(**kwargs)
+
+
+def fetch_lightcurves(*, candidate: Candidate | int, source=None, **fetch_options) -> ImportReport:
+    """Fetch the light curves of a candidate's target through the configured source and import them."""
+    from vetting.candidates.sources import fetch_and_import
+
+    if not isinstance(candidate, Candidate):
+        candidate = Candidate.objects.select_related("target").get(pk=candidate)
+    return fetch_and_import(candidate=candidate, source=source, **fetch_options)
+
+
+def load_demo(*, n: int = 2000, seed: int = 42, labels: int = 200, workers: int | None = None,
+              progress: Progress = None) -> ImportReport:
+    """Simulated demo candidates (see :mod:`vetting.candidates.importers.demo`)."""
+    from vetting.candidates.importers.demo import load_demo as _load
+
+    return _load(n=n, seed=seed, labels=labels, workers=workers, progress=progress)
+
+
+# --- import jobs --------------------------------------------------------------------------------
+
+_KIND_SUFFIXES = {
+    ImportJob.Kind.CATALOG: {".csv", ".txt", ".tsv", ".tbl"},
+    ImportJob.Kind.FITS: {".fits", ".fit", ".fts", ".gz"},
+    ImportJob.Kind.VIEWS: {".zip"},
+}
+
+
+@transaction.atomic
+def import_job_create(*, kind: str, upload: File, options: dict | None = None, created_by=None) -> ImportJob:
+    """Store an uploaded file as a queued :class:`ImportJob`; the import runs in the worker.
+
+    Parameters
+    ----------
+    kind : ``"catalog"`` (archive CSV), ``"fits"`` (one light curve) or ``"views"`` (a .zip with
+        ``candidates.csv`` and ``views.npz``).
+    upload : a Django ``File``/``UploadedFile`` (its ``name`` is kept).
+    options : ``{"table": None|"koi"|"dr24_tce"|"dr25_tce"|"toi", "with_catalog_labels": bool}``
+        for catalogs, ``{"with_catalog_labels": bool}`` for views, ``{"mission": ...}`` for FITS.
+    created_by : the user (or None).
+
+    The Celery task is enqueued with ``transaction.on_commit``, so the worker never sees a row
+    that was rolled back. Raises ``ValidationError`` for an unknown kind, option or file type.
+    """
+    options = dict(options or {})
+    if kind not in ImportJob.Kind.values:
+        raise ValidationError({"kind": f"unknown import kind {kind!r}; expected one of {', '.join(ImportJob.Kind.values)}"})
+    allowed = {"table", "with_catalog_labels", "mission"}
+    unknown = set(options) - allowed
+    if unknown:
+        raise ValidationError({"options": f"unknown option(s) {', '.join(sorted(unknown))}; allowed: {', '.join(sorted(allowed))}"})
+    if options.get("table") not in (None, "", "koi", "dr24_tce", "dr25_tce", "toi"):
+        raise ValidationError({"options": f"unknown table {options['table']!r}; expected koi, dr24_tce, dr25_tce or toi"})
+    name = Path(getattr(upload, "name", "") or "upload").name
+    if Path(name).suffix.lower() not in _KIND_SUFFIXES[kind]:
+        raise ValidationError({"upload": f"a {kind} import expects a file ending in {', '.join(sorted(_KIND_SUFFIXES[kind]))} (got {name!r})"})
+    job = ImportJob(kind=kind, options=options, created_by=created_by)
+    job.full_clean(exclude=["upload"])
+    job.upload.save(name, upload, save=False)
+    job.save()
+    transaction.on_commit(lambda: _enqueue(job.pk))
+    return job
+
+
+def _enqueue(job_id: int) -> None:
+    from vetting.candidates.tasks import import_job_run as task
+
+    try:
+        result = task.delay(job_id)
+    except Exception:  # broker down: the row stays queued and can be re-run (import_job_run is idempotent)
+        logger.exception("could not enqueue import job %s", job_id)
+        return
+    ImportJob.objects.filter(pk=job_id, task_id="").update(task_id=result.id or "")
+
+
+def import_job_run(*, job_id: int) -> ImportJob:
+    """Run a queued import job (called by the Celery task; idempotent).
+
+    Claims the row with a conditional UPDATE (queued -> running), so a redelivered task does
+    nothing for a job already running or done. Sets ``progress`` (0..1) while running, then
+    ``finished`` with ``counts`` and the rejected rows in ``errors``, or ``failed`` with the
+    reason in ``errors`` (a bad file writes nothing).
+    """
+    claimed = ImportJob.objects.filter(pk=job_id, state=ImportJob.State.QUEUED).update(
+        state=ImportJob.State.RUNNING, started_at=timezone.now(), progress=0.0)
+    job = ImportJob.objects.get(pk=job_id)
+    if not claimed:
+        return job
+    last = {"t": 0.0}
+
+    def progress(done: int, total: int) -> None:
+        now = time.monotonic()
+        if total and (now - last["t"] > 1.0 or done >= total):  # at most one UPDATE per second
+            last["t"] = now
+            ImportJob.objects.filter(pk=job_id).update(progress=min(1.0, done / total))
+
+    try:
+        with _local_file(job.upload) as path:
+            report = _run_kind(job, path, progress)
+    except ImportFailed as exc:
+        _finish(job_id, ImportJob.State.FAILED, errors=[str(exc)])
+    except Exception as exc:  # unexpected: record it, then let the task log the traceback
+        _finish(job_id, ImportJob.State.FAILED, errors=[f"internal error: {type(exc).__name__}: {exc}"])
+        raise
+    else:
+        summary = report.as_dict()
+        _finish(job_id, ImportJob.State.FINISHED, counts=summary["counts"] | {"seconds": summary["seconds"]},
+                errors=summary["errors"])
+    return ImportJob.objects.get(pk=job_id)
+
+
+def _run_kind(job: ImportJob, path: Path, progress) -> ImportReport:
+    opts = job.options or {}
+    if job.kind == ImportJob.Kind.CATALOG:
+        return import_catalog_file(path=path, table=opts.get("table") or None,
+                                   with_catalog_labels=bool(opts.get("with_catalog_labels")), progress=progress)
+    if job.kind == ImportJob.Kind.FITS:
+        return import_fits_file(path=path, mission=opts.get("mission") or None,
+                                original_filename=Path(job.upload.name).name)
+    if job.kind == ImportJob.Kind.VIEWS:
+        return import_views_bundle(path=path, with_catalog_labels=bool(opts.get("with_catalog_labels")),
+                                   progress=progress)
+    raise BadFileError(f"unknown import kind {job.kind!r}")
+
+
+def _finish(job_id: int, state: str, *, counts: dict | None = None, errors: list | None = None) -> None:
+    ImportJob.objects.filter(pk=job_id).update(
+        state=state, finished_at=timezone.now(), counts=counts or {}, errors=errors or [],
+        progress=1.0 if state == ImportJob.State.FINISHED else F("progress"))
+
+
+@contextmanager
+def _local_file(fieldfile):
+    """A local path for a stored file (the storage's own path, or a temporary copy)."""
+    if not fieldfile:
+        raise BadFileError("the import job has no uploaded file")
+    try:
+        yield Path(fieldfile.path)
+        return
+    except NotImplementedError:  # remote storage: copy to a temp file
+        pass
+    suffix = Path(fieldfile.name).suffix
+    with tempfile.NamedTemporaryFile(suffix=suffix) as tmp, fieldfile.open("rb") as src:
+        shutil.copyfileobj(src, tmp)
+        tmp.flush()
+        yield Path(tmp.name)
+
+
+@contextmanager
+def _unzipped(path: Path):
+    """Extract a views bundle zip (only ``candidates.csv`` and ``views.npz``) to a temp folder."""
+    try:
+        archive = zipfile.ZipFile(path)
+    except (zipfile.BadZipFile, OSError) as exc:
+        raise BadFileError(f"{path.name}: not a readable zip file ({exc})") from exc
+    with archive, tempfile.TemporaryDirectory() as tmp:
+        wanted = {"candidates.csv", "views.npz"}
+        members = {Path(m).name: m for m in archive.namelist() if Path(m).name in wanted}
+        missing = wanted - set(members)
+        if missing:
+            raise BadFileError(f"{path.name}: the zip must contain candidates.csv and views.npz (missing {', '.join(sorted(missing))})")
+        for name, member in members.items():
+            with archive.open(member) as src, open(Path(tmp) / name, "wb") as dst:  # never extract arbitrary paths
+                shutil.copyfileobj(src, dst)
+        yield Path(tmp)
