@@ -1,0 +1,193 @@
+"""Admin for targets, candidates, light curves and import jobs.
+
+Read-only lists (candidates carry labels: deleting one would lose them, so nobody deletes from
+here); CSV export of candidates; CSV import through the same import-job code path as the site
+and the API (``vetting.candidates.services.import_job_create``).
+"""
+from __future__ import annotations
+
+import logging
+
+from django import forms
+from django.conf import settings
+from django.contrib import admin, messages
+from django.core.exceptions import PermissionDenied, ValidationError
+from django.shortcuts import redirect
+from django.template.response import TemplateResponse
+from django.urls import path, reverse
+
+from vetting.candidates.models import Candidate, ImportJob, LightCurve, Target
+from vetting.web.admin_tools import (
+    CsvExportMixin,
+    CurationMixin,
+    DisputedFilter,
+    HistoryOnlyMixin,
+    SuspectedMislabelFilter,
+    candidate_filter,
+)
+
+logger = logging.getLogger("vetting.admin")
+
+
+@admin.register(Target)
+class TargetAdmin(HistoryOnlyMixin, admin.ModelAdmin):
+    list_display = ("catalog_id", "mission", "magnitude", "teff_k", "radius_rsun", "created_at")
+    list_filter = ("mission",)
+    search_fields = ("catalog_id",)
+
+
+class ConsensusClassFilter(admin.SimpleListFilter):
+    title = "consensus class"
+    parameter_name = "consensus"
+
+    def lookups(self, request, model_admin):
+        from classifier.vocabulary import CLASSES
+
+        return (("none", "No consensus"), *CLASSES)
+
+    def queryset(self, request, queryset):
+        if self.value() == "none":
+            return queryset.filter(consensus__isnull=True)
+        if self.value():
+            return queryset.filter(consensus__label_class=self.value())
+        return queryset
+
+
+@admin.register(Candidate)
+class CandidateAdmin(CurationMixin, CsvExportMixin, HistoryOnlyMixin, admin.ModelAdmin):
+    list_display = (
+        "catalog_id", "target", "mission", "source_catalog", "period_days", "depth_ppm", "snr",
+        "catalog_disposition", "consensus_class", "created_at",
+    )
+    # "consensus" is the reverse one-to-one from reviews: joined, so the column costs no query per row.
+    list_select_related = ("target", "consensus")
+    list_filter = (
+        "target__mission", "source_catalog", "catalog_disposition", ConsensusClassFilter,
+        candidate_filter(DisputedFilter, "pk"), candidate_filter(SuspectedMislabelFilter, "pk"), "created_at",
+    )
+    search_fields = ("catalog_id", "target__catalog_id")
+    date_hierarchy = "created_at"
+    exclude = ("global_view", "local_view", "plot_payload")
+    actions = ["requeue", "export_csv"]
+    csv_select_related = ("target", "consensus")
+    csv_columns = (
+        ("mission", "target.mission"), ("target", "target.catalog_id"), ("source_catalog", "source_catalog"),
+        ("catalog_id", "catalog_id"), ("period_days", "period_days"), ("epoch", "epoch"),
+        ("epoch_system", "epoch_system"), ("duration_hours", "duration_hours"), ("depth_ppm", "depth_ppm"),
+        ("snr", "snr"), ("impact", "impact"), ("planet_radius_rearth", "planet_radius_rearth"),
+        ("catalog_disposition", "catalog_disposition"), ("catalog_score", "catalog_score"),
+        ("consensus_class", lambda c: getattr(getattr(c, "consensus", None), "label_class", None)),
+    )
+
+    def get_queryset(self, request):
+        # The list never needs the stored views and plot arrays (KBs per row).
+        return super().get_queryset(request).defer("global_view", "local_view", "plot_payload")
+
+    @admin.display(description="mission", ordering="target__mission")
+    def mission(self, obj):
+        return obj.target.mission
+
+    @admin.display(description="consensus")
+    def consensus_class(self, obj):
+        consensus = getattr(obj, "consensus", None)
+        return consensus.label_class if consensus else "—"
+
+    def get_actions(self, request):
+        actions = super().get_actions(request)
+        actions.pop("delete_selected", None)
+        return actions
+
+    @admin.action(description="Send back to the queue for re-vetting", permissions=["curate"])
+    def requeue(self, request, queryset):
+        from vetting.learning.services import queue_requeue
+
+        n = queue_requeue(candidate_ids=list(queryset.values_list("pk", flat=True)), reason=f"admin: {request.user}")
+        self.message_user(request, f"Sent {n} candidate(s) back to the vetting queue (re-vet).", messages.SUCCESS)
+
+
+@admin.register(LightCurve)
+class LightCurveAdmin(HistoryOnlyMixin, admin.ModelAdmin):
+    list_display = ("id", "target", "candidate", "kind", "mission", "sector", "quarter", "n_points", "source", "created_at")
+    list_select_related = ("target", "candidate")
+    list_filter = ("mission", "kind", "source")
+    search_fields = ("target__catalog_id", "candidate__catalog_id", "original_filename")
+
+
+# --- Import jobs and the CSV upload -----------------------------------------------------------
+
+class ImportUploadForm(forms.Form):
+    """An uploaded table, bounded in size and type before it reaches the importer."""
+
+    kind = forms.ChoiceField(choices=ImportJob.Kind.choices, initial=ImportJob.Kind.CATALOG)
+    upload = forms.FileField(help_text="CSV (catalog tables, label tables) or the importer's other formats")
+    source_catalog = forms.CharField(required=False, help_text="catalog name for catalog tables (koi, toi, ...)")
+
+    def clean_upload(self):
+        upload = self.cleaned_data["upload"]
+        limit = settings.VETTING_MAX_UPLOAD_MB * 1024 * 1024
+        if upload.size > limit:
+            raise ValidationError(
+                f"{upload.name} is {upload.size / 1e6:.1f} MB; the limit is {settings.VETTING_MAX_UPLOAD_MB} MB"
+            )
+        if upload.size == 0:
+            raise ValidationError("the file is empty")
+        return upload
+
+
+@admin.register(ImportJob)
+class ImportJobAdmin(CurationMixin, HistoryOnlyMixin, admin.ModelAdmin):
+    list_display = ("id", "kind", "state", "progress", "counts", "created_by", "created_at", "finished_at")
+    list_select_related = ("created_by",)
+    list_filter = ("kind", "state", "created_at")
+    change_list_template = "admin/vetting/change_list_tools.html"
+
+    def has_import_permission(self, request) -> bool:
+        return request.user.has_perm("candidates.add_importjob")
+
+    def get_urls(self):
+        return [
+            path("upload/", self.admin_site.admin_view(self.upload_view), name="candidates_importjob_upload"),
+            *super().get_urls(),
+        ]
+
+    def changelist_view(self, request, extra_context=None):
+        extra_context = extra_context or {}
+        if self.has_import_permission(request):
+            extra_context["import_url"] = reverse("admin:candidates_importjob_upload")
+        return super().changelist_view(request, extra_context)
+
+    def upload_view(self, request):
+        """Upload a file and create an import job through the candidates service."""
+        if not self.has_import_permission(request):
+            raise PermissionDenied
+        form = ImportUploadForm(request.POST or None, request.FILES or None)
+        if request.method == "POST" and form.is_valid():
+            try:
+                from vetting.candidates.services import import_job_create
+            except ImportError:
+                self.message_user(request, "The importer is not installed on this site yet.", messages.ERROR)
+            else:
+                options = {"source_catalog": form.cleaned_data["source_catalog"]} if form.cleaned_data["source_catalog"] else {}
+                try:
+                    job = import_job_create(
+                        kind=form.cleaned_data["kind"], upload=form.cleaned_data["upload"], options=options,
+                        created_by=request.user,
+                    )
+                except (ValidationError, ValueError) as exc:
+                    text = "; ".join(exc.messages) if isinstance(exc, ValidationError) else str(exc)
+                    form.add_error(None, text)
+                else:
+                    logger.info("import job created from admin", extra={
+                        "event": "import_job_create", "import_job_id": job.pk, "kind": job.kind,
+                        "user": request.user.username,
+                    })
+                    self.message_user(request, f"Import job #{job.pk} queued.", messages.SUCCESS)
+                    return redirect("admin:candidates_importjob_change", job.pk)
+        context = {
+            **self.admin_site.each_context(request),
+            "title": "Import a file",
+            "opts": self.model._meta,
+            "form": form,
+            "max_mb": settings.VETTING_MAX_UPLOAD_MB,
+        }
+        return TemplateResponse(request, "admin/vetting/import_upload.html", context)

@@ -1,0 +1,112 @@
+"""Admin for training runs, classifier versions (with promotion history), predictions, the queue
+and mislabel flags. Everything here is produced by the learning services: read-only, plus
+"Request retraining" and "send back for re-vetting", which call those services.
+"""
+from __future__ import annotations
+
+import logging
+
+from django.contrib import admin, messages
+from django.core.exceptions import PermissionDenied
+from django.shortcuts import redirect
+from django.urls import path, reverse
+from django.views.decorators.http import require_POST
+from simple_history.admin import SimpleHistoryAdmin
+
+from vetting.learning.models import ClassifierVersion, MislabelFlag, Prediction, QueueEntry, TrainingRun
+from vetting.web.admin_tools import CsvExportMixin, CurationMixin, HistoryOnlyMixin
+
+logger = logging.getLogger("vetting.admin")
+
+
+@admin.register(TrainingRun)
+class TrainingRunAdmin(CurationMixin, HistoryOnlyMixin, admin.ModelAdmin):
+    list_display = ("id", "state", "trigger", "requested_by", "progress", "message", "n_labels",
+                    "created_at", "started_at", "finished_at")
+    list_select_related = ("requested_by",)
+    list_filter = ("state", "trigger", "created_at")
+    change_list_template = "admin/vetting/change_list_tools.html"
+
+    def get_urls(self):
+        return [
+            path("request/", self.admin_site.admin_view(require_POST(self.request_view)),
+                 name="learning_trainingrun_request"),
+            *super().get_urls(),
+        ]
+
+    def changelist_view(self, request, extra_context=None):
+        extra_context = extra_context or {}
+        if self.has_retrain_permission(request):
+            extra_context["retrain_url"] = reverse("admin:learning_trainingrun_request")
+        return super().changelist_view(request, extra_context)
+
+    def request_view(self, request):
+        """POST: ask for a retrain (coalesces with an already queued run)."""
+        if not self.has_retrain_permission(request):
+            raise PermissionDenied
+        from vetting.learning.services import training_run_request
+
+        run = training_run_request(trigger=TrainingRun.Trigger.ADMIN, requested_by=request.user)
+        logger.info("training requested from admin", extra={
+            "event": "training_run_request", "training_run_id": run.pk, "state": run.state,
+            "user": request.user.username,
+        })
+        self.message_user(request, f"Training run #{run.pk} is {run.state}.", messages.SUCCESS)
+        return redirect("admin:learning_trainingrun_changelist")
+
+
+@admin.register(ClassifierVersion)
+class ClassifierVersionAdmin(HistoryOnlyMixin, SimpleHistoryAdmin):
+    """Versions and their promotion history (who promoted or retired which model, when)."""
+
+    list_display = ("name", "status", "is_active", "n_labels", "code_version", "created_at", "promoted_at")
+    list_filter = ("status", "is_active", "created_at")
+    search_fields = ("name", "label_snapshot_hash")
+    history_list_display = ("status", "is_active")
+
+
+@admin.register(Prediction)
+class PredictionAdmin(CsvExportMixin, HistoryOnlyMixin, admin.ModelAdmin):
+    list_display = ("candidate", "classifier_version", "predicted_class", "p_planet", "uncertainty",
+                    "disagreement", "created_at")
+    list_select_related = ("candidate", "classifier_version")
+    list_filter = ("classifier_version", "predicted_class")
+    search_fields = ("candidate__catalog_id", "candidate__target__catalog_id")
+    show_full_result_count = False
+    actions = ["export_csv"]
+    csv_select_related = ("candidate", "classifier_version")
+    csv_columns = (
+        ("catalog_id", "candidate.catalog_id"), ("version", "classifier_version.name"),
+        ("predicted_class", "predicted_class"), ("p_planet", "p_planet"), ("p_triage", "p_triage"),
+        ("uncertainty", "uncertainty"), ("disagreement", "disagreement"), ("probabilities", "probabilities"),
+    )
+
+    def get_actions(self, request):
+        actions = super().get_actions(request)
+        actions.pop("delete_selected", None)
+        return actions
+
+
+@admin.register(QueueEntry)
+class QueueEntryAdmin(HistoryOnlyMixin, admin.ModelAdmin):
+    list_display = ("candidate", "priority", "strategy", "classifier_version", "created_at")
+    list_select_related = ("candidate", "classifier_version")
+    list_filter = ("strategy",)
+    search_fields = ("candidate__catalog_id",)
+
+
+@admin.register(MislabelFlag)
+class MislabelFlagAdmin(CurationMixin, HistoryOnlyMixin, admin.ModelAdmin):
+    list_display = ("candidate", "given_class", "suggested_class", "score", "is_open", "training_run", "created_at")
+    list_select_related = ("candidate", "training_run")
+    list_filter = ("is_open", "given_class", "suggested_class")
+    search_fields = ("candidate__catalog_id",)
+    actions = ["requeue"]
+
+    @admin.action(description="Send back to the queue for re-vetting", permissions=["curate"])
+    def requeue(self, request, queryset):
+        from vetting.learning.services import queue_requeue
+
+        ids = list(queryset.values_list("candidate_id", flat=True).distinct())
+        n = queue_requeue(candidate_ids=ids, reason=f"mislabel flag, admin: {request.user}")
+        self.message_user(request, f"Sent {n} candidate(s) back to the vetting queue (re-vet).", messages.SUCCESS)
