@@ -155,3 +155,16 @@ def training_run_progress(run: TrainingRun) -> dict:
             {"id": version.pk, "name": version.name, "status": version.status} if version is not None else None
         ),
     }
+
+
+def labels_since_last_run() -> int:
+    """Consensus labels created or changed since the last run (running or finished) started."""
+    from vetting.reviews.models import Consensus
+
+    last = (
+        TrainingRun.objects.filter(state__in=[TrainingRun.State.RUNNING, TrainingRun.State.FINISHED],
+                                   started_at__isnull=False)
+        .order_by("-started_at").values_list("started_at", flat=True).first()
+    )
+    qs = Consensus.objects.all()
+    return qs.filter(updated_at__gt=last).count() if last else qs.count()
