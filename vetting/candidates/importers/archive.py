@@ -1,0 +1,290 @@
+"""NASA Exoplanet Archive tables: KOI cumulative, Kepler DR24/DR25 TCE, TESS TOI.
+
+Archive column names are mapped to model fields ONCE here (:data:`TABLES`), with units:
+
+======== ================ ================ ================= ==================
+table    period [days]    epoch            duration [hours]  depth [ppm]
+======== ================ ================ ================= ==================
+koi      koi_period       koi_time0bk BKJD koi_duration      koi_depth
+dr24/25  tce_period       tce_time0bk BKJD tce_duration      tce_depth
+toi      pl_orbper        pl_tranmid BJD   pl_trandurh       pl_trandep
+======== ================ ================ ================= ==================
+
+Every epoch is kept in its own time system (``Candidate.epoch_system``); light-curve code
+converts when folding. Lines starting with ``#`` are the archive's comments. The table is
+detected from its columns unless named. All other finite numeric columns go to
+``Candidate.catalog_features`` under their archive names.
+"""
+from __future__ import annotations
+
+import csv
+import math
+from collections.abc import Callable
+from dataclasses import dataclass, replace
+from pathlib import Path
+
+from vetting.candidates.importers.dispositions import catalog_class
+from vetting.candidates.importers.errors import BadFileError, ImportReport, RowError, RowValueError
+from vetting.candidates.importers.upsert import upsert_candidates, upsert_targets
+from vetting.candidates.models import Candidate, Mission, SourceCatalog, TimeSystem
+
+
+def _tce_id(row: dict) -> str:
+    return f"TCE {int(_num(row, 'kepid', True))}-{int(_num(row, 'tce_plnt_num', True)):02d}"
+
+
+def _toi_id(row: dict) -> str:
+    value = _num(row, "toi", True)
+    return f"TOI-{value:.2f}"
+
+
+@dataclass(frozen=True)
+class TableSpec:
+    """How one archive table maps to Target and Candidate fields."""
+
+    name: str  # SourceCatalog value
+    mission: str
+    star_prefix: str
+    star_column: str
+    candidate_id: Callable[[dict], str]
+    epoch_system: str
+    #: model field -> archive column (numbers; units as in the module docstring)
+    candidate_columns: dict[str, str]
+    target_columns: dict[str, str]
+    disposition_column: str | None
+    score_column: str | None = None
+    required: tuple[str, ...] = ()
+
+
+_ID_COLUMNS = frozenset({"loc_rowid", "kepid", "tid", "toi", "tce_plnt_num", "koi_tce_plnt_num", "rowid"})
+
+TABLES: dict[str, TableSpec] = {
+    "koi": TableSpec(
+        name=SourceCatalog.KOI, mission=Mission.KEPLER, star_prefix="KIC", star_column="kepid",
+        candidate_id=lambda row: _text(row, "kepoi_name", True), epoch_system=TimeSystem.BKJD,
+        candidate_columns={"period_days": "koi_period", "epoch": "koi_time0bk", "duration_hours": "koi_duration",
+                           "depth_ppm": "koi_depth", "snr": "koi_model_snr", "impact": "koi_impact",
+                           "planet_radius_rearth": "koi_prad"},
+        target_columns={"ra_deg": "ra", "dec_deg": "dec", "magnitude": "koi_kepmag", "teff_k": "koi_steff",
+                        "logg_cgs": "koi_slogg", "radius_rsun": "koi_srad"},
+        disposition_column="koi_disposition", score_column="koi_score",
+        required=("kepid", "kepoi_name", "koi_disposition", "koi_period", "koi_time0bk", "koi_duration"),
+    ),
+    "dr24_tce": TableSpec(
+        name=SourceCatalog.DR24_TCE, mission=Mission.KEPLER, star_prefix="KIC", star_column="kepid",
+        candidate_id=_tce_id, epoch_system=TimeSystem.BKJD,
+        candidate_columns={"period_days": "tce_period", "epoch": "tce_time0bk", "duration_hours": "tce_duration",
+                           "depth_ppm": "tce_depth", "snr": "tce_model_snr", "impact": "tce_impact",
+                           "planet_radius_rearth": "tce_prad"},
+        target_columns={"teff_k": "tce_steff", "logg_cgs": "tce_slogg", "radius_rsun": "tce_sradius",
+                        "ra_deg": "ra", "dec_deg": "dec", "magnitude": "kepmag"},
+        disposition_column="av_training_set",
+        required=("kepid", "tce_plnt_num", "tce_period", "tce_time0bk", "tce_duration", "av_training_set"),
+    ),
+    "toi": TableSpec(
+        name=SourceCatalog.TOI, mission=Mission.TESS, star_prefix="TIC", star_column="tid",
+        candidate_id=_toi_id, epoch_system=TimeSystem.BJD,
+        candidate_columns={"period_days": "pl_orbper", "epoch": "pl_tranmid", "duration_hours": "pl_trandurh",
+                           "depth_ppm": "pl_trandep", "planet_radius_rearth": "pl_rade", "snr": "snr"},
+        target_columns={"ra_deg": "ra", "dec_deg": "dec", "magnitude": "st_tmag", "teff_k": "st_teff",
+                        "logg_cgs": "st_logg", "radius_rsun": "st_rad"},
+        disposition_column="tfopwg_disp",
+        required=("toi", "tid", "tfopwg_disp", "pl_orbper", "pl_tranmid", "pl_trandurh"),
+    ),
+}
+# DR25 TCE: the DR24 columns without the autovetter training label.
+TABLES["dr25_tce"] = replace(
+    TABLES["dr24_tce"], name=SourceCatalog.DR25_TCE,
+    required=("kepid", "tce_plnt_num", "tce_period", "tce_time0bk", "tce_duration"),
+)
+
+
+# --- values -------------------------------------------------------------------------------------
+
+def _text(row: dict, column: str, required: bool = False) -> str:
+    value = (row.get(column) or "").strip()
+    if required and not value:
+        raise RowValueError(column, "is empty (required)")
+    return value
+
+
+def _num(row: dict, column: str, required: bool = False) -> float | None:
+    """A finite float, or None for an empty cell; RowValueError for text or infinities."""
+    raw = (row.get(column) or "").strip()
+    if not raw:
+        if required:
+            raise RowValueError(column, "is empty (required)")
+        return None
+    try:
+        value = float(raw)
+    except ValueError:
+        raise RowValueError(column, f"{raw!r} is not a number") from None
+    if math.isnan(value):
+        if required:
+            raise RowValueError(column, "is NaN (required)")
+        return None
+    if math.isinf(value):
+        raise RowValueError(column, f"{raw!r} is not finite")
+    return value
+
+
+def _positive(row: dict, column: str, required: bool) -> float | None:
+    value = _num(row, column, required)
+    if value is not None and value <= 0:
+        raise RowValueError(column, f"must be positive (got {value:g})")
+    return value
+
+
+# --- reading ------------------------------------------------------------------------------------
+
+def detect_table(columns: list[str]) -> str:
+    """Name of the archive table with these columns; BadFileError if none fits."""
+    cols = set(columns)
+    if "kepoi_name" in cols:
+        return "koi"
+    if {"kepid", "tce_plnt_num"} <= cols:
+        return "dr24_tce" if "av_training_set" in cols else "dr25_tce"
+    if {"toi", "tid"} <= cols:
+        return "toi"
+    raise BadFileError(
+        "cannot tell which archive table this is: expected a KOI table (kepoi_name, kepid), a TCE table "
+        "(kepid, tce_plnt_num) or a TOI table (toi, tid); found columns "
+        + ", ".join(columns[:12]) + (" ..." if len(columns) > 12 else ""))
+
+
+def read_table(path: Path) -> tuple[list[str], list[tuple[int, dict]]]:
+    """Header and ``(line number, row dict)`` pairs; ``#`` comment and blank lines skipped.
+
+    Raises BadFileError for an unreadable, binary, empty or header-only file. Rows whose field
+    count differs from the header come back with the key ``None`` set to the problem.
+    """
+    try:
+        handle = open(path, newline="", encoding="utf-8-sig")
+    except OSError as exc:
+        raise BadFileError(f"{path.name}: cannot open ({exc.strerror})") from exc
+    rows: list[tuple[int, dict]] = []
+    with handle:
+        try:
+            text = handle.read()
+        except UnicodeDecodeError as exc:
+            raise BadFileError(f"{path.name}: not a text CSV file (byte {exc.start} is not UTF-8)") from exc
+        if "\x00" in text:
+            raise BadFileError(f"{path.name}: not a text CSV file (contains NUL bytes)")
+        lines = text.splitlines()
+        first = next((i for i, line in enumerate(lines) if line.strip() and not line.lstrip().startswith("#")), None)
+        if first is None:
+            raise BadFileError(f"{path.name}: the file is empty (no header line after the # comments)")
+        reader = csv.reader(lines[first:])
+        header = [h.strip() for h in next(reader)]
+        if len(header) < 2:
+            raise BadFileError(f"{path.name}: line {first + 1} is not a comma-separated header ({lines[first][:60]!r})")
+        for values in reader:
+            line = first + reader.line_num
+            if not values or not any(v.strip() for v in values):
+                continue
+            if len(values) != len(header):
+                rows.append((line, {None: f"has {len(values)} fields, the header has {len(header)}"}))
+                continue
+            rows.append((line, dict(zip(header, values))))
+    if not rows:
+        raise BadFileError(f"{path.name}: the table has a header but no data rows")
+    return header, rows
+
+
+# --- import -------------------------------------------------------------------------------------
+
+def import_archive_table(*, path: Path, table: str | None = None, with_catalog_labels: bool = False,
+                         progress=None) -> ImportReport:
+    """Import one archive table; see :func:`vetting.candidates.services.import_catalog_file`.
+
+    The whole file is parsed and validated before the first write, so a bad file writes nothing;
+    bad rows are reported with their line number and column and skipped.
+    """
+    header, rows = read_table(path)
+    detected = detect_table(header)
+    table = table or detected
+    if table not in TABLES:
+        raise BadFileError(f"unknown table {table!r}; expected one of {', '.join(TABLES)}")
+    spec = TABLES[table]
+    missing = [c for c in spec.required if c not in header]
+    if missing:
+        raise BadFileError(f"{path.name}: missing required column(s) for a {table} table: {', '.join(missing)}")
+    report = ImportReport(kind="catalog", source=f"{path.name} ({table})")
+    targets, candidates, labels = {}, {}, {}
+    target_fields = [f for f, c in spec.target_columns.items() if c in header]
+    feature_columns = [c for c in header if c not in _ID_COLUMNS]
+    for line, row in rows:
+        if None in row:
+            report.errors.append(RowError(line, "(row)", row[None]))
+            continue
+        try:
+            parsed = _parse_row(spec, row, target_fields, feature_columns)
+        except RowValueError as exc:
+            report.errors.append(RowError(line, exc.column, exc.message, _row_id(spec, row)))
+            continue
+        target_key, target_values, cand, code = parsed
+        targets[target_key] = target_values
+        candidates[cand["catalog_id"]] = (target_key, cand)  # a repeated id: the last row wins
+        if code:
+            labels[cand["catalog_id"]] = (code, f"{table} disposition {cand['catalog_disposition']}")
+    report.counts["rows"] = len(rows)
+    target_pks, counts = upsert_targets(targets, fields=target_fields)
+    report.counts.update(counts)
+    objs = [Candidate(target_id=target_pks[key], source_catalog=spec.name, epoch_system=spec.epoch_system, **values)
+            for key, values in candidates.values()]
+    fields = ["target", "epoch_system", "catalog_disposition", "catalog_score", "catalog_features",
+              *spec.candidate_columns]
+    pks: dict[str, int] = {}
+    for start in range(0, len(objs), 2000):
+        batch_pks, counts = upsert_candidates(objs[start:start + 2000], fields=fields)
+        pks.update(batch_pks)
+        report.counts.update(counts)
+        if progress:
+            progress(min(start + 2000, len(objs)), len(objs))
+    if with_catalog_labels and labels:
+        from vetting.candidates.importers.catalog_labels import catalog_labels_bulk_upsert
+
+        report.counts.update(catalog_labels_bulk_upsert(
+            items=[(pks[cid], code, note) for cid, (code, note) in labels.items() if cid in pks]))
+    return report.finish()
+
+
+def _row_id(spec: TableSpec, row: dict) -> str:
+    try:
+        return spec.candidate_id(row)
+    except (RowValueError, ValueError):
+        return ""
+
+
+def _parse_row(spec: TableSpec, row: dict, target_fields: list[str], feature_columns: list[str]):
+    star = _num(row, spec.star_column, True)
+    if star != int(star) or star <= 0:
+        raise RowValueError(spec.star_column, f"{row[spec.star_column]!r} is not a positive integer star id")
+    target_key = (spec.mission, f"{spec.star_prefix} {int(star)}")
+    target_values = {f: _num(row, spec.target_columns[f]) for f in target_fields}
+    catalog_id = spec.candidate_id(row)
+    required = set(spec.required)
+    cand: dict = {"catalog_id": catalog_id}
+    for field_name, column in spec.candidate_columns.items():
+        if column not in row:
+            cand[field_name] = None
+        elif field_name in {"period_days", "duration_hours"}:
+            cand[field_name] = _positive(row, column, column in required)
+        else:
+            cand[field_name] = _num(row, column, column in required)
+    disposition = _text(row, spec.disposition_column) if spec.disposition_column in row else ""
+    cand["catalog_disposition"] = disposition
+    cand["catalog_score"] = _num(row, spec.score_column) if spec.score_column in row else None
+    features = {}
+    for column in feature_columns:
+        raw = row.get(column, "")
+        if raw:
+            try:
+                value = float(raw)
+            except ValueError:
+                continue  # text columns (names, dispositions, dates) are not features
+            if math.isfinite(value):
+                features[column] = value
+    cand["catalog_features"] = features
+    code = catalog_class(spec.name, disposition, row) if disposition else None
+    return target_key, target_values, cand, code

@@ -1,0 +1,30 @@
+"""``manage.py import_catalog FILE [--table koi|dr24_tce|dr25_tce|toi] [--with-catalog-labels]``."""
+from __future__ import annotations
+
+from django.core.management import BaseCommand, CommandError
+
+from vetting.candidates import services
+from vetting.candidates.importers.errors import ImportFailed
+
+
+class Command(BaseCommand):
+    help = "Import a NASA Exoplanet Archive table (KOI cumulative, DR24/DR25 TCE, TOI); re-imports update."
+
+    def add_arguments(self, parser):
+        parser.add_argument("path")
+        parser.add_argument("--table", choices=["koi", "dr24_tce", "dr25_tce", "toi"], default=None,
+                            help="table kind (default: detected from the columns)")
+        parser.add_argument("--with-catalog-labels", action="store_true",
+                            help="also store catalog dispositions as catalog labels")
+
+    def handle(self, *args, **opts):
+        try:
+            report = services.import_catalog_file(path=opts["path"], table=opts["table"],
+                                                  with_catalog_labels=opts["with_catalog_labels"])
+        except ImportFailed as exc:
+            raise CommandError(str(exc)) from exc
+        for error in report.errors:
+            self.stderr.write(f"rejected: {error}")
+        self.stdout.write(report.summary())
+        if report.errors:
+            raise CommandError(f"{len(report.errors)} row(s) rejected (listed above); all other rows were imported")
