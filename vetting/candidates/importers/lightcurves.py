@@ -1,0 +1,193 @@
+"""Store light curves (``.npz`` + sha256) and attach the computed products to candidates.
+
+The shared path of every time-series import: FITS files, MAST downloads and the simulated
+demo all end in :func:`import_arrays` (or, for the demo's bulk path, in the same helpers
+:func:`npz_bytes`, :func:`store_lightcurve` and :func:`products_for`).
+"""
+from __future__ import annotations
+
+import hashlib
+import io
+import logging
+from dataclasses import dataclass, field
+
+import numpy as np
+from django.core.files.base import ContentFile
+from django.db import transaction
+
+from vetting.candidates.importers.errors import BadFileError, ImportReport
+from vetting.candidates.importers.products import Products, compute_products, epoch_in_system
+from vetting.candidates.models import Candidate, LightCurve, Mission, Target, TimeSystem
+
+logger = logging.getLogger(__name__)
+
+MISSION_TIME_SYSTEMS = {Mission.KEPLER: TimeSystem.BKJD, Mission.K2: TimeSystem.BKJD,
+                        Mission.TESS: TimeSystem.BTJD, Mission.SIMULATED: TimeSystem.BKJD}
+STAR_FIELDS = ("ra_deg", "dec_deg", "magnitude", "teff_k", "logg_cgs", "radius_rsun", "mass_msun")
+
+
+@dataclass
+class LightCurveArrays:
+    """A light curve read from a file or a service, before storage.
+
+    ``time`` (n,) days in ``time_system``; ``flux``/``flux_err`` (n,) normalised to a median of 1;
+    ``quality`` (n,) int32 mission flags. ``star`` holds header values for a new Target.
+    """
+
+    time: np.ndarray
+    flux: np.ndarray
+    flux_err: np.ndarray
+    quality: np.ndarray
+    mission: str
+    target_catalog_id: str
+    time_system: str
+    quarter: int | None = None
+    sector: int | None = None
+    cadence_s: float | None = None
+    flux_column: str = ""
+    source: str = "fits"
+    original_filename: str = ""
+    star: dict = field(default_factory=dict)
+
+
+def normalised(time, flux, flux_err=None, quality=None, *, what: str = "light curve"):
+    """Drop cadences without a finite time, divide flux by its median; arrays (time f8, flux f4,
+    flux_err f4, quality i4). BadFileError if no finite, positive flux is left."""
+    time = np.asarray(time, dtype=float).ravel()
+    flux = np.asarray(flux, dtype=float).ravel()
+    n = time.size
+    flux_err = np.full(n, np.nan) if flux_err is None else np.asarray(flux_err, dtype=float).ravel()
+    quality = np.zeros(n, np.int32) if quality is None else np.asarray(quality).ravel().astype(np.int32)
+    if not (flux.size == n == flux_err.size == quality.size):
+        raise BadFileError(f"the {what} has columns of different lengths")
+    if n == 0:
+        raise BadFileError(f"the {what} has no cadences")
+    keep = np.isfinite(time)
+    time, flux, flux_err, quality = time[keep], flux[keep], flux_err[keep], quality[keep]
+    finite = np.isfinite(flux)
+    if not finite.any():
+        raise BadFileError(f"the {what} has no finite flux values (all {n} are NaN)")
+    median = float(np.median(flux[finite]))
+    if not median > 0:
+        raise BadFileError(f"the {what} has a non-positive median flux ({median:g}); cannot normalise")
+    order = np.argsort(time, kind="stable")
+    return (time[order], (flux / median)[order].astype("<f4"), (flux_err / median)[order].astype("<f4"),
+            quality[order])
+
+
+def npz_bytes(time, flux, flux_err, quality) -> tuple[bytes, str]:
+    """Compressed ``.npz`` of the arrays and the sha256 of their contents (dtype, shape, bytes),
+    so the same data always hashes the same whatever zip timestamps say."""
+    arrays = {"time": np.asarray(time, "<f8"), "flux": np.asarray(flux, "<f4"),
+              "flux_err": np.asarray(flux_err, "<f4"), "quality": np.asarray(quality, "<i4")}
+    digest = hashlib.sha256()
+    for name, arr in arrays.items():
+        digest.update(f"{name}:{arr.dtype.str}:{arr.shape}".encode())
+        digest.update(np.ascontiguousarray(arr).tobytes())
+    buffer = io.BytesIO()
+    np.savez_compressed(buffer, **arrays)
+    return buffer.getvalue(), digest.hexdigest()
+
+
+def store_lightcurve(*, target: Target, lc: LightCurveArrays, candidate: Candidate | None = None) -> tuple[LightCurve, bool]:
+    """The LightCurve row for these arrays: the existing one if the content hash is known
+    (re-import), else a new row and file. Returns ``(lightcurve, created)``."""
+    payload, sha = npz_bytes(lc.time, lc.flux, lc.flux_err, lc.quality)
+    existing = LightCurve.objects.filter(target=target, kind=LightCurve.Kind.TIMESERIES, sha256=sha).first()
+    if existing is not None:
+        return existing, False
+    row = LightCurve(
+        target=target, candidate=candidate, kind=LightCurve.Kind.TIMESERIES, mission=lc.mission,
+        sector=lc.sector, quarter=lc.quarter, cadence_s=lc.cadence_s, flux_column=lc.flux_column,
+        time_system=lc.time_system, n_points=int(lc.time.size), source=lc.source,
+        original_filename=lc.original_filename[:255], sha256=sha,
+    )
+    row.data.save(f"{sha[:16]}.npz", ContentFile(payload), save=False)
+    try:
+        row.full_clean(exclude=["data"])
+        row.save()
+    except Exception:
+        row.data.delete(save=False)  # no orphan file when the row is not written
+        raise
+    return row, True
+
+
+def candidate_inputs(candidate: Candidate) -> dict | None:
+    """Ephemeris, star and catalog values of a candidate for :func:`compute_products`; None if
+    the ephemeris is incomplete."""
+    if not (candidate.period_days and candidate.epoch is not None and candidate.duration_hours):
+        return None
+    target = candidate.target
+    return {
+        "period_days": candidate.period_days, "epoch": candidate.epoch, "epoch_system": candidate.epoch_system,
+        "duration_hours": candidate.duration_hours,
+        "star": {"teff_k": target.teff_k, "logg_cgs": target.logg_cgs, "radius_rsun": target.radius_rsun,
+                 "mass_msun": target.mass_msun, "magnitude": target.magnitude},
+        "catalog": {"depth_ppm": candidate.depth_ppm, "snr": candidate.snr},
+    }
+
+
+def products_for(inputs: dict, time, flux, flux_err, quality, time_system: str) -> Products:
+    """:func:`compute_products` with the epoch converted to the light curve's time system."""
+    return compute_products(
+        time, flux, flux_err, quality, period_days=inputs["period_days"],
+        epoch=epoch_in_system(inputs["epoch"], inputs["epoch_system"], time_system),
+        duration_hours=inputs["duration_hours"], star=inputs["star"], catalog=inputs["catalog"])
+
+
+PRODUCT_FIELDS = ["global_view", "local_view", "features", "plot_payload", "updated_at"]
+
+
+def apply_products(candidate: Candidate, products: Products) -> None:
+    candidate.global_view = products.global_view
+    candidate.local_view = products.local_view
+    candidate.features = products.features
+    candidate.plot_payload = products.plot_payload
+
+
+def target_timeseries(target: Target) -> tuple[np.ndarray, ...] | None:
+    """All stored time series of a target, concatenated (time-sorted, repeated cadences once):
+    more transits in the fold. Returns (time, flux, flux_err, quality, time_system) or None."""
+    rows = list(LightCurve.objects.filter(target=target, kind=LightCurve.Kind.TIMESERIES).order_by("pk"))
+    if not rows:
+        return None
+    system = rows[0].time_system
+    parts = [r.load_arrays() for r in rows if r.time_system == system]
+    time = np.concatenate([p["time"] for p in parts])
+    time, first = np.unique(time, return_index=True)
+    pick = lambda key: np.concatenate([p[key] for p in parts])[first]  # noqa: E731
+    return time, pick("flux").astype(float), pick("flux_err").astype(float), pick("quality"), system
+
+
+def import_arrays(*, lc: LightCurveArrays, report: ImportReport | None = None) -> ImportReport:
+    """Store a light curve for its target and (re)compute the products of the target's
+    candidates that have an ephemeris, from all the target's stored light curves.
+
+    Atomic: a failure leaves neither the row nor its file behind.
+    """
+    report = report or ImportReport(kind="lightcurve", source=lc.original_filename or lc.target_catalog_id)
+    with transaction.atomic():
+        target, created = Target.objects.get_or_create(
+            mission=lc.mission, catalog_id=lc.target_catalog_id,
+            defaults={k: v for k, v in lc.star.items() if k in STAR_FIELDS and v is not None})
+        report.counts["targets_created" if created else "targets_existing"] += 1
+        row, lc_created = store_lightcurve(target=target, lc=lc)
+        report.counts["lightcurves_created" if lc_created else "lightcurves_existing"] += 1
+        candidates = list(Candidate.objects.select_related("target").filter(target=target).order_by("pk"))
+        if not candidates:
+            report.warnings.append(f"{target}: no candidate on this target yet; products are computed when one is imported and the light curve re-imported")
+        series = target_timeseries(target) if candidates else None
+        for candidate in candidates:
+            inputs = candidate_inputs(candidate)
+            if inputs is None:
+                report.warnings.append(f"{candidate}: no complete ephemeris; no views computed")
+                continue
+            time, flux, flux_err, quality, system = series
+            products = products_for(inputs, time, flux, flux_err, quality, system)
+            if products.error:
+                report.warnings.append(f"{candidate}: {products.error}")
+                continue
+            apply_products(candidate, products)
+            candidate.save(update_fields=PRODUCT_FIELDS)
+            report.counts["products_computed"] += 1
+    return report.finish()
