@@ -46,6 +46,7 @@ INSTALLED_APPS = [
     "rest_framework.authtoken",
     "django_filters",
     "drf_spectacular",
+    "drf_spectacular_sidecar",  # Swagger UI assets served locally, no CDN
     "simple_history",
     "vetting.candidates",
     "vetting.reviews",
@@ -169,12 +170,27 @@ REST_FRAMEWORK = {
         "rest_framework.throttling.UserRateThrottle",
     ],
     "DEFAULT_THROTTLE_RATES": {"anon": "60/minute", "user": "6000/minute", "login": "10/minute"},
+    "EXCEPTION_HANDLER": "api.exceptions.api_exception_handler",
 }
 SPECTACULAR_SETTINGS = {
     "TITLE": "Transit vetting API",
     "DESCRIPTION": "Vet Kepler and TESS transit candidates with a classifier in the loop.",
     "VERSION": "1.0.0",
     "SERVE_INCLUDE_SCHEMA": False,
+    "SWAGGER_UI_DIST": "SIDECAR",
+    "SWAGGER_UI_FAVICON_HREF": "SIDECAR",
+    "REDOC_DIST": "SIDECAR",
+    "COMPONENT_SPLIT_REQUEST": True,
+    # One schema name per choice set the API shares (label classes, states, kinds).
+    "ENUM_NAME_OVERRIDES": {
+        "LabelClassEnum": "classifier.vocabulary.CLASSES",
+        "TimeSystemEnum": "vetting.candidates.models.TimeSystem",
+        "DisputeStatusEnum": "vetting.reviews.models.Dispute.Status",
+        "ClassifierVersionStatusEnum": "vetting.learning.models.ClassifierVersion.Status",
+        "JobStateEnum": "vetting.candidates.models.ImportJob.State",  # = TrainingRun.State values
+        "ImportJobKindEnum": "vetting.candidates.models.ImportJob.Kind",
+        "LightCurveKindEnum": "vetting.candidates.models.LightCurve.Kind",
+    },
 }
 
 # --- Domain settings -------------------------------------------------------------------------

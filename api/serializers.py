@@ -1,0 +1,321 @@
+"""Serializers: model rows out, validated input in. No domain writes here (views call services)."""
+from __future__ import annotations
+
+import json
+
+from django.contrib.auth import get_user_model
+from drf_spectacular.types import OpenApiTypes
+from drf_spectacular.utils import extend_schema_field
+from rest_framework import serializers
+
+from classifier.vocabulary import CLASSES
+from vetting.candidates.models import Candidate, ImportJob, LightCurve, Target
+from vetting.learning.models import ClassifierVersion, Prediction, TrainingRun
+from vetting.reviews.models import Consensus, Dispute, DisputeComment, Label
+
+
+# --- Targets, candidates, light curves -------------------------------------------------------
+
+class TargetSerializer(serializers.ModelSerializer):
+    class Meta:
+        model = Target
+        fields = ["id", "mission", "catalog_id", "ra_deg", "dec_deg", "magnitude", "teff_k", "logg_cgs",
+                  "radius_rsun", "mass_msun"]
+
+
+class TargetBriefSerializer(serializers.ModelSerializer):
+    class Meta:
+        model = Target
+        fields = ["id", "mission", "catalog_id"]
+
+
+class CandidateSerializer(serializers.ModelSerializer):
+    """A candidate in a list, with the active model's view of it and its queue priority."""
+
+    target = TargetBriefSerializer(read_only=True)
+    mission = serializers.CharField(source="target.mission", read_only=True)
+    p_planet = serializers.FloatField(read_only=True, allow_null=True, help_text="active model, 0..1")
+    predicted_class = serializers.ChoiceField(choices=CLASSES, read_only=True, allow_null=True)
+    uncertainty = serializers.FloatField(read_only=True, allow_null=True, help_text="active model, 0..1")
+    priority = serializers.FloatField(read_only=True, allow_null=True, help_text="active-learning queue priority")
+
+    class Meta:
+        model = Candidate
+        fields = ["id", "catalog_id", "source_catalog", "mission", "target", "period_days", "epoch", "epoch_system",
+                  "duration_hours", "depth_ppm", "snr", "impact", "planet_radius_rearth", "catalog_disposition",
+                  "catalog_score", "created_at", "p_planet", "predicted_class", "uncertainty", "priority"]
+
+
+class LightCurveSerializer(serializers.ModelSerializer):
+    class Meta:
+        model = LightCurve
+        fields = ["id", "kind", "mission", "sector", "quarter", "cadence_s", "flux_column", "time_system",
+                  "n_points", "source", "sha256", "created_at"]
+
+
+class ConsensusSerializer(serializers.ModelSerializer):
+    class Meta:
+        model = Consensus
+        fields = ["label_class", "agreement", "n_labels", "method", "needs_review", "updated_at"]
+
+
+class CandidateDetailSerializer(CandidateSerializer):
+    """One candidate with its vetting metrics, catalog columns, consensus and light curves."""
+
+    features = serializers.DictField(read_only=True, help_text="vetting metrics, units in keys")
+    catalog_features = serializers.DictField(read_only=True)
+    consensus = serializers.SerializerMethodField()
+    lightcurves = LightCurveSerializer(many=True, read_only=True)
+    has_views = serializers.SerializerMethodField()
+
+    class Meta(CandidateSerializer.Meta):
+        fields = CandidateSerializer.Meta.fields + ["features", "catalog_features", "consensus", "lightcurves",
+                                                    "has_views"]
+
+    def get_consensus(self, obj) -> ConsensusSerializer(allow_null=True):
+        consensus = Consensus.objects.filter(candidate=obj).first()
+        return ConsensusSerializer(consensus).data if consensus else None
+
+    def get_has_views(self, obj) -> bool:
+        return obj.global_view is not None and obj.local_view is not None
+
+
+class QueueItemSerializer(CandidateSerializer):
+    queue_strategy = serializers.CharField(read_only=True, help_text="strategy that chose the candidate")
+    queue_priority = serializers.FloatField(read_only=True)
+
+    class Meta(CandidateSerializer.Meta):
+        fields = [f for f in CandidateSerializer.Meta.fields if f not in ("priority",)] + [
+            "queue_strategy", "queue_priority"]
+
+
+class LightCurveQuerySerializer(serializers.Serializer):
+    """Query parameters of the light-curve data endpoint."""
+
+    max_points = serializers.IntegerField(default=5000, min_value=10, max_value=50000,
+                                          help_text="bound on raw points returned; longer series are binned in time")
+    bins = serializers.IntegerField(default=200, min_value=10, max_value=5000, help_text="bins of the folded curve")
+    lightcurve = serializers.IntegerField(required=False, help_text="one light curve id (default: all time series)")
+
+
+class SeriesSerializer(serializers.Serializer):
+    time = serializers.ListField(child=serializers.FloatField(allow_null=True))
+    flux = serializers.ListField(child=serializers.FloatField(allow_null=True))
+    flux_err = serializers.ListField(child=serializers.FloatField(allow_null=True), allow_null=True)
+    n_points_stored = serializers.IntegerField()
+    n_points = serializers.IntegerField()
+    binned = serializers.BooleanField()
+
+
+class FoldedSerializer(serializers.Serializer):
+    phase = serializers.ListField(child=serializers.FloatField(), help_text="bin centres, cycles, transit at 0")
+    flux = serializers.ListField(child=serializers.FloatField(allow_null=True), help_text="median flux, null if empty")
+    counts = serializers.ListField(child=serializers.IntegerField())
+    period_days = serializers.FloatField()
+    epoch = serializers.FloatField()
+
+
+class ViewsSerializer(serializers.Serializer):
+    global_view = serializers.ListField(child=serializers.FloatField(allow_null=True), allow_null=True)
+    local_view = serializers.ListField(child=serializers.FloatField(allow_null=True), allow_null=True)
+
+
+class LightCurveDataSerializer(serializers.Serializer):
+    candidate = serializers.IntegerField()
+    lightcurves = LightCurveSerializer(many=True)
+    raw = SeriesSerializer(allow_null=True)
+    folded = FoldedSerializer(allow_null=True)
+    views = ViewsSerializer()
+
+
+# --- Learning ---------------------------------------------------------------------------------
+
+class ClassifierVersionSerializer(serializers.ModelSerializer):
+    metrics = serializers.DictField(read_only=True, help_text="cross-validated metrics")
+    classes = serializers.ListField(child=serializers.CharField(), read_only=True)
+    feature_names = serializers.ListField(child=serializers.CharField(), read_only=True)
+    library_versions = serializers.DictField(child=serializers.CharField(), read_only=True)
+
+    class Meta:
+        model = ClassifierVersion
+        fields = ["id", "name", "is_active", "status", "decision_reason", "metrics", "n_labels", "classes",
+                  "feature_names", "library_versions", "code_version", "seed", "label_snapshot_hash",
+                  "artifact_sha256", "training_run", "created_at", "promoted_at"]
+
+
+class PredictionSerializer(serializers.ModelSerializer):
+    candidate_catalog_id = serializers.CharField(source="candidate.catalog_id", read_only=True)
+    classifier_version_name = serializers.CharField(source="classifier_version.name", read_only=True)
+    probabilities = serializers.DictField(child=serializers.FloatField(), read_only=True)
+
+    class Meta:
+        model = Prediction
+        fields = ["id", "candidate", "candidate_catalog_id", "classifier_version", "classifier_version_name",
+                  "probabilities", "predicted_class", "p_planet", "p_triage", "uncertainty", "disagreement",
+                  "created_at"]
+
+
+class ClassifierVersionBriefSerializer(serializers.ModelSerializer):
+    class Meta:
+        model = ClassifierVersion
+        fields = ["id", "name", "status", "is_active"]
+
+
+class TrainingRunSerializer(serializers.ModelSerializer):
+    requested_by = serializers.CharField(source="requested_by.username", read_only=True, allow_null=True)
+    classifier_version = serializers.SerializerMethodField()
+
+    class Meta:
+        model = TrainingRun
+        fields = ["id", "state", "trigger", "requested_by", "progress", "message", "error", "attempts", "n_labels",
+                  "label_snapshot_hash", "created_at", "started_at", "heartbeat_at", "finished_at",
+                  "classifier_version"]
+
+    def get_classifier_version(self, obj) -> ClassifierVersionBriefSerializer(allow_null=True):
+        version = getattr(obj, "classifier_version", None) if obj.pk else None
+        try:
+            return ClassifierVersionBriefSerializer(version).data if version is not None else None
+        except ClassifierVersion.DoesNotExist:  # pragma: no cover - reverse one-to-one missing
+            return None
+
+
+class QueueQuerySerializer(serializers.Serializer):
+    limit = serializers.IntegerField(default=20, min_value=1, max_value=200, help_text="how many candidates")
+
+
+# --- Reviews ----------------------------------------------------------------------------------
+
+class LabelSerializer(serializers.ModelSerializer):
+    vetter = serializers.CharField(source="vetter.username", read_only=True, allow_null=True)
+    candidate_catalog_id = serializers.CharField(source="candidate.catalog_id", read_only=True)
+
+    class Meta:
+        model = Label
+        fields = ["id", "candidate", "candidate_catalog_id", "vetter", "label_class", "confidence", "note",
+                  "source", "is_current", "is_gold", "excluded_from_training", "supersedes", "seconds_spent",
+                  "created_at"]
+        read_only_fields = fields
+
+
+class LabelUpdateSerializer(serializers.Serializer):
+    """A new version of your label on the same candidate (the old one stays as history)."""
+
+    label_class = serializers.ChoiceField(choices=CLASSES)
+    confidence = serializers.FloatField(default=1.0, min_value=0.0, max_value=1.0)
+    note = serializers.CharField(default="", allow_blank=True, max_length=5000)
+    seconds_spent = serializers.FloatField(required=False, allow_null=True, min_value=0.0, max_value=86400.0)
+
+
+class LabelCreateSerializer(LabelUpdateSerializer):
+    candidate = serializers.PrimaryKeyRelatedField(queryset=Candidate.objects.only("id"))
+
+
+class DisputeCommentSerializer(serializers.ModelSerializer):
+    author = serializers.CharField(source="author.username", read_only=True)
+
+    class Meta:
+        model = DisputeComment
+        fields = ["id", "author", "text", "created_at"]
+        read_only_fields = ["id", "author", "created_at"]
+
+
+class DisputeSerializer(serializers.ModelSerializer):
+    opened_by = serializers.CharField(source="opened_by.username", read_only=True)
+    resolved_by = serializers.CharField(source="resolved_by.username", read_only=True, allow_null=True)
+    comments = DisputeCommentSerializer(many=True, read_only=True)
+
+    class Meta:
+        model = Dispute
+        fields = ["id", "candidate", "subject", "label", "model_version", "disputed_class", "proposed_class",
+                  "reason", "opened_by", "status", "resolution", "resolved_class", "resolved_by", "resolved_at",
+                  "created_at", "comments"]
+        read_only_fields = fields
+
+
+class DisputeCreateSerializer(serializers.Serializer):
+    """Dispute a label (give ``label``) or the model's prediction (give ``model_version``)."""
+
+    candidate = serializers.PrimaryKeyRelatedField(queryset=Candidate.objects.only("id"))
+    reason = serializers.CharField(max_length=5000)
+    label = serializers.PrimaryKeyRelatedField(queryset=Label.objects.all(), required=False, allow_null=True)
+    model_version = serializers.CharField(required=False, allow_blank=True, max_length=64, default="")
+    disputed_class = serializers.ChoiceField(choices=CLASSES, required=False, allow_blank=True, default="")
+    proposed_class = serializers.ChoiceField(choices=CLASSES, required=False, allow_blank=True, default="")
+
+
+class DisputeCommentCreateSerializer(serializers.Serializer):
+    text = serializers.CharField(max_length=5000)
+
+
+class DisputeResolveSerializer(serializers.Serializer):
+    resolved_class = serializers.ChoiceField(choices=CLASSES)
+    resolution = serializers.CharField(required=False, allow_blank=True, default="", max_length=5000)
+
+
+# --- Imports ----------------------------------------------------------------------------------
+
+class ImportJobSerializer(serializers.ModelSerializer):
+    created_by = serializers.CharField(source="created_by.username", read_only=True, allow_null=True)
+    options = serializers.DictField(read_only=True)
+    counts = serializers.DictField(read_only=True)
+    errors = serializers.ListField(read_only=True)
+
+    class Meta:
+        model = ImportJob
+        fields = ["id", "kind", "state", "progress", "counts", "errors", "options", "task_id", "created_by",
+                  "created_at", "started_at", "finished_at"]
+        read_only_fields = fields
+
+
+@extend_schema_field(OpenApiTypes.STR)
+class JSONObjectField(serializers.Field):
+    """A JSON object given as a string (multipart forms carry no nested JSON)."""
+
+    default_error_messages = {"invalid": "options must be a JSON object, e.g. {\"source_catalog\": \"koi\"}."}
+
+    def to_internal_value(self, data):
+        if isinstance(data, dict):
+            return data
+        try:
+            value = json.loads(data)
+        except (TypeError, ValueError):
+            self.fail("invalid")
+        if not isinstance(value, dict):
+            self.fail("invalid")
+        return value
+
+    def to_representation(self, value):
+        return value
+
+
+class ImportJobCreateSerializer(serializers.Serializer):
+    """A catalog CSV, a FITS light curve, or a views bundle (CSV in ``file`` + NPZ in ``views_file``)."""
+
+    kind = serializers.ChoiceField(choices=ImportJob.Kind.choices)
+    file = serializers.FileField(help_text="catalog CSV, FITS light curve, or the bundle's CSV")
+    views_file = serializers.FileField(required=False, help_text="views bundle only: the .npz of folded views")
+    options = JSONObjectField(required=False, default=dict, help_text="importer options as a JSON object")
+
+    def validate(self, attrs):
+        if (attrs["kind"] == ImportJob.Kind.VIEWS and not attrs.get("views_file")
+                and not attrs["file"].name.lower().endswith(".zip")):
+            raise serializers.ValidationError(
+                {"views_file": "a views bundle needs candidates.csv in file and views.npz in views_file "
+                               "(or one .zip in file)."})
+        if attrs["kind"] != ImportJob.Kind.VIEWS and attrs.get("views_file"):
+            raise serializers.ValidationError({"views_file": "only a views bundle takes a second file."})
+        return attrs
+
+
+class MeSerializer(serializers.ModelSerializer):
+    roles = serializers.SerializerMethodField()
+
+    class Meta:
+        model = get_user_model()
+        fields = ["id", "username", "roles"]
+
+    def get_roles(self, obj) -> list[str]:
+        from vetting.web.roles import is_admin, is_curator, is_vetter
+
+        return [name for name, check in (("vetter", is_vetter), ("curator", is_curator), ("admin", is_admin))
+                if check(obj)]

@@ -1,0 +1,73 @@
+"""Streaming downloads of labels and predictions as CSV or JSON."""
+from __future__ import annotations
+
+from drf_spectacular.types import OpenApiTypes
+from drf_spectacular.utils import OpenApiParameter, OpenApiResponse, extend_schema
+from rest_framework.exceptions import ValidationError
+from rest_framework.views import APIView
+
+from api.exports import LABEL_COLUMNS, PREDICTION_COLUMNS, label_rows, prediction_rows, streaming_export
+from api.filters import LabelFilter, PredictionFilter
+from api.permissions import IsVetter
+from api.views.learning import PredictionListView
+from vetting.reviews.models import Label
+from vetting.web.roles import is_curator
+
+_FORMATS = {"csv": "text/csv", "json": "application/json"}
+
+
+def _responses(what: str) -> dict:
+    return {
+        (200, "text/csv"): OpenApiResponse(OpenApiTypes.STR, description=f"{what}, one row per line"),
+        (200, "application/json"): OpenApiResponse(OpenApiTypes.ANY, description=f"{what}, an array of objects"),
+    }
+
+
+class LabelExportView(APIView):
+    """All labels (curators) or your own (vetters), streamed; same filters as /api/labels/."""
+
+    permission_classes = [IsVetter]
+    export_format = "csv"
+
+    @extend_schema(
+        summary="Export labels (current only unless is_current=false is given)",
+        parameters=[
+            OpenApiParameter("candidate", int), OpenApiParameter("vetter", str),
+            OpenApiParameter("label_class", str, enum=["PC", "EB", "BEB", "V", "IS", "J"]),
+            OpenApiParameter("source", str, enum=["human", "catalog", "curator"]),
+            OpenApiParameter("is_current", bool),
+        ],
+        responses=_responses("labels"),
+    )
+    def get(self, request):
+        qs = Label.objects.all()
+        if not is_curator(request.user):
+            qs = qs.filter(vetter=request.user)
+        params = request.query_params.copy()
+        params.setdefault("is_current", "true")
+        filterset = LabelFilter(params, queryset=qs, request=request)
+        if not filterset.is_valid():
+            raise ValidationError(filterset.errors)
+        return streaming_export(LABEL_COLUMNS, label_rows(filterset.qs), fmt=self.export_format, filename="labels")
+
+
+class PredictionExportView(PredictionListView):
+    """Predictions of the active (or named) classifier version, streamed."""
+
+    export_format = "csv"
+    pagination_class = None
+
+    @extend_schema(
+        summary="Export predictions of the active classifier version, or of classifier_version",
+        parameters=[OpenApiParameter("classifier_version", str, description="version id or name (default: active)"),
+                    OpenApiParameter("predicted_class", str, enum=["PC", "EB", "BEB", "V", "IS", "J"]),
+                    OpenApiParameter("p_planet_min", float), OpenApiParameter("p_planet_max", float)],
+        responses=_responses("predictions"),
+        filters=False,
+    )
+    def get(self, request, *args, **kwargs):
+        qs = PredictionFilter(request.query_params, queryset=self.get_queryset(), request=request)
+        if not qs.is_valid():
+            raise ValidationError(qs.errors)
+        return streaming_export(PREDICTION_COLUMNS, prediction_rows(qs.qs), fmt=self.export_format,
+                                filename="predictions")

@@ -1,0 +1,69 @@
+"""Imports: upload a catalog CSV, a FITS light curve or a views bundle; poll the ImportJob."""
+from __future__ import annotations
+
+from drf_spectacular.utils import extend_schema, extend_schema_view
+from rest_framework import mixins, status, viewsets
+from rest_framework.parsers import FormParser, MultiPartParser
+from rest_framework.response import Response
+
+from api import uploads
+from api.filters import ImportJobFilter
+from api.pagination import KeysetPagination
+from api.permissions import IsCurator
+from api.serializers import ImportJobCreateSerializer, ImportJobSerializer
+from vetting.candidates import services as candidate_services
+from vetting.candidates.models import ImportJob
+
+
+@extend_schema_view(
+    list=extend_schema(summary="Import jobs (newest first)"),
+    retrieve=extend_schema(summary="One import job: poll state, progress, counts and row errors"),
+    create=extend_schema(
+        summary="Upload a file to import (curators); answers 202 with the queued ImportJob",
+        description=(
+            "multipart/form-data. `kind=catalog`: a NASA Exoplanet Archive CSV in `file`. `kind=fits`: a "
+            "light-curve FITS in `file`. `kind=views`: the bundle's `candidates.csv` in `file` and `views.npz` "
+            "in `views_file`, or one .zip in `file`. `options`: a JSON object (`table`, `with_catalog_labels`, "
+            "`mission`). Oversize uploads get 413 (VETTING_MAX_UPLOAD_MB); files that are not what `kind` says "
+            "get 400. Row-level problems are listed in the job's `errors` when it finishes."
+        ),
+        request={"multipart/form-data": ImportJobCreateSerializer},
+        responses={202: ImportJobSerializer},
+    ),
+)
+class ImportJobViewSet(mixins.ListModelMixin, mixins.RetrieveModelMixin, mixins.CreateModelMixin,
+                       viewsets.GenericViewSet):
+    serializer_class = ImportJobSerializer
+    permission_classes = [IsCurator]
+    pagination_class = KeysetPagination
+    filterset_class = ImportJobFilter
+    parser_classes = [MultiPartParser, FormParser]
+
+    def get_queryset(self):
+        return ImportJob.objects.select_related("created_by")
+
+    def create(self, request, *args, **kwargs):
+        uploads.check_request_size(request)  # before the body is read
+        data = ImportJobCreateSerializer(data=request.data)
+        data.is_valid(raise_exception=True)
+        kind, main, views_file = data.validated_data["kind"], data.validated_data["file"], data.validated_data.get("views_file")
+        for field, upload in (("file", main), ("views_file", views_file)):
+            if upload is not None:
+                uploads.check_file_size(upload, field)
+        upload = self._checked_upload(kind, main, views_file)
+        job = candidate_services.import_job_create(
+            kind=kind, upload=upload, options=data.validated_data["options"], created_by=request.user)
+        return Response(ImportJobSerializer(job).data, status=status.HTTP_202_ACCEPTED)
+
+    @staticmethod
+    def _checked_upload(kind: str, main, views_file):
+        """Sniff the file(s) for ``kind``; a two-file views bundle is packed into one .zip."""
+        if kind == ImportJob.Kind.CATALOG:
+            uploads.sniff_text_table(main, "file")
+        elif kind == ImportJob.Kind.FITS:
+            uploads.sniff_fits(main, "file")
+        elif views_file is not None:
+            uploads.sniff_text_table(main, "file")
+            uploads.sniff_npz(views_file, "views_file")
+            return uploads.views_bundle(main, views_file)
+        return main
