@@ -1,21 +1,171 @@
-"""Candidate pages (list; the vetting page lives in vetting.reviews)."""
+"""The vetting queue (landing page) and the candidate page.
+
+Thin views: parse the request, call selectors, render. The plots come from the pure builders
+in ``classifier.plots`` applied to the payload stored at import time; no light curve is
+processed during a request.
+"""
 from __future__ import annotations
 
 from django.core.paginator import Paginator
 from django.shortcuts import get_object_or_404, render
+from django.urls import reverse
 
-from vetting.candidates import selectors
-from vetting.candidates.models import Candidate, Mission
+from classifier import plots
+from classifier.vocabulary import CLASSES
+from vetting.candidates.models import Candidate
+from vetting.reviews import selectors as review_selectors
+from vetting.reviews.forms import CONFIDENCE_CHOICES, DisputeForm, LabelForm, QueueFilterForm
+from vetting.web import selectors as page_selectors
+from vetting.web.roles import is_curator
+
+QUEUE_PAGE_SIZE = 50
+#: Session key of the candidates the user skipped (never offered again as "next" this session).
+SKIPPED_SESSION_KEY = "vetting_skipped"
+MAX_SKIPPED = 500
+
+#: Units by the suffix of a metric's key (``classifier.features`` puts units in key names).
+_UNIT_SUFFIXES = (
+    ("_ppm", "ppm"), ("_hours", "h"), ("_days", "d"), ("_sigma", "σ"), ("_teff_k", "K"), ("_k", "K"),
+    ("_rsun", "R☉"), ("_msun", "M☉"), ("_rearth", "R⊕"), ("_cgs", "dex (cgs)"), ("_solar", "ρ☉"),
+    ("_phase", "cycles"),
+)
+#: Figure order on the candidate page, with accessible descriptions.
+FIGURES = (
+    ("folded", "Folded and binned light curve zoomed on the transit, with the trapezoid transit model"),
+    ("odd_even", "Odd and even transits side by side with their depths"),
+    ("secondary", "Flux around phase 0.5 where a secondary eclipse would appear"),
+    ("phase", "The whole orbit folded on the period"),
+    ("views", "Global and local views as the classifier sees them"),
+    ("timeseries", "The full detrended light curve with each predicted transit marked"),
+    ("periodogram", "Box least squares periodogram with the catalog period marked"),
+)
+
+
+def _filters_from(form: QueueFilterForm) -> page_selectors.QueueFilters:
+    """Valid filters only: a bad value is shown as an error on the page and ignored."""
+    form.is_valid()
+    data = {k: v for k, v in getattr(form, "cleaned_data", {}).items() if k not in form.errors}
+    if form.non_field_errors():
+        data.pop("p_min", None)
+        data.pop("p_max", None)
+    return page_selectors.QueueFilters(
+        mission=data.get("mission") or None, disposition=data.get("disposition") or None,
+        model_class=data.get("model_class") or None, p_min=data.get("p_min"), p_max=data.get("p_max"),
+        labeled=data.get("labeled") or None, disputed=bool(data.get("disputed")), mine=bool(data.get("mine")),
+        sort=data.get("sort") or "priority",
+    )
 
 
 def candidate_queue(request):
-    """Candidate list with filters and pagination."""
-    mission = request.GET.get("mission") or None
-    qs = selectors.candidate_list(mission=mission)
-    page = Paginator(qs, 50).get_page(request.GET.get("page"))
-    return render(request, "candidates/list.html", {"page": page, "missions": Mission.choices, "mission": mission})
+    """What to vet next, in active-learning order, with filters, sorting and counts."""
+    form = QueueFilterForm(request.GET or None)
+    filters = _filters_from(form) if request.GET else page_selectors.QueueFilters()
+    version = page_selectors.active_version()
+    qs = page_selectors.queue(user=request.user, filters=filters, version=version)
+    page = Paginator(qs, QUEUE_PAGE_SIZE).get_page(request.GET.get("page"))
+    query = request.GET.copy()
+    query.pop("page", None)
+    first = next(iter(page.object_list), None)
+    return render(request, "candidates/queue.html", {
+        "page": page, "form": form, "filters": filters, "version": version,
+        "counts": page_selectors.queue_counts(user=request.user),
+        "jobs": page_selectors.running_jobs(),
+        "query": query.urlencode(), "first": first,
+    })
+
+
+def _metric_rows(metrics: dict | None) -> list[tuple[str, float, str]]:
+    """(name, value, unit) for the vetting metrics, units from the key suffixes."""
+    rows = []
+    for key, value in sorted((metrics or {}).items()):
+        if value is None or isinstance(value, (dict, list, str)):
+            continue
+        unit, name = "", key
+        for suffix, symbol in _UNIT_SUFFIXES:
+            if key.endswith(suffix):
+                unit, name = symbol, key[: -len(suffix)]
+                break
+        rows.append((name.replace("_", " "), value, unit))
+    return rows
+
+
+def _probability_rows(prediction) -> tuple[list[str], list[dict]]:
+    """Per class: ensemble probability, each model family's, and their spread (max - min)."""
+    if prediction is None:
+        return [], []
+    families = sorted(prediction.per_model or {})
+    rows = []
+    for code, name in CLASSES:
+        per = [(prediction.per_model[f] or {}).get(code) for f in families]
+        known = [p for p in per if p is not None]
+        rows.append({
+            "code": code, "name": name, "p": (prediction.probabilities or {}).get(code),
+            "per_model": per, "spread": (max(known) - min(known)) if len(known) > 1 else None,
+            "is_predicted": code == prediction.predicted_class,
+        })
+    return families, rows
+
+
+def _dispute_subjects(prediction, labels, visible: bool, user) -> list[tuple[str, str]]:
+    subjects = []
+    if prediction is not None:
+        subjects.append(("prediction", f"Model {prediction.classifier_version.name} says "
+                                       f"{prediction.predicted_class}"))
+    if visible:
+        for label in labels:
+            if label.vetter_id == user.pk and label.source == "human":
+                continue
+            who = label.vetter.username if label.vetter else label.get_source_display()
+            subjects.append((f"label:{label.pk}", f"Label {label.label_class} by {who} ({label.get_source_display()})"))
+    return subjects
 
 
 def candidate_detail(request, pk: int):
-    candidate = get_object_or_404(Candidate.objects.with_target(), pk=pk)
-    return render(request, "candidates/detail.html", {"candidate": candidate})
+    """The vetting page: plots, parameters, model probabilities, labels (after yours), disputes."""
+    candidate = get_object_or_404(Candidate.objects.select_related("target", "consensus"), pk=pk)
+    consensus = getattr(candidate, "consensus", None) if hasattr(candidate, "consensus") else None
+    prediction = page_selectors.active_prediction(candidate=candidate)
+    labels = review_selectors.current_labels(candidate=candidate)
+    mine = review_selectors.my_current_label(labels, request.user)
+    visible = review_selectors.can_see_others_labels(user=request.user, my_label=mine)
+    disputes = review_selectors.candidate_disputes(candidate=candidate)
+    if not visible:  # a label dispute names the disputed class: hidden like the labels
+        disputes = [d for d in disputes if d.subject == d.Subject.PREDICTION]
+    skipped = request.session.get(SKIPPED_SESSION_KEY, [])
+    next_id = page_selectors.next_candidate_id(user=request.user, exclude_ids=[candidate.pk, *skipped])
+    previous_id = review_selectors.last_labeled_candidate_id(user=request.user, exclude_id=candidate.pk)
+    payload = candidate.plot_payload or None
+    figures = plots.all_figures(payload) if payload else {}
+    families, probability_rows = _probability_rows(prediction)
+    initial = {"label_class": mine.label_class, "confidence": mine.confidence} if mine else {"confidence": 1.0}
+    return render(request, "candidates/detail.html", {
+        "candidate": candidate, "target": candidate.target, "consensus": consensus,
+        "prediction": prediction, "families": families, "probability_rows": probability_rows,
+        "labels": [l for l in labels if l.pk != (mine.pk if mine else None)], "my_label": mine,
+        "labels_visible": visible, "disputes": disputes,
+        "figures": figures, "figure_list": [(n, d) for n, d in FIGURES if n in figures],
+        "metrics": _metric_rows((payload or {}).get("metrics") or candidate.features),
+        "catalog_features": sorted((candidate.catalog_features or {}).items()),
+        "label_form": LabelForm(initial=initial), "confidence_choices": CONFIDENCE_CHOICES,
+        "dispute_form": DisputeForm(subjects=_dispute_subjects(prediction, labels, visible, request.user)),
+        "classes": CLASSES,
+        "next_url": reverse("candidate-detail", args=[next_id]) if next_id else None,
+        "previous_url": reverse("candidate-detail", args=[previous_id]) if previous_id else None,
+        "skip_url": reverse("candidate-skip", args=[candidate.pk]),
+        "show_truth": bool(candidate.simulated_truth) and (mine is not None or is_curator(request.user)),
+    })
+
+
+def candidate_skip(request, pk: int):
+    """Skip a candidate for this session (POST) and go to the next one."""
+    from django.http import HttpResponseNotAllowed
+    from django.shortcuts import redirect
+
+    if request.method != "POST":
+        return HttpResponseNotAllowed(["POST"])
+    candidate = get_object_or_404(Candidate.objects.only("pk"), pk=pk)
+    skipped = [i for i in request.session.get(SKIPPED_SESSION_KEY, []) if i != candidate.pk]
+    skipped = (skipped + [candidate.pk])[-MAX_SKIPPED:]
+    request.session[SKIPPED_SESSION_KEY] = skipped
+    next_id = page_selectors.next_candidate_id(user=request.user, exclude_ids=skipped)
+    return redirect("candidate-detail", next_id) if next_id else redirect("candidate-queue")

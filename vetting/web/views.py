@@ -41,3 +41,42 @@ def health(request: HttpRequest) -> JsonResponse:
     report = health_checks.run_checks()
     status = 200 if report["database"]["ok"] else 503
     return JsonResponse(report, status=status)
+
+
+# --- progress of long jobs (polled by static/js/progress.js) --------------------------------
+
+def _progress_json(state: str, progress: float, message: str, **extra) -> JsonResponse:
+    body = {"state": state, "progress": max(0.0, min(1.0, float(progress or 0.0))), "message": message,
+            "done": state in ("finished", "failed")}
+    body.update(extra)
+    response = JsonResponse(body)
+    response["Cache-Control"] = "no-store"  # a poll must never get a stale cached answer
+    return response
+
+
+def import_job_progress(request: HttpRequest, pk: int) -> JsonResponse:
+    """State and progress (0..1) of an ImportJob row."""
+    from django.shortcuts import get_object_or_404
+
+    from vetting.candidates.models import ImportJob
+
+    job = get_object_or_404(ImportJob.objects.only("state", "progress", "kind", "counts", "errors"), pk=pk)
+    errors = job.errors or []
+    message = f"{job.get_kind_display()}: {job.state}"
+    if errors:
+        message += f", {len(errors)} error(s)"
+    return _progress_json(job.state, job.progress, message, id=job.pk, kind="import", counts=job.counts or {},
+                          n_errors=len(errors))
+
+
+def training_run_progress(request: HttpRequest, pk: int) -> JsonResponse:
+    """State, progress (0..1) and current step of a TrainingRun row."""
+    from django.shortcuts import get_object_or_404
+
+    from vetting.learning.models import TrainingRun
+
+    run = get_object_or_404(TrainingRun.objects.only("state", "progress", "message", "error"), pk=pk)
+    message = run.message or run.state
+    if run.state == "failed" and run.error:
+        message = f"failed: {run.error.splitlines()[0][:200]}"
+    return _progress_json(run.state, run.progress, message, id=run.pk, kind="training")
