@@ -6,8 +6,6 @@ demo all end in :func:`import_arrays` (or, for the demo's bulk path, in the same
 """
 from __future__ import annotations
 
-import hashlib
-import io
 import logging
 from dataclasses import dataclass, field
 
@@ -16,7 +14,7 @@ from django.core.files.base import ContentFile
 from django.db import transaction
 
 from vetting.candidates.importers.errors import BadFileError, ImportReport
-from vetting.candidates.importers.products import Products, compute_products, epoch_in_system
+from vetting.candidates.importers.products import Products, compute_products, epoch_in_system, npz_bytes
 from vetting.candidates.models import Candidate, LightCurve, Mission, Target, TimeSystem
 
 logger = logging.getLogger(__name__)
@@ -73,20 +71,6 @@ def normalised(time, flux, flux_err=None, quality=None, *, what: str = "light cu
     order = np.argsort(time, kind="stable")
     return (time[order], (flux / median)[order].astype("<f4"), (flux_err / median)[order].astype("<f4"),
             quality[order])
-
-
-def npz_bytes(time, flux, flux_err, quality) -> tuple[bytes, str]:
-    """Compressed ``.npz`` of the arrays and the sha256 of their contents (dtype, shape, bytes),
-    so the same data always hashes the same whatever zip timestamps say."""
-    arrays = {"time": np.asarray(time, "<f8"), "flux": np.asarray(flux, "<f4"),
-              "flux_err": np.asarray(flux_err, "<f4"), "quality": np.asarray(quality, "<i4")}
-    digest = hashlib.sha256()
-    for name, arr in arrays.items():
-        digest.update(f"{name}:{arr.dtype.str}:{arr.shape}".encode())
-        digest.update(np.ascontiguousarray(arr).tobytes())
-    buffer = io.BytesIO()
-    np.savez_compressed(buffer, **arrays)
-    return buffer.getvalue(), digest.hexdigest()
 
 
 def store_lightcurve(*, target: Target, lc: LightCurveArrays, candidate: Candidate | None = None) -> tuple[LightCurve, bool]:

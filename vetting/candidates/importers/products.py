@@ -13,6 +13,8 @@ the catalog pass-through values (``catalog_depth_ppm``, ``catalog_snr``) are add
 """
 from __future__ import annotations
 
+import hashlib
+import io
 import math
 from dataclasses import dataclass, field
 
@@ -76,3 +78,26 @@ def compute_products(time, flux, flux_err, quality, *, period_days: float, epoch
     features["catalog_snr"] = _json_number(catalog.get("snr"))
     return Products(global_view=view_bytes(payload.get("global_view")), local_view=view_bytes(payload.get("local_view")),
                     features=features, plot_payload=payload)
+
+
+def npz_bytes(time, flux, flux_err, quality) -> tuple[bytes, str]:
+    """Compressed ``.npz`` of the arrays and the sha256 of their contents (dtype, shape, bytes),
+    so the same data always hashes the same whatever zip timestamps say."""
+    arrays = {"time": np.asarray(time, "<f8"), "flux": np.asarray(flux, "<f4"),
+              "flux_err": np.asarray(flux_err, "<f4"), "quality": np.asarray(quality, "<i4")}
+    digest = hashlib.sha256()
+    for name, arr in arrays.items():
+        digest.update(f"{name}:{arr.dtype.str}:{arr.shape}".encode())
+        digest.update(np.ascontiguousarray(arr).tobytes())
+    buffer = io.BytesIO()
+    np.savez_compressed(buffer, **arrays)
+    return buffer.getvalue(), digest.hexdigest()
+
+
+def simulated_products(job: dict) -> tuple[bytes, str, Products]:
+    """Worker-process entry point of the demo loader: the stored arrays (npz bytes, sha256)
+    and the products of one simulated candidate. ``job`` holds ``time``, ``flux``,
+    ``flux_err``, ``quality`` (normalised as stored) and the :func:`compute_products` keywords."""
+    arrays = [job.pop(k) for k in ("time", "flux", "flux_err", "quality")]
+    payload, sha = npz_bytes(*arrays)
+    return payload, sha, compute_products(*arrays, **job)

@@ -1,0 +1,201 @@
+"""Demo data: simulated Kepler-like candidates stored exactly as a real import would.
+
+``load_demo(n=2000, seed=42, labels=200)``:
+
+1. :func:`classifier.synthetic.simulate_population` draws ``n`` candidates (planets, EBs,
+   blended EBs, variability, systematics, false alarms) with one quarter of long-cadence data
+   each; the truth goes to ``Candidate.simulated_truth``.
+2. Each light curve is normalised (:func:`~vetting.candidates.importers.lightcurves.normalised`),
+   stored as ``.npz`` with its sha256, and its views, features and plot payload are computed by
+   the same :func:`~vetting.candidates.importers.products.compute_products` the FITS import
+   uses. That step dominates the time, so it runs in worker processes (``workers``, default
+   one per core) while the main process simulates the next batch and writes to the database.
+3. ``labels`` candidates get human labels from the demo vetters (``vetter`` labels them all,
+   ``vetter2`` about half), drawn from the truth with a little noise, via
+   :func:`vetting.reviews.services.label_create`, so the classifier has something to learn.
+
+Seeded and reproducible: the same ``seed`` gives the same arrays (same hashes), the same
+products and the same labels; loading twice adds nothing.
+"""
+from __future__ import annotations
+
+import logging
+import os
+from collections import Counter
+from concurrent.futures import Executor, ProcessPoolExecutor
+
+import numpy as np
+from django.core.files.base import ContentFile
+from django.db import connections, transaction
+
+from vetting.candidates.importers.errors import ImportReport
+from vetting.candidates.importers.lightcurves import normalised
+from vetting.candidates.importers.products import simulated_products
+from vetting.candidates.importers.upsert import upsert_candidates, upsert_targets
+from vetting.candidates.models import Candidate, LightCurve, Mission, SourceCatalog, TimeSystem
+
+logger = logging.getLogger(__name__)
+
+BATCH = 100
+#: Share of seed labels that are wrong (a tired vetter), and the share vetter2 also labels.
+LABEL_NOISE = 0.08
+SECOND_VETTER_SHARE = 0.5
+_STAR_FIELDS = ("teff_k", "logg_cgs", "radius_rsun", "mass_msun", "magnitude", "ra_deg", "dec_deg")
+
+
+class _InProcess(Executor):
+    """A serial executor (tests, one core, or inside a transaction where forking is unsafe)."""
+
+    def map(self, fn, *iterables, **_):
+        return map(fn, *iterables)
+
+
+def _executor(workers: int | None) -> Executor:
+    if workers is None:
+        workers = os.cpu_count() or 1
+    if workers <= 1 or any(conn.in_atomic_block for conn in connections.all()):
+        return _InProcess()
+    import multiprocessing
+
+    # Import the heavy science stack once here so forked workers inherit it, and close the
+    # database connections so no child ever shares a socket with the parent.
+    import classifier.plots  # noqa: F401
+    import lightkurve  # noqa: F401
+
+    connections.close_all()
+    return ProcessPoolExecutor(max_workers=workers, mp_context=multiprocessing.get_context("fork"))
+
+
+def _job(sim) -> dict:
+    time, flux, flux_err, quality = normalised(sim.time_bkjd, sim.flux, sim.flux_err, sim.quality,
+                                               what=f"simulated light curve {sim.candidate_id}")
+    return {"time": time, "flux": flux, "flux_err": flux_err, "quality": quality,
+            "period_days": sim.period_days, "epoch": sim.epoch_bkjd, "duration_hours": sim.duration_hours,
+            "star": {k: getattr(sim, k) for k in ("teff_k", "logg_cgs", "radius_rsun", "mass_msun", "magnitude")},
+            "catalog": {"depth_ppm": sim.depth_ppm, "snr": sim.snr}}
+
+
+def _finite(value):
+    return float(value) if value is not None and np.isfinite(value) else None
+
+
+def load_demo(*, n: int = 2000, seed: int = 42, labels: int = 200, workers: int | None = None,
+              progress=None) -> ImportReport:
+    """Load ``n`` simulated candidates and ``labels`` seed labels (see the module docstring)."""
+    from classifier.synthetic import simulate_population
+
+    if n < 0 or labels < 0:
+        raise ValueError("n and labels must not be negative")
+    report = ImportReport(kind="demo", source=f"simulate_population(n={n}, seed={seed})")
+    executor = _executor(workers)
+    sims = simulate_population(n, seed=seed)
+    truths: dict[str, str] = {}
+    done = 0
+    try:
+        while True:
+            batch = [sim for _, sim in zip(range(BATCH), sims)]
+            if not batch:
+                break
+            results = executor.map(simulated_products, [_job(sim) for sim in batch])
+            report.counts.update(_write_batch(batch, list(results), report))
+            truths.update({sim.candidate_id: sim.truth_class for sim in batch})
+            done += len(batch)
+            if progress:
+                progress(done, n)
+    finally:
+        executor.shutdown()
+    report.counts["rows"] = done
+    report.counts.update(_seed_labels(truths, labels=labels, seed=seed))
+    return report.finish()
+
+
+@transaction.atomic
+def _write_batch(batch, results, report: ImportReport) -> Counter:
+    counts: Counter = Counter()
+    targets = {(Mission.SIMULATED, sim.star_id): {k: _finite(getattr(sim, k)) for k in _STAR_FIELDS} for sim in batch}
+    target_pks, c = upsert_targets(targets, fields=list(_STAR_FIELDS))
+    counts.update(c)
+    objs = []
+    for sim, (_, _, products) in zip(batch, results):
+        if products.error:
+            report.warnings.append(f"{sim.candidate_id}: {products.error}")
+        objs.append(Candidate(
+            target_id=target_pks[(Mission.SIMULATED, sim.star_id)], source_catalog=SourceCatalog.SIMULATED,
+            catalog_id=sim.candidate_id, period_days=sim.period_days, epoch=sim.epoch_bkjd,
+            epoch_system=TimeSystem.BKJD, duration_hours=sim.duration_hours, depth_ppm=_finite(sim.depth_ppm),
+            snr=_finite(sim.snr), simulated_truth=sim.truth_class,
+            catalog_features={k: v for k, v in {"period_days": sim.period_days, "duration_hours": sim.duration_hours,
+                                                "depth_ppm": _finite(sim.depth_ppm), "snr": _finite(sim.snr)}.items()
+                              if v is not None},
+            global_view=products.global_view, local_view=products.local_view, features=products.features,
+            plot_payload=products.plot_payload,
+        ))
+        counts["products_computed"] += 0 if products.error else 1
+    pks, c = upsert_candidates(objs, fields=[
+        "target", "period_days", "epoch", "epoch_system", "duration_hours", "depth_ppm", "snr", "simulated_truth",
+        "catalog_features", "global_view", "local_view", "features", "plot_payload"])
+    counts.update(c)
+    # light curves: one per candidate (each has its own realisation), deduplicated by content hash
+    shas = {sha for _, sha, _ in results}
+    known = set(LightCurve.objects.filter(sha256__in=shas, kind=LightCurve.Kind.TIMESERIES).values_list("target_id", "sha256"))
+    new = []
+    for sim, job_result in zip(batch, results):
+        payload, sha, _ = job_result
+        target_id = target_pks[(Mission.SIMULATED, sim.star_id)]
+        if (target_id, sha) in known:
+            counts["lightcurves_existing"] += 1
+            continue
+        row = LightCurve(target_id=target_id, candidate_id=pks[sim.candidate_id], kind=LightCurve.Kind.TIMESERIES,
+                         mission=Mission.SIMULATED, quarter=1, cadence_s=29.4 * 60, flux_column="FLUX",
+                         time_system=TimeSystem.BKJD, n_points=int(sim.time_bkjd.size), source="simulated",
+                         original_filename=f"{sim.candidate_id}.npz", sha256=sha)
+        row.target_id = target_id
+        row.data.save(f"{sha[:16]}.npz", ContentFile(payload), save=False)
+        new.append(row)
+        known.add((target_id, sha))
+    try:
+        LightCurve.objects.bulk_create(new)
+    except Exception:
+        for row in new:  # no orphan files when the rows are not written
+            row.data.delete(save=False)
+        raise
+    counts["lightcurves_created"] += len(new)
+    return counts
+
+
+def _seed_labels(truths: dict[str, str], *, labels: int, seed: int) -> Counter:
+    """Human labels by the demo vetters, drawn from the truth with a little noise (reproducible)."""
+    from classifier.vocabulary import CLASS_CODES
+    from vetting.reviews.models import Label, LabelSource
+    from vetting.reviews.services import label_create
+    from vetting.web.demo_users import ensure_demo_users
+
+    counts: Counter = Counter()
+    if not labels or not truths:
+        return counts
+    from django.contrib.auth import get_user_model
+
+    ensure_demo_users()
+    users = {u.username: u for u in get_user_model().objects.filter(username__in=["vetter", "vetter2"])}
+    rng = np.random.default_rng([seed, 7])  # its own stream: labels never shift the simulation
+    ids = sorted(truths)
+    chosen = [ids[i] for i in sorted(rng.choice(len(ids), size=min(labels, len(ids)), replace=False))]
+    pks = dict(Candidate.objects.filter(source_catalog=SourceCatalog.SIMULATED, catalog_id__in=chosen).values_list("catalog_id", "pk"))
+    already = set(Label.objects.filter(candidate_id__in=pks.values(), source=LabelSource.HUMAN, is_current=True,
+                                       vetter__in=users.values()).values_list("candidate_id", "vetter__username"))
+    for cid in chosen:
+        for username in ("vetter", "vetter2"):
+            # draw every number even when skipping, so the stream stays the same on a re-run
+            labels_it = username == "vetter" or rng.random() < SECOND_VETTER_SHARE
+            wrong = rng.random() < LABEL_NOISE
+            other = str(rng.choice([c for c in CLASS_CODES if c != truths[cid]]))
+            confidence = float(np.round(rng.uniform(0.6, 1.0), 2))
+            if not labels_it:
+                continue
+            if (pks[cid], username) in already:
+                counts["labels_unchanged"] += 1
+                continue
+            label_create(candidate=pks[cid], vetter=users[username], label_class=other if wrong else truths[cid],
+                         confidence=confidence, note="demo seed label")
+            counts["labels_created"] += 1
+    return counts
