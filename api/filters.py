@@ -10,6 +10,12 @@ from vetting.learning.models import Prediction, TrainingRun
 from vetting.reviews.models import Dispute, Label, LabelSource
 
 
+def strict_boolean(**kwargs) -> filters.TypedChoiceFilter:
+    """``true``/``false`` only: a typo is a 400, never a silently ignored filter."""
+    return filters.TypedChoiceFilter(choices=[("true", "true"), ("false", "false")],
+                                     coerce=lambda value: value == "true", **kwargs)
+
+
 def _current_vetting_labels():
     """Current labels by people (vetters or curators), not catalog dispositions."""
     return Label.objects.filter(
@@ -37,9 +43,9 @@ class CandidateFilter(filters.FilterSet):
     )
     p_planet_min = filters.NumberFilter(field_name="p_planet", lookup_expr="gte", help_text="active model p_planet >=")
     p_planet_max = filters.NumberFilter(field_name="p_planet", lookup_expr="lte", help_text="active model p_planet <=")
-    labeled = filters.BooleanFilter(method="filter_labeled", help_text="has a current vetter or curator label")
-    labeled_by_me = filters.BooleanFilter(method="filter_labeled_by_me", help_text="has your current label")
-    disputed = filters.BooleanFilter(method="filter_disputed", help_text="has an open dispute")
+    labeled = strict_boolean(method="filter_labeled", help_text="has a current vetter or curator label")
+    labeled_by_me = strict_boolean(method="filter_labeled_by_me", help_text="has your current label")
+    disputed = strict_boolean(method="filter_disputed", help_text="has an open dispute")
 
     class Meta:
         model = Candidate
@@ -75,7 +81,7 @@ class LabelFilter(filters.FilterSet):
     vetter = filters.CharFilter(field_name="vetter__username", help_text="username")
     label_class = filters.ChoiceFilter(choices=CLASSES)
     source = filters.ChoiceFilter(choices=LabelSource.choices)
-    is_current = filters.BooleanFilter()
+    is_current = strict_boolean()
 
     class Meta:
         model = Label

@@ -271,7 +271,7 @@ class ImportJobSerializer(serializers.ModelSerializer):
 class JSONObjectField(serializers.Field):
     """A JSON object given as a string (multipart forms carry no nested JSON)."""
 
-    default_error_messages = {"invalid": "options must be a JSON object, e.g. {\"source_catalog\": \"koi\"}."}
+    default_error_messages = {"invalid": 'options must be a JSON object, e.g. {{"table": "koi"}}.'}
 
     def to_internal_value(self, data):
         if isinstance(data, dict):
