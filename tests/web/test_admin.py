@@ -250,3 +250,21 @@ def test_vetter_and_plain_staff_cannot_curate(client, vetter, django_user_model,
 
 def test_curator_does_not_see_user_accounts(curator_client):
     assert curator_client.get(reverse("admin:auth_user_changelist")).status_code == 403
+
+
+def test_import_upload_creates_a_job_through_the_importer(curator_client, staff_curator):
+    from django.core.files.uploadedfile import SimpleUploadedFile
+
+    from vetting.candidates.models import ImportJob
+
+    url = reverse("admin:candidates_importjob_upload")
+    wrong = curator_client.post(url, {"kind": "catalog", "upload": SimpleUploadedFile("a.pkl", b"\x80\x04K\x01.")})
+    assert b"expects a file ending in" in wrong.content and not ImportJob.objects.exists()
+
+    table = b"kepid,kepoi_name,koi_disposition,koi_period\n11446443,K00001.01,CONFIRMED,2.47\n"
+    response = curator_client.post(url, {"kind": "catalog", "table": "koi", "with_catalog_labels": "on",
+                                         "upload": SimpleUploadedFile("koi.csv", table)})
+    job = ImportJob.objects.get()
+    assert response.status_code == 302
+    assert (job.kind, job.state, job.created_by) == ("catalog", "queued", staff_curator)
+    assert job.options == {"table": "koi", "with_catalog_labels": True}

@@ -119,8 +119,26 @@ class ImportUploadForm(forms.Form):
     """An uploaded table, bounded in size and type before it reaches the importer."""
 
     kind = forms.ChoiceField(choices=ImportJob.Kind.choices, initial=ImportJob.Kind.CATALOG)
-    upload = forms.FileField(help_text="CSV (catalog tables, label tables) or the importer's other formats")
-    source_catalog = forms.CharField(required=False, help_text="catalog name for catalog tables (koi, toi, ...)")
+    upload = forms.FileField(help_text="catalog: .csv/.tsv/.tbl; FITS light curve: .fits; folded views: .zip")
+    table = forms.ChoiceField(
+        required=False, help_text="catalog tables only; blank = detect from the columns",
+        choices=[("", "detect"), ("koi", "Kepler KOI"), ("dr24_tce", "Kepler DR24 TCE"),
+                 ("dr25_tce", "Kepler DR25 TCE"), ("toi", "TESS TOI")],
+    )
+    with_catalog_labels = forms.BooleanField(
+        required=False, help_text="also import the catalog dispositions as catalog labels (never overwrites vetter labels)"
+    )
+    mission = forms.ChoiceField(required=False, choices=[("", "detect")] + [(m, m) for m in ("kepler", "k2", "tess")],
+                                help_text="FITS only")
+
+    def options(self) -> dict:
+        """The importer options this kind understands (see ``import_job_create``)."""
+        data, kind = self.cleaned_data, self.cleaned_data["kind"]
+        if kind == ImportJob.Kind.CATALOG:
+            return {"table": data["table"] or None, "with_catalog_labels": data["with_catalog_labels"]}
+        if kind == ImportJob.Kind.VIEWS:
+            return {"with_catalog_labels": data["with_catalog_labels"]}
+        return {"mission": data["mission"]} if data["mission"] else {}
 
     def clean_upload(self):
         upload = self.cleaned_data["upload"]
@@ -162,27 +180,23 @@ class ImportJobAdmin(CurationMixin, HistoryOnlyMixin, admin.ModelAdmin):
             raise PermissionDenied
         form = ImportUploadForm(request.POST or None, request.FILES or None)
         if request.method == "POST" and form.is_valid():
+            from vetting.candidates.services import import_job_create
+
             try:
-                from vetting.candidates.services import import_job_create
-            except ImportError:
-                self.message_user(request, "The importer is not installed on this site yet.", messages.ERROR)
+                job = import_job_create(
+                    kind=form.cleaned_data["kind"], upload=form.cleaned_data["upload"], options=form.options(),
+                    created_by=request.user,
+                )
+            except (ValidationError, ValueError) as exc:
+                text = "; ".join(exc.messages) if isinstance(exc, ValidationError) else str(exc)
+                form.add_error(None, text)
             else:
-                options = {"source_catalog": form.cleaned_data["source_catalog"]} if form.cleaned_data["source_catalog"] else {}
-                try:
-                    job = import_job_create(
-                        kind=form.cleaned_data["kind"], upload=form.cleaned_data["upload"], options=options,
-                        created_by=request.user,
-                    )
-                except (ValidationError, ValueError) as exc:
-                    text = "; ".join(exc.messages) if isinstance(exc, ValidationError) else str(exc)
-                    form.add_error(None, text)
-                else:
-                    logger.info("import job created from admin", extra={
-                        "event": "import_job_create", "import_job_id": job.pk, "kind": job.kind,
-                        "user": request.user.username,
-                    })
-                    self.message_user(request, f"Import job #{job.pk} queued.", messages.SUCCESS)
-                    return redirect("admin:candidates_importjob_change", job.pk)
+                logger.info("import job created from admin", extra={
+                    "event": "import_job_create", "import_job_id": job.pk, "kind": job.kind,
+                    "user": request.user.username,
+                })
+                self.message_user(request, f"Import job #{job.pk} queued.", messages.SUCCESS)
+                return redirect("admin:candidates_importjob_change", job.pk)
         context = {
             **self.admin_site.each_context(request),
             "title": "Import a file",

@@ -1,4 +1,8 @@
-"""Health checks for the database, the Celery broker and the workers."""
+"""Health checks: database, Celery broker, workers, the last training run and queue depths.
+
+Every check is timed and reports ``{"ok", "detail", "ms"}``; a failing check never raises, so
+``/health/`` answers even when the database or the broker is down (and says which).
+"""
 from __future__ import annotations
 
 import time
@@ -42,10 +46,103 @@ def check_workers() -> list[str]:
     return names
 
 
+#: Celery queues the site uses (see ``CELERY_TASK_ROUTES``).
+CELERY_QUEUES = ("default", "training", "imports")
+#: kombu's Redis transport keeps one list per priority step: "name", "name\x06\x163", ...
+_PRIORITY_SUFFIXES = ("", "\x06\x163", "\x06\x166", "\x06\x169")
+
+
+def check_training() -> dict:
+    """The last training run (state, when, error) and how many runs wait in the queued state.
+
+    ``ok`` is False only when the last run failed: the site still works, but someone should look.
+    """
+    from vetting.learning.models import TrainingRun
+
+    last = TrainingRun.objects.order_by("-created_at", "-id").first()
+    queued = TrainingRun.objects.filter(state=TrainingRun.State.QUEUED).count()
+    if last is None:
+        return {"last_run": None, "queued_runs": queued}
+    detail = {
+        "last_run": {
+            "id": last.pk, "state": last.state, "trigger": last.trigger, "progress": last.progress,
+            "message": last.message, "created_at": last.created_at.isoformat(),
+            "finished_at": last.finished_at.isoformat() if last.finished_at else None,
+            "error": (last.error or "")[:300],
+        },
+        "queued_runs": queued,
+    }
+    if last.state == TrainingRun.State.FAILED:
+        raise _Degraded(detail)
+    return detail
+
+
+def check_queue() -> dict:
+    """Vetting-queue depth (active-learning entries) and, by strategy, the re-vet backlog."""
+    from django.db.models import Count
+
+    from vetting.learning.models import QueueEntry
+
+    by_strategy = dict(QueueEntry.objects.values_list("strategy").annotate(n=Count("pk")).order_by())
+    return {"depth": sum(by_strategy.values()), "by_strategy": by_strategy}
+
+
+def check_broker_queues() -> dict:
+    """Messages waiting in each Celery queue on the broker (a growing number: workers lag)."""
+    import redis
+
+    prefix = (getattr(settings, "CELERY_BROKER_TRANSPORT_OPTIONS", {}) or {}).get("global_keyprefix", "")
+    client = redis.Redis.from_url(settings.CELERY_BROKER_URL, socket_connect_timeout=1, socket_timeout=1)
+    pipe = client.pipeline()
+    for queue in CELERY_QUEUES:
+        for suffix in _PRIORITY_SUFFIXES:
+            pipe.llen(f"{prefix}{queue}{suffix}")
+    lengths = pipe.execute()
+    step = len(_PRIORITY_SUFFIXES)
+    return {queue: sum(lengths[i * step:(i + 1) * step]) for i, queue in enumerate(CELERY_QUEUES)}
+
+
+class _Degraded(Exception):
+    """A check that answered but found something wrong: carries its detail."""
+
+    def __init__(self, detail):
+        super().__init__("degraded")
+        self.detail = detail
+
+
+def _timed_detail(check) -> dict:
+    """Like ``_timed`` but a ``_Degraded`` check keeps its structured detail."""
+    started = time.perf_counter()
+    try:
+        detail, ok = check(), True
+    except _Degraded as exc:
+        detail, ok = exc.detail, False
+    except Exception as exc:  # a health check reports failures, it never raises
+        detail, ok = f"{type(exc).__name__}: {exc}", False
+    return {"ok": ok, "detail": detail, "ms": round(1000 * (time.perf_counter() - started), 1)}
+
+
 def run_checks(include_workers: bool = True) -> dict:
+    """Run every check; ``status`` is ok, degraded (broker/workers/training) or down (database)."""
     report = {"database": _timed(check_database), "broker": _timed(check_broker)}
     if include_workers and report["broker"]["ok"]:
         report["workers"] = _timed(check_workers)
     else:
         report["workers"] = {"ok": False, "detail": "broker unreachable", "ms": 0.0}
+    if report["database"]["ok"]:
+        report["training"] = _timed_detail(check_training)
+        report["queue"] = _timed_detail(check_queue)
+    else:
+        skipped = {"ok": False, "detail": "database unreachable", "ms": 0.0}
+        report["training"], report["queue"] = dict(skipped), dict(skipped)
+    if report["broker"]["ok"]:
+        report["broker_queues"] = _timed_detail(check_broker_queues)
+    else:
+        report["broker_queues"] = {"ok": False, "detail": "broker unreachable", "ms": 0.0}
+    if not report["database"]["ok"]:
+        report["status"] = "down"
+    elif all(part["ok"] for part in report.values() if isinstance(part, dict)):
+        report["status"] = "ok"
+    else:
+        report["status"] = "degraded"
     return report
