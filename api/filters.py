@@ -3,6 +3,8 @@ from __future__ import annotations
 
 import django_filters as filters
 from django.db.models import Exists, OuterRef
+from drf_spectacular.types import OpenApiTypes
+from drf_spectacular.utils import extend_schema_field
 
 from classifier.vocabulary import CLASSES
 from vetting.candidates.models import Candidate, ImportJob, Mission, SourceCatalog, Target
@@ -10,10 +12,17 @@ from vetting.learning.models import Prediction, TrainingRun
 from vetting.reviews.models import Dispute, Label, LabelSource
 
 
-def strict_boolean(**kwargs) -> filters.TypedChoiceFilter:
+@extend_schema_field(OpenApiTypes.BOOL)
+class StrictBooleanFilter(filters.TypedChoiceFilter):
     """``true``/``false`` only: a typo is a 400, never a silently ignored filter."""
-    return filters.TypedChoiceFilter(choices=[("true", "true"), ("false", "false")],
-                                     coerce=lambda value: value == "true", **kwargs)
+
+    def __init__(self, **kwargs):
+        kwargs.setdefault("choices", [("true", "true"), ("false", "false")])
+        kwargs.setdefault("coerce", lambda value: value == "true")
+        super().__init__(**kwargs)
+
+
+strict_boolean = StrictBooleanFilter
 
 
 def _current_vetting_labels():
