@@ -1,0 +1,278 @@
+"""Active learning: which candidates to show vetters next, and which labels look wrong.
+
+:func:`select_batch` mixes strategies (uncertainty, query by committee, random) in a
+configurable share, with an optional diversity step (greedy k-center on an embedding of the
+design matrix) so a batch does not hold near-copies. :func:`rank_suspected_mislabels`
+implements confident learning's self-confidence and normalized-margin rankings.
+"""
+from __future__ import annotations
+
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass
+
+import numpy as np
+from sklearn.decomposition import PCA
+from sklearn.impute import SimpleImputer
+from sklearn.preprocessing import StandardScaler
+
+from classifier.evaluation import model_disagreement, normalized_entropy
+
+#: Default share of each strategy in a batch (values are normalised to sum to 1).
+DEFAULT_MIX: dict[str, float] = {"uncertainty": 0.5, "committee": 0.3, "random": 0.2}
+STRATEGIES = ("uncertainty", "least_confidence", "margin", "entropy", "committee", "random")
+#: Candidate pool for the diversity step, as a multiple of the number of picks.
+DIVERSITY_POOL_FACTOR = 5
+
+
+@dataclass(frozen=True)
+class Query:
+    """One candidate chosen for labeling.
+
+    Attributes
+    ----------
+    index : int
+        Row of the scored pool.
+    strategy : str
+        Strategy that chose it (for unbiased estimates, ``random`` picks can be singled out).
+    priority : float
+        Order within the batch: larger is shown first (the strategy's informativeness score;
+        random picks get the batch's median so they interleave).
+    """
+
+    index: int
+    strategy: str
+    priority: float
+
+
+def informativeness(scores, strategy: str) -> np.ndarray:
+    """Score (n,) where larger means more worth labeling.
+
+    Parameters
+    ----------
+    scores : classifier.training.Scores or mapping
+        Needs ``proba`` (n, k); ``committee`` also needs ``family_proba`` (or ``disagreement``).
+    strategy : {"uncertainty", "entropy", "least_confidence", "margin", "committee"}
+        ``uncertainty`` is an alias of ``entropy`` (normalised entropy).
+    """
+    proba = np.asarray(_get(scores, "proba"), dtype=float)
+    if strategy in ("uncertainty", "entropy"):
+        return normalized_entropy(proba)
+    if strategy == "least_confidence":
+        return 1.0 - proba.max(axis=1)
+    if strategy == "margin":
+        srt = np.sort(proba, axis=1)
+        second = srt[:, -2] if proba.shape[1] > 1 else 0.0
+        return 1.0 - (srt[:, -1] - second)
+    if strategy == "committee":
+        fam = _get(scores, "family_proba", None)
+        if fam:
+            return model_disagreement(fam)
+        dis = _get(scores, "disagreement", None)
+        if dis is None:
+            raise ValueError("committee strategy needs family_proba or disagreement in scores")
+        return np.asarray(dis, dtype=float)
+    raise ValueError(f"unknown strategy {strategy!r}; expected one of {', '.join(STRATEGIES)}")
+
+
+def _get(obj, name, *default):
+    if isinstance(obj, Mapping):
+        return obj.get(name, *default) if default else obj[name]
+    return getattr(obj, name, *default)
+
+
+def embed(X: np.ndarray, n_components: int = 10, random_state: int = 0) -> np.ndarray:
+    """Low-dimensional embedding (n, <= n_components) of a design matrix for diversity.
+
+    Median imputation, standardisation, then PCA; the diversity step measures Euclidean
+    distances in this space.
+    """
+    X = np.asarray(X, dtype=float)
+    Z = SimpleImputer(strategy="median", keep_empty_features=True).fit_transform(X)
+    Z = StandardScaler().fit_transform(Z)
+    k = int(min(n_components, Z.shape[0], Z.shape[1]))
+    if k < 1:
+        return Z
+    return PCA(n_components=k, random_state=random_state).fit_transform(Z)
+
+
+def k_center_greedy(embedding: np.ndarray, candidates: np.ndarray, k: int, selected: Sequence[int] = ()) -> list[int]:
+    """Greedy k-center: repeatedly take the candidate farthest from everything chosen so far.
+
+    Parameters
+    ----------
+    embedding : ndarray (n, m)
+    candidates : ndarray of int
+        Rows eligible, in order of preference (the first is taken when nothing is chosen yet).
+    k : int
+        Number to pick.
+    selected : sequence of int
+        Rows already in the batch (distances are measured from them too).
+
+    Returns
+    -------
+    list of int
+    """
+    candidates = np.asarray(candidates, dtype=int)
+    if k <= 0 or len(candidates) == 0:
+        return []
+    E = embedding[candidates]
+    picked: list[int] = []
+    if len(selected):
+        d = np.min(((E[:, None, :] - embedding[np.asarray(selected)][None, :, :]) ** 2).sum(-1), axis=1)
+    else:
+        picked.append(0)
+        d = ((E - E[0]) ** 2).sum(1)
+    while len(picked) < min(k, len(candidates)):
+        d[picked] = -np.inf
+        j = int(np.argmax(d))
+        if not np.isfinite(d[j]):
+            break
+        picked.append(j)
+        d = np.minimum(d, ((E - E[j]) ** 2).sum(1))
+    return [int(candidates[j]) for j in picked]
+
+
+def select_batch(
+    scores,
+    embedding: np.ndarray | None = None,
+    *,
+    batch_size: int,
+    mix: Mapping[str, float] | None = None,
+    seed: int = 0,
+    exclude: Sequence[int] | np.ndarray | None = None,
+    diversity: bool = True,
+) -> list[Query]:
+    """Choose a batch of candidates to label.
+
+    Parameters
+    ----------
+    scores : classifier.training.Scores or mapping with ``proba`` (n, k) and optionally
+        ``family_proba`` / ``disagreement``
+        Scores of the unlabeled pool.
+    embedding : ndarray (n, m), optional
+        Coordinates for the diversity step (e.g. :func:`embed` of the design matrix). Without
+        it, diversity is off.
+    batch_size : int
+    mix : mapping strategy -> share, optional
+        Default :data:`DEFAULT_MIX`. Shares are normalised; counts are rounded by largest
+        remainder. ``committee`` without family probabilities falls back to ``uncertainty``.
+    seed : int
+        Seed of the random picks.
+    exclude : sequence of int, optional
+        Rows never to pick (already labeled, queued elsewhere).
+    diversity : bool
+        For each informative strategy, take the top ``DIVERSITY_POOL_FACTOR`` x its count by
+        score, then pick among them by greedy k-center so the batch spreads over the embedding.
+
+    Returns
+    -------
+    list of Query
+        At most ``batch_size`` distinct rows, sorted by decreasing priority.
+    """
+    if batch_size < 0:
+        raise ValueError("batch_size must be >= 0")
+    mix = dict(DEFAULT_MIX if mix is None else mix)
+    for name, share in mix.items():
+        if name not in STRATEGIES:
+            raise ValueError(f"unknown strategy {name!r} in mix; expected some of {', '.join(STRATEGIES)}")
+        if share < 0:
+            raise ValueError(f"share of {name!r} must be >= 0")
+    total = sum(mix.values())
+    if total <= 0:
+        raise ValueError("mix shares must sum to a positive number")
+    proba = np.asarray(_get(scores, "proba"))
+    n = len(proba)
+    rng = np.random.default_rng(seed)
+    available = np.ones(n, dtype=bool)
+    if exclude is not None and len(exclude):
+        available[np.asarray(exclude, dtype=int)] = False
+    batch_size = int(min(batch_size, available.sum()))
+    counts = _allocate(mix, total, batch_size)
+    has_committee = bool(_get(scores, "family_proba", None)) or _get(scores, "disagreement", None) is not None
+
+    chosen: list[Query] = []
+    # Informative strategies first (larger shares first), random last so it samples what is left.
+    order = sorted((s for s in counts if s != "random"), key=lambda s: -counts[s]) + (["random"] if "random" in counts else [])
+    for strategy in order:
+        k = counts[strategy]
+        if k == 0:
+            continue
+        if strategy == "random":
+            idx = rng.choice(np.flatnonzero(available), size=min(k, int(available.sum())), replace=False)
+            prio = [float("nan")] * len(idx)
+        else:
+            used = strategy if (strategy != "committee" or has_committee) else "uncertainty"
+            info = informativeness(scores, used)
+            cand = np.flatnonzero(available)
+            # Stable sort with a random tie-break so equal scores do not favour low indices.
+            cand = cand[np.lexsort((rng.random(len(cand)), -info[cand]))]
+            if diversity and embedding is not None:
+                pool = cand[: max(k, DIVERSITY_POOL_FACTOR * k)]
+                idx = np.array(k_center_greedy(np.asarray(embedding, float), pool, k, [q.index for q in chosen]), dtype=int)
+            else:
+                idx = cand[:k]
+            prio = info[idx].tolist()
+        available[idx] = False
+        chosen.extend(Query(int(i), strategy, float(p)) for i, p in zip(idx, prio))
+    finite = [q.priority for q in chosen if np.isfinite(q.priority)]
+    fill = float(np.median(finite)) if finite else 0.0
+    chosen = [q if np.isfinite(q.priority) else Query(q.index, q.strategy, fill) for q in chosen]
+    return sorted(chosen, key=lambda q: -q.priority)
+
+
+def _allocate(mix: Mapping[str, float], total: float, batch_size: int) -> dict[str, int]:
+    """Largest-remainder rounding of ``batch_size * share``."""
+    raw = {s: batch_size * v / total for s, v in mix.items()}
+    counts = {s: int(np.floor(r)) for s, r in raw.items()}
+    rest = batch_size - sum(counts.values())
+    for s in sorted(raw, key=lambda s: -(raw[s] - counts[s]))[:rest]:
+        counts[s] += 1
+    return counts
+
+
+def rank_suspected_mislabels(
+    y: Sequence[str], cv_probabilities: np.ndarray, classes: Sequence[str], *, method: str = "normalized_margin"
+) -> tuple[np.ndarray, np.ndarray]:
+    """Rank labeled candidates by how likely their label is wrong (confident learning).
+
+    Parameters
+    ----------
+    y : sequence of str, length n
+        Given labels.
+    cv_probabilities : ndarray (n, k)
+        Out-of-fold probabilities (e.g. ``TrainResult.oof_proba``), columns ``classes``.
+    classes : sequence of str
+    method : {"normalized_margin", "self_confidence"}
+        As in cleanlab's ``get_label_quality_scores``: self-confidence is p[given label];
+        normalized margin is p[given] - max_{j != given} p[j], mapped to [0, 1] by (1 + m) / 2.
+
+    Returns
+    -------
+    order : ndarray of int (n,)
+        Row indices, most suspicious first.
+    suspicion : ndarray (n,)
+        1 - label quality, in [0, 1], aligned with the input rows (larger = more suspicious).
+    """
+    classes = list(classes)
+    P = np.asarray(cv_probabilities, dtype=float)
+    y = list(y)
+    if P.ndim != 2 or P.shape != (len(y), len(classes)):
+        raise ValueError(f"cv_probabilities must have shape ({len(y)}, {len(classes)}); got {P.shape}")
+    unknown = sorted({v for v in y if v not in classes})
+    if unknown:
+        raise ValueError(f"labels {unknown} are not among the model classes {classes}")
+    idx = np.array([classes.index(v) for v in y], dtype=int)
+    rows = np.arange(len(y))
+    self_conf = P[rows, idx]
+    if method == "self_confidence":
+        quality = self_conf
+    elif method == "normalized_margin":
+        others = P.copy()
+        others[rows, idx] = -np.inf
+        best_other = others.max(axis=1) if P.shape[1] > 1 else np.zeros(len(y))
+        quality = (1.0 + self_conf - best_other) / 2.0
+    else:
+        raise ValueError(f"unknown method {method!r}; expected normalized_margin or self_confidence")
+    suspicion = 1.0 - quality
+    order = np.argsort(-suspicion, kind="stable")
+    return order, suspicion

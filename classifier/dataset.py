@@ -1,0 +1,559 @@
+"""Design matrix and dataset loaders for the vetting classifier.
+
+One function, :func:`design_matrix`, turns candidates into the feature matrix used everywhere
+(the command line, benchmarks and the Django site), so a model trained by one caller can score
+rows built by another. Loaders read the two public formats the project supports:
+
+* a directory in the Astronet-Triage layout (``candidates.csv`` + ``views.npz``), and
+* NASA Exoplanet Archive tables (KOI cumulative, Kepler DR24 TCE, TESS TOI), with ``#`` comments.
+
+Nothing here imports Django.
+"""
+from __future__ import annotations
+
+import math
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass, field
+from pathlib import Path
+
+import numpy as np
+import pandas as pd
+
+from classifier.vocabulary import ASTRONET_TO_CLASS, DR24_TO_CLASS, validate_class
+
+#: Number of phase bins of a global view (whole orbit, phase -0.5..0.5, transit at the centre).
+GLOBAL_VIEW_BINS = 201
+#: Number of phase bins of a local view (about +/- two transit durations around the transit).
+LOCAL_VIEW_BINS = 61
+#: Global views are averaged over this many adjacent bins before entering the design matrix:
+#: trees gain nothing from 201 highly correlated pixels and fits get ~3x cheaper.
+GLOBAL_DOWNSAMPLE = 3
+
+#: Scalar features in their fixed order (catalog values and light-curve vetting metrics).
+#: Units: period [days], duration [hours], depth [ppm], radii [R_sun] / [R_earth], teff [K].
+DEFAULT_SCALAR_NAMES: tuple[str, ...] = (
+    "period_days",
+    "duration_hours",
+    "depth_ppm",
+    "snr",
+    "impact",
+    "ingress_fraction",
+    "magnitude",
+    "teff",
+    "logg",
+    "star_radius_rsun",
+    "star_mass_msun",
+    "planet_radius_earth",
+    "is_multi",
+)
+
+_DERIVED_SCALAR_NAMES: tuple[str, ...] = (
+    "log_period",
+    "log_depth",
+    "log_snr",
+    "duty_cycle",
+    "duration_ratio_expected",
+    "radius_from_depth_earth",
+)
+
+_VIEW_FEATURE_NAMES: tuple[str, ...] = (
+    "lv_depth",
+    "lv_width_half",
+    "lv_width_quarter",
+    "lv_flatness",
+    "lv_asymmetry",
+    "lv_oot_std",
+    "lv_snr",
+    "gv_depth",
+    "gv_oot_std",
+    "gv_oot_mad",
+    "gv_snr",
+    "gv_secondary_depth",
+    "gv_secondary_phase",
+    "gv_secondary_ratio",
+    "gv_secondary_snr",
+    "gv_max",
+    "gv_frac_below_half",
+    "gv_cos1",
+    "gv_cos2",
+    "gv_sin1",
+    "gv_n_dips",
+    "gv_lv_depth_ratio",
+)
+
+
+@dataclass(frozen=True)
+class CandidateRecord:
+    """Everything the classifier knows about one transit candidate.
+
+    Parameters
+    ----------
+    candidate_id : str
+        Stable key of the candidate (e.g. ``TIC201291168-R3594``, ``K00752.01``).
+    group : str or int
+        Star identifier (TIC id, KIC id). Cross-validation never splits a star.
+    global_view : ndarray of shape (201,), optional
+        Whole orbit folded and binned, phase -0.5..0.5, transit at the centre, normalised so the
+        out-of-transit median is 0 and the transit minimum is about -1.
+    local_view : ndarray of shape (61,), optional
+        About +/- two transit durations around the transit, same normalisation.
+    scalars : mapping of str to float
+        Catalog values and vetting metrics, keyed by name (see :data:`DEFAULT_SCALAR_NAMES`);
+        missing keys and ``None`` become NaN.
+    """
+
+    candidate_id: str
+    group: str | int
+    global_view: np.ndarray | None = None
+    local_view: np.ndarray | None = None
+    scalars: Mapping[str, float | None] = field(default_factory=dict)
+
+
+@dataclass
+class Dataset:
+    """A design matrix with ids, labels and star groups.
+
+    Attributes
+    ----------
+    candidate_ids : ndarray of shape (n,), dtype object
+    X : ndarray of shape (n, d), float64; NaN marks a missing value.
+    feature_names : list of str, length d
+    y : ndarray of shape (n,), dtype object, or None
+        Class codes from :mod:`classifier.vocabulary`; ``None`` entries are unlabeled rows.
+        ``y`` itself is None when the source has no label column at all.
+    groups : ndarray of shape (n,), dtype object
+        Star identifiers.
+    """
+
+    candidate_ids: np.ndarray
+    X: np.ndarray
+    feature_names: list[str]
+    y: np.ndarray | None
+    groups: np.ndarray
+
+    @property
+    def labeled_mask(self) -> np.ndarray:
+        """Boolean mask (n,) of rows that carry a label (all False when ``y`` is None)."""
+        if self.y is None:
+            return np.zeros(len(self.candidate_ids), dtype=bool)
+        return np.array([v is not None and v == v for v in self.y], dtype=bool)
+
+    def subset(self, index: np.ndarray) -> Dataset:
+        """Rows ``index`` (integer or boolean array) as a new :class:`Dataset`."""
+        return Dataset(
+            candidate_ids=self.candidate_ids[index],
+            X=self.X[index],
+            feature_names=list(self.feature_names),
+            y=None if self.y is None else self.y[index],
+            groups=self.groups[index],
+        )
+
+
+# --------------------------------------------------------------------------------------------
+# Design matrix
+# --------------------------------------------------------------------------------------------
+
+def feature_names_for(scalar_names: Sequence[str] = DEFAULT_SCALAR_NAMES) -> list[str]:
+    """Column names of :func:`design_matrix` for the given scalar names, in order."""
+    n_global = math.ceil(GLOBAL_VIEW_BINS / GLOBAL_DOWNSAMPLE)
+    return (
+        list(scalar_names)
+        + list(_DERIVED_SCALAR_NAMES)
+        + list(_VIEW_FEATURE_NAMES)
+        + [f"gv_{i:03d}" for i in range(n_global)]
+        + [f"lv_{i:02d}" for i in range(LOCAL_VIEW_BINS)]
+    )
+
+
+def scalar_names_from_feature_names(feature_names: Sequence[str]) -> list[str]:
+    """Recover the ``scalar_names`` a design matrix was built with (e.g. from an artifact)."""
+    stop = feature_names.index(_DERIVED_SCALAR_NAMES[0])
+    return list(feature_names[:stop])
+
+
+def design_matrix(
+    records: Sequence[CandidateRecord],
+    scalar_names: Sequence[str] | None = None,
+) -> tuple[np.ndarray, list[str]]:
+    """Build the feature matrix shared by every caller.
+
+    Parameters
+    ----------
+    records : sequence of CandidateRecord, length n
+    scalar_names : sequence of str, optional
+        Scalar features to take from ``record.scalars`` in this order (default
+        :data:`DEFAULT_SCALAR_NAMES`). Pass the names stored with a model to score new rows.
+
+    Returns
+    -------
+    X : ndarray of shape (n, d), float64
+        Columns: scalars, derived scalars (logs, duty cycle, duration vs the duration expected
+        for a planet, radius implied by the depth), summary features of the views (depth,
+        width, shape, secondary eclipse, variability), the global view averaged over
+        :data:`GLOBAL_DOWNSAMPLE` bins and the local view. Missing values are NaN; an absent
+        view gives a NaN block.
+    feature_names : list of str, length d
+    """
+    names = list(DEFAULT_SCALAR_NAMES if scalar_names is None else scalar_names)
+    feature_names = feature_names_for(names)
+    n_global = math.ceil(GLOBAL_VIEW_BINS / GLOBAL_DOWNSAMPLE)
+    X = np.full((len(records), len(feature_names)), np.nan, dtype=np.float64)
+    n_s, n_d, n_v = len(names), len(_DERIVED_SCALAR_NAMES), len(_VIEW_FEATURE_NAMES)
+    for i, rec in enumerate(records):
+        scalars = np.array([_as_float(rec.scalars.get(name)) for name in names])
+        X[i, :n_s] = scalars
+        X[i, n_s:n_s + n_d] = _derived_scalars(rec.scalars)
+        gv = _check_view(rec.global_view, GLOBAL_VIEW_BINS, "global_view", rec.candidate_id)
+        lv = _check_view(rec.local_view, LOCAL_VIEW_BINS, "local_view", rec.candidate_id)
+        col = n_s + n_d
+        X[i, col:col + n_v] = _view_features(gv, lv)
+        col += n_v
+        if gv is not None:
+            X[i, col:col + n_global] = _downsample(gv, GLOBAL_DOWNSAMPLE)
+        col += n_global
+        if lv is not None:
+            X[i, col:col + LOCAL_VIEW_BINS] = lv
+    return X, feature_names
+
+
+def _as_float(value) -> float:
+    if value is None:
+        return np.nan
+    try:
+        out = float(value)
+    except (TypeError, ValueError):
+        return np.nan
+    return out if math.isfinite(out) else np.nan
+
+
+def _check_view(view, n_bins: int, name: str, candidate_id: str) -> np.ndarray | None:
+    if view is None:
+        return None
+    arr = np.asarray(view, dtype=np.float64).ravel()
+    if arr.shape != (n_bins,):
+        raise ValueError(f"{name} of candidate {candidate_id!r} has {arr.size} bins; expected {n_bins}")
+    if not np.isfinite(arr).any():
+        return None
+    return arr
+
+
+def _downsample(view: np.ndarray, factor: int) -> np.ndarray:
+    pad = (-len(view)) % factor
+    padded = np.concatenate([view, np.full(pad, np.nan)]) if pad else view
+    with np.errstate(all="ignore"):
+        return np.nanmean(padded.reshape(-1, factor), axis=1)
+
+
+def _derived_scalars(s: Mapping[str, float | None]) -> np.ndarray:
+    period = _as_float(s.get("period_days"))
+    duration_h = _as_float(s.get("duration_hours"))
+    depth = _as_float(s.get("depth_ppm"))
+    snr = _as_float(s.get("snr"))
+    r_star = _as_float(s.get("star_radius_rsun"))
+    m_star = _as_float(s.get("star_mass_msun"))
+    logg = _as_float(s.get("logg"))
+    with np.errstate(all="ignore"):
+        log_period = np.log10(period) if period > 0 else np.nan
+        log_depth = np.log10(depth) if depth > 0 else np.nan
+        log_snr = np.log10(snr) if snr > 0 else np.nan
+        duty = duration_h / 24.0 / period if period > 0 else np.nan
+        # Stellar density [solar]: from mass and radius, else from logg and radius; the
+        # duration of a central transit of a small planet is ~13 h (P/365 d)^(1/3) rho^(-1/3).
+        # Eclipsing binaries and blends often have durations far from this.
+        if not np.isfinite(m_star) and np.isfinite(logg) and np.isfinite(r_star):
+            m_star = 10 ** (logg - 4.438) * r_star**2
+        rho = m_star / r_star**3 if r_star > 0 and m_star > 0 else 1.0
+        expected = 13.0 * (period / 365.25) ** (1 / 3) * rho ** (-1 / 3) if period > 0 else np.nan
+        ratio = duration_h / expected if expected > 0 else np.nan
+        radius = math.sqrt(depth * 1e-6) * r_star * 109.1 if depth > 0 and r_star > 0 else np.nan
+    return np.array([log_period, log_depth, log_snr, duty, ratio, radius], dtype=np.float64)
+
+
+def _view_features(gv: np.ndarray | None, lv: np.ndarray | None) -> np.ndarray:
+    """Cheap shape features of the views (see ``_VIEW_FEATURE_NAMES``), NaN when absent."""
+    out = np.full(len(_VIEW_FEATURE_NAMES), np.nan)
+    with np.errstate(all="ignore"):
+        if lv is not None:
+            n = len(lv)
+            c = n // 2
+            centre = lv[c - 4:c + 5]
+            depth = -np.nanmin(centre)
+            oot = np.concatenate([lv[:8], lv[-8:]])
+            oot_std = np.nanstd(oot)
+            half = np.sum(lv < -0.5 * depth) if depth > 0 else 0.0
+            quarter = np.sum(lv < -0.25 * depth) if depth > 0 else 0.0
+            # U-shaped (planet) transits are flat-bottomed; V-shaped (grazing EB) are not.
+            flat = -np.nanmean(lv[c - 2:c + 3]) / depth if depth > 0 else np.nan
+            asym = np.nanmean(lv[c - 10:c]) - np.nanmean(lv[c + 1:c + 11])
+            out[0:7] = [depth, half, quarter, flat, asym, oot_std, depth / (oot_std + 1e-3)]
+        if gv is not None:
+            n = len(gv)
+            c = n // 2
+            phase = np.linspace(-0.5, 0.5, n)
+            depth_g = -np.nanmin(gv[c - 5:c + 6])
+            oot_mask = np.abs(phase) > 0.05
+            oot = gv[oot_mask]
+            oot_std = np.nanstd(oot)
+            oot_mad = 1.4826 * np.nanmedian(np.abs(oot - np.nanmedian(oot)))
+            # Secondary eclipse: deepest 3-bin running mean away from the primary (|phase| > 0.1).
+            smooth = np.convolve(np.nan_to_num(gv), np.ones(3) / 3, mode="same")
+            far = np.abs(phase) > 0.1
+            j = np.flatnonzero(far)[np.argmin(smooth[far])]
+            sec_depth = -smooth[j]
+            sec_ratio = sec_depth / depth_g if depth_g > 0 else np.nan
+            sec_snr = sec_depth / (oot_mad / np.sqrt(3) + 1e-3)
+            ok = np.isfinite(gv) & oot_mask
+            if ok.sum() > 5:
+                w = gv[ok]
+                cos1 = 2 * np.mean(w * np.cos(2 * np.pi * phase[ok]))
+                cos2 = 2 * np.mean(w * np.cos(4 * np.pi * phase[ok]))
+                sin1 = 2 * np.mean(w * np.sin(2 * np.pi * phase[ok]))
+            else:
+                cos1 = cos2 = sin1 = np.nan
+            below = gv < -0.5 * max(depth_g, 1e-6)
+            # Number of separate dips deeper than half the primary: >1 suggests variability.
+            n_dips = float(np.sum(np.diff(below.astype(int)) == 1) + below[0])
+            out[7:21] = [
+                depth_g, oot_std, oot_mad, depth_g / (oot_mad + 1e-3), sec_depth,
+                abs(phase[j]), sec_ratio, sec_snr, np.nanmax(gv), np.mean(below),
+                cos1, cos2, sin1, n_dips,
+            ]
+        if gv is not None and lv is not None:
+            out[21] = out[7] / out[0] if out[0] > 0 else np.nan
+    return out
+
+
+# --------------------------------------------------------------------------------------------
+# Loaders
+# --------------------------------------------------------------------------------------------
+
+ASTRONET_REQUIRED_COLUMNS = ("candidate_id", "tic_id")
+
+
+def load_astronet_dir(path: str | Path, *, fine_labels: bool = False) -> Dataset:
+    """Load a directory in the Astronet-Triage layout.
+
+    Parameters
+    ----------
+    path : path
+        Directory holding ``candidates.csv`` (one row per TCE: ``candidate_id``, ``tic_id``,
+        catalog columns, optional ``label_4class``/``label_orig_6class``) and ``views.npz``
+        (``candidate_id``, ``global_view`` (N, 201), ``local_view`` (N, 61)).
+    fine_labels : bool
+        If True and ``label_orig_6class`` is present, junk (J) is refined into V / IS / J.
+
+    Returns
+    -------
+    Dataset
+        ``y`` holds class codes (PC, EB, J; O maps to J) or None when no label column exists.
+
+    Raises
+    ------
+    FileNotFoundError, ValueError
+        Missing files, missing columns, or views that do not match the CSV rows.
+    """
+    path = Path(path)
+    csv_path, npz_path = path / "candidates.csv", path / "views.npz"
+    for p in (csv_path, npz_path):
+        if not p.exists():
+            raise FileNotFoundError(f"{p} not found: an Astronet-layout directory needs candidates.csv and views.npz")
+    table = pd.read_csv(csv_path, comment=None)
+    missing = [c for c in ASTRONET_REQUIRED_COLUMNS if c not in table.columns]
+    if missing:
+        raise ValueError(f"{csv_path} lacks required column(s): {', '.join(missing)}")
+    with np.load(npz_path, allow_pickle=False) as npz:
+        for key in ("candidate_id", "global_view", "local_view"):
+            if key not in npz.files:
+                raise ValueError(f"{npz_path} lacks array {key!r} (has {', '.join(npz.files)})")
+        view_ids = npz["candidate_id"].astype(str)
+        global_views = npz["global_view"]
+        local_views = npz["local_view"]
+    if len(view_ids) != len(table) or len(global_views) != len(table) or len(local_views) != len(table):
+        raise ValueError(
+            f"{npz_path} holds {len(view_ids)} candidates but {csv_path} has {len(table)} rows; "
+            "they must describe the same candidates"
+        )
+    ids = table["candidate_id"].astype(str).to_numpy()
+    if not np.array_equal(ids, view_ids):
+        # Same candidates in another order is fine; anything else is an error.
+        position = {cid: k for k, cid in enumerate(view_ids)}
+        try:
+            order = np.array([position[cid] for cid in ids])
+        except KeyError as exc:
+            raise ValueError(f"candidate {exc.args[0]!r} of {csv_path} has no views in {npz_path}") from None
+        global_views, local_views = global_views[order], local_views[order]
+    if global_views.shape[1:] != (GLOBAL_VIEW_BINS,) or local_views.shape[1:] != (LOCAL_VIEW_BINS,):
+        raise ValueError(
+            f"{npz_path}: global_view must be (N, {GLOBAL_VIEW_BINS}) and local_view (N, {LOCAL_VIEW_BINS}); "
+            f"got {global_views.shape} and {local_views.shape}"
+        )
+
+    def col(name: str) -> np.ndarray:
+        return pd.to_numeric(table[name], errors="coerce").to_numpy(float) if name in table else np.full(len(table), np.nan)
+
+    scalar_columns = {
+        "period_days": col("period_days"),
+        "duration_hours": col("duration_days") * 24.0,
+        "depth_ppm": col("transit_depth_ppm"),
+        "snr": col("snr"),
+        "ingress_fraction": col("qingress"),
+        "magnitude": col("tmag"),
+        "teff": col("teff"),
+        "logg": col("logg"),
+        "star_radius_rsun": col("star_rad"),
+        "star_mass_msun": col("star_mass"),
+        "is_multi": col("is_multi"),
+    }
+    records = [
+        CandidateRecord(
+            candidate_id=ids[i],
+            group=str(table["tic_id"].iloc[i]),
+            global_view=global_views[i],
+            local_view=local_views[i],
+            scalars={k: v[i] for k, v in scalar_columns.items()},
+        )
+        for i in range(len(table))
+    ]
+    X, names = design_matrix(records)
+    y = _astronet_labels(table, fine_labels)
+    return Dataset(ids.astype(object), X, names, y, table["tic_id"].astype(str).to_numpy(dtype=object))
+
+
+def _astronet_labels(table: pd.DataFrame, fine_labels: bool) -> np.ndarray | None:
+    if "label_4class" not in table.columns:
+        return None
+    y = np.array([_map_label(v, ASTRONET_TO_CLASS) for v in table["label_4class"]], dtype=object)
+    if fine_labels and "label_orig_6class" in table.columns:
+        fine = np.array([_map_label(v, ASTRONET_TO_CLASS) for v in table["label_orig_6class"]], dtype=object)
+        refine = (y == "J") & np.isin(fine, ["V", "IS", "J"])
+        y[refine] = fine[refine]
+    return y
+
+
+def _map_label(value, mapping: Mapping[str, str]) -> str | None:
+    if value is None or (isinstance(value, float) and math.isnan(value)):
+        return None
+    key = str(value).strip()
+    if key == "":
+        return None
+    if key not in mapping:
+        return None
+    return validate_class(mapping[key])
+
+
+def read_archive_csv(path: str | Path) -> pd.DataFrame:
+    """Read a NASA Exoplanet Archive CSV export (lines starting with ``#`` are comments)."""
+    return pd.read_csv(path, comment="#", low_memory=False)
+
+
+#: TESS TFOPWG dispositions: confirmed/known planets and PCs are planets; FP (astrophysical false
+#: positive, mostly eclipsing binaries) -> EB; FA (false alarm) -> J; APC (ambiguous) is unlabeled.
+TOI_TO_CLASS: dict[str, str] = {"PC": "PC", "CP": "PC", "KP": "PC", "FP": "EB", "FA": "J"}
+
+_ARCHIVE_FORMATS = {
+    # format: (detect column, id builder, group column, scalar column map)
+    "dr24": ("av_training_set", "kepid", {
+        "period_days": "tce_period", "duration_hours": "tce_duration", "depth_ppm": "tce_depth",
+        "snr": "tce_model_snr", "impact": "tce_impact", "teff": "tce_steff", "logg": "tce_slogg",
+        "star_radius_rsun": "tce_sradius", "planet_radius_earth": "tce_prad",
+    }),
+    "koi": ("koi_disposition", "kepid", {
+        "period_days": "koi_period", "duration_hours": "koi_duration", "depth_ppm": "koi_depth",
+        "snr": "koi_model_snr", "impact": "koi_impact", "magnitude": "koi_kepmag", "teff": "koi_steff",
+        "logg": "koi_slogg", "star_radius_rsun": "koi_srad", "planet_radius_earth": "koi_prad",
+    }),
+    "toi": ("tfopwg_disp", "tid", {
+        "period_days": "pl_orbper", "duration_hours": "pl_trandurh", "depth_ppm": "pl_trandep",
+        "magnitude": "st_tmag", "teff": "st_teff", "logg": "st_logg", "star_radius_rsun": "st_rad",
+        "planet_radius_earth": "pl_rade",
+    }),
+}
+
+
+def detect_archive_format(table: pd.DataFrame) -> str:
+    """Return ``"dr24"``, ``"koi"`` or ``"toi"`` from the columns of an archive table."""
+    if "av_training_set" in table.columns or "tce_plnt_num" in table.columns:
+        return "dr24"
+    if "koi_disposition" in table.columns or "koi_pdisposition" in table.columns or "kepoi_name" in table.columns:
+        return "koi"
+    if "tfopwg_disp" in table.columns or "toi" in table.columns:
+        return "toi"
+    raise ValueError(
+        "unrecognised NASA Exoplanet Archive table: expected DR24 TCE (av_training_set, kepid, "
+        "tce_plnt_num), KOI cumulative (kepoi_name, koi_disposition) or TOI (toi, tid, tfopwg_disp) columns; "
+        f"got {', '.join(map(str, table.columns[:12]))}..."
+    )
+
+
+def load_archive_table(path: str | Path) -> Dataset:
+    """Load a NASA Exoplanet Archive table (KOI cumulative, DR24 TCE or TOI); tabular features only.
+
+    Labels: DR24 ``av_training_set`` PC/AFP/NTP -> PC/EB/J (UNK unlabeled); KOI
+    ``koi_disposition`` (else ``koi_pdisposition``): CONFIRMED/CANDIDATE -> PC, FALSE POSITIVE
+    -> BEB if the centroid-offset or ephemeris-match flag is set, else EB if the stellar-eclipse
+    flag is set, else J; TOI ``tfopwg_disp`` via :data:`TOI_TO_CLASS`. Groups are the star ids
+    (``kepid`` / ``tid``). Views are absent, so their columns are NaN.
+    """
+    table = read_archive_csv(path)
+    fmt = detect_archive_format(table)
+    _, group_col, colmap = _ARCHIVE_FORMATS[fmt]
+    required = {"dr24": ["kepid", "tce_plnt_num"], "koi": ["kepid", "kepoi_name"], "toi": ["toi", "tid"]}[fmt]
+    missing = [c for c in required if c not in table.columns]
+    if missing:
+        raise ValueError(f"{path}: {fmt.upper()} table lacks required column(s): {', '.join(missing)}")
+    if fmt == "dr24":
+        ids = (table["kepid"].astype(str) + "-" + table["tce_plnt_num"].astype(str)).to_numpy()
+    elif fmt == "koi":
+        ids = table["kepoi_name"].astype(str).to_numpy()
+    else:
+        ids = table["toi"].astype(str).to_numpy()
+    groups = table[group_col].astype(str).to_numpy(dtype=object)
+    columns = {
+        name: pd.to_numeric(table[src], errors="coerce").to_numpy(float)
+        for name, src in colmap.items() if src in table.columns
+    }
+    records = [
+        CandidateRecord(ids[i], groups[i], scalars={k: v[i] for k, v in columns.items()})
+        for i in range(len(table))
+    ]
+    X, names = design_matrix(records)
+    y = _archive_labels(table, fmt)
+    return Dataset(ids.astype(object), X, names, y, groups)
+
+
+def _archive_labels(table: pd.DataFrame, fmt: str) -> np.ndarray | None:
+    if fmt == "dr24":
+        if "av_training_set" not in table:
+            return None
+        return np.array([_map_label(v, DR24_TO_CLASS) for v in table["av_training_set"]], dtype=object)
+    if fmt == "toi":
+        if "tfopwg_disp" not in table:
+            return None
+        return np.array([_map_label(v, TOI_TO_CLASS) for v in table["tfopwg_disp"]], dtype=object)
+    disp_col = "koi_disposition" if "koi_disposition" in table else "koi_pdisposition" if "koi_pdisposition" in table else None
+    if disp_col is None:
+        return None
+
+    def flag(name: str) -> np.ndarray:
+        return pd.to_numeric(table[name], errors="coerce").fillna(0).to_numpy() > 0 if name in table else np.zeros(len(table), bool)
+
+    co, ec, ss = flag("koi_fpflag_co"), flag("koi_fpflag_ec"), flag("koi_fpflag_ss")
+    y = np.empty(len(table), dtype=object)
+    for i, disp in enumerate(table[disp_col].astype(str).str.upper()):
+        if disp in ("CONFIRMED", "CANDIDATE"):
+            y[i] = "PC"
+        elif disp == "FALSE POSITIVE":
+            y[i] = "BEB" if (co[i] or ec[i]) else "EB" if ss[i] else "J"
+        else:
+            y[i] = None
+    return y
+
+
+def load_any(path: str | Path) -> Dataset:
+    """Load ``path``: an Astronet-layout directory or a NASA Exoplanet Archive CSV file."""
+    path = Path(path)
+    if path.is_dir():
+        return load_astronet_dir(path)
+    if path.is_file():
+        return load_archive_table(path)
+    raise FileNotFoundError(f"{path} is neither an Astronet-layout directory nor a CSV file")

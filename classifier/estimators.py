@@ -1,0 +1,232 @@
+"""Model families of the vetting ensemble.
+
+Each family is a scikit-learn estimator (a pipeline with imputation where the model needs it),
+class-imbalance aware, with an explicit ``random_state``. :mod:`classifier.training` wraps each
+one in :class:`sklearn.calibration.CalibratedClassifierCV` and combines them.
+
+Families
+--------
+``hgb``          histogram gradient boosting (handles NaN natively), balanced class weights
+``extra_trees``  extremely randomised trees after median imputation, balanced bootstrap weights
+``logistic``     standardised multinomial logistic regression, balanced class weights
+``mlp``          standardised one-hidden-layer perceptron, balanced sample weights
+``gp``           Gaussian process classifier (RBF) on a PCA of a stratified subsample
+"""
+from __future__ import annotations
+
+import numpy as np
+from sklearn.base import BaseEstimator, ClassifierMixin, TransformerMixin, clone
+from sklearn.decomposition import PCA
+from sklearn.ensemble import ExtraTreesClassifier, HistGradientBoostingClassifier
+from sklearn.gaussian_process import GaussianProcessClassifier
+from sklearn.gaussian_process.kernels import RBF, ConstantKernel
+from sklearn.impute import SimpleImputer
+from sklearn.linear_model import LogisticRegression
+from sklearn.neural_network import MLPClassifier
+from sklearn.pipeline import Pipeline
+from sklearn.preprocessing import StandardScaler
+from sklearn.utils.class_weight import compute_sample_weight
+from sklearn.utils.validation import check_is_fitted, validate_data
+
+FAMILY_NAMES: tuple[str, ...] = ("hgb", "extra_trees", "logistic", "mlp", "gp")
+
+#: Families per profile. ``fast`` is for small label sets and per-round active-learning fits.
+PROFILE_FAMILIES: dict[str, tuple[str, ...]] = {
+    "full": ("hgb", "extra_trees", "logistic", "mlp", "gp"),
+    "fast": ("hgb", "extra_trees", "logistic"),
+}
+
+
+class DropEmptyColumns(TransformerMixin, BaseEstimator):
+    """Drop columns that are NaN in every training row (kept NaN elsewhere).
+
+    Histogram gradient boosting in scikit-learn 1.9 fails on an all-NaN column, which happens
+    whenever a data source lacks a feature (e.g. impact parameter for TESS rows).
+    """
+
+    def fit(self, X, y=None):
+        X = validate_data(self, X, ensure_all_finite="allow-nan")
+        self.keep_ = np.isfinite(X).any(axis=0)
+        return self
+
+    def transform(self, X):
+        check_is_fitted(self, "keep_")
+        X = validate_data(self, X, reset=False, ensure_all_finite="allow-nan")
+        return X[:, self.keep_]
+
+
+class BalancedWeights(ClassifierMixin, BaseEstimator):
+    """Fit ``estimator`` with ``"balanced"`` sample weights (for models without ``class_weight``).
+
+    Parameters
+    ----------
+    estimator : estimator or Pipeline
+        Its ``fit`` (or its last step's, for a pipeline) must accept ``sample_weight``.
+    """
+
+    def __init__(self, estimator=None):
+        self.estimator = estimator
+
+    def fit(self, X, y):
+        if self.estimator is None:
+            raise ValueError("BalancedWeights needs an estimator")
+        weights = compute_sample_weight("balanced", y)
+        self.estimator_ = clone(self.estimator)
+        if isinstance(self.estimator_, Pipeline):
+            self.estimator_.fit(X, y, **{f"{self.estimator_.steps[-1][0]}__sample_weight": weights})
+        else:
+            self.estimator_.fit(X, y, sample_weight=weights)
+        self.classes_ = self.estimator_.classes_
+        return self
+
+    def predict_proba(self, X):
+        check_is_fitted(self, "estimator_")
+        return self.estimator_.predict_proba(X)
+
+    def predict(self, X):
+        return self.classes_[np.argmax(self.predict_proba(X), axis=1)]
+
+
+class SubsampledClassifier(ClassifierMixin, BaseEstimator):
+    """Fit ``estimator`` on a class-stratified subsample of at most ``max_samples`` rows.
+
+    Used for models whose cost grows as n^3 (Gaussian processes). Rare classes are kept whole
+    (up to their share of the budget) so that no class vanishes from the subsample.
+
+    Parameters
+    ----------
+    estimator : classifier
+    max_samples : int
+        Largest number of training rows passed to ``estimator``.
+    random_state : int
+        Seed of the subsample.
+    """
+
+    def __init__(self, estimator=None, max_samples=500, random_state=0):
+        self.estimator = estimator
+        self.max_samples = max_samples
+        self.random_state = random_state
+
+    def fit(self, X, y):
+        if self.estimator is None or self.max_samples < 2:
+            raise ValueError("SubsampledClassifier needs an estimator and max_samples >= 2")
+        X, y = validate_data(self, X, y, ensure_all_finite="allow-nan")
+        self.classes_ = np.unique(y)
+        rng = np.random.default_rng(self.random_state)
+        keep = self._stratified_index(y, rng)
+        self.estimator_ = clone(self.estimator).fit(X[keep], y[keep])
+        self.n_samples_fit_ = len(keep)
+        return self
+
+    def _stratified_index(self, y, rng) -> np.ndarray:
+        if len(y) <= self.max_samples:
+            return np.arange(len(y))
+        classes, counts = np.unique(y, return_counts=True)
+        # Square-root allocation: rare classes get more than their share, large ones less.
+        share = np.sqrt(counts) / np.sqrt(counts).sum()
+        quota = np.maximum(np.minimum(counts, np.floor(share * self.max_samples)), np.minimum(counts, 2)).astype(int)
+        picked = [rng.choice(np.flatnonzero(y == c), size=q, replace=False) for c, q in zip(classes, quota)]
+        return np.sort(np.concatenate(picked))
+
+    def predict_proba(self, X):
+        check_is_fitted(self, "estimator_")
+        X = validate_data(self, X, reset=False, ensure_all_finite="allow-nan")
+        inner = self.estimator_.predict_proba(X)
+        out = np.zeros((X.shape[0], len(self.classes_)))
+        cols = np.searchsorted(self.classes_, self.estimator_.classes_)
+        out[:, cols] = inner
+        return out
+
+    def predict(self, X):
+        return self.classes_[np.argmax(self.predict_proba(X), axis=1)]
+
+
+def make_family(
+    name: str, *, random_state: int, profile: str = "full", n_jobs: int | None = None, n_samples: int | None = None
+):
+    """Build the (unfitted) estimator of one model family.
+
+    Parameters
+    ----------
+    name : str
+        One of :data:`FAMILY_NAMES`.
+    random_state : int
+        Seed passed to every random component.
+    profile : {"full", "fast"}
+        ``fast`` uses fewer trees / iterations (about 3x cheaper).
+    n_jobs : int, optional
+        Threads for the tree ensembles.
+    n_samples : int, optional
+        Size of the training set; enables early stopping (on a held-out 10 %) only when it is
+        large enough for every class to reach the validation split.
+
+    Returns
+    -------
+    estimator
+        A classifier with ``predict_proba``; NaN in ``X`` is allowed.
+    """
+    fast = profile == "fast"
+    big = n_samples is not None and n_samples >= 2000
+    if name == "hgb":
+        return Pipeline([("drop_empty", DropEmptyColumns()), ("model", HistGradientBoostingClassifier(
+            learning_rate=0.1,
+            max_iter=100 if fast else 250,
+            max_leaf_nodes=15 if fast else 31,
+            min_samples_leaf=10,
+            l2_regularization=1.0,
+            max_features=0.5,
+            max_bins=63,
+            class_weight="balanced",
+            early_stopping=big,
+            validation_fraction=0.1,
+            n_iter_no_change=15,
+            random_state=random_state,
+        ))])
+    if name == "extra_trees":
+        return Pipeline([
+            ("impute", SimpleImputer(strategy="median", keep_empty_features=True)),
+            ("model", ExtraTreesClassifier(
+                n_estimators=100 if fast else 250,
+                min_samples_leaf=2,
+                max_features="sqrt",
+                class_weight="balanced_subsample",
+                n_jobs=n_jobs,
+                random_state=random_state,
+            )),
+        ])
+    if name == "logistic":
+        return Pipeline([
+            ("impute", SimpleImputer(strategy="median", keep_empty_features=True)),
+            ("scale", StandardScaler()),
+            ("model", LogisticRegression(C=0.05, class_weight="balanced", max_iter=500, tol=1e-3, random_state=random_state)),
+        ])
+    if name == "mlp":
+        return BalancedWeights(Pipeline([
+            ("impute", SimpleImputer(strategy="median", keep_empty_features=True)),
+            ("scale", StandardScaler()),
+            ("model", MLPClassifier(
+                hidden_layer_sizes=(64,),
+                alpha=1e-2,
+                learning_rate_init=1e-3,
+                max_iter=100 if fast else 200,
+                early_stopping=True,
+                n_iter_no_change=10,
+                random_state=random_state,
+            )),
+        ]))
+    if name == "gp":
+        return SubsampledClassifier(
+            Pipeline([
+                ("impute", SimpleImputer(strategy="median", keep_empty_features=True)),
+                ("scale", StandardScaler()),
+                ("pca", PCA(n_components=0.9, svd_solver="full", random_state=random_state)),
+                ("model", GaussianProcessClassifier(
+                    kernel=ConstantKernel(1.0) * RBF(length_scale=3.0),
+                    max_iter_predict=100,
+                    random_state=random_state,
+                )),
+            ]),
+            max_samples=250 if fast else 400,
+            random_state=random_state,
+        )
+    raise ValueError(f"unknown model family {name!r}; expected one of {', '.join(FAMILY_NAMES)}")

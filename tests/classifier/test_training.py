@@ -1,0 +1,88 @@
+"""Tests of the calibrated ensemble and its scoring (tiny synthetic arrays)."""
+from __future__ import annotations
+
+import numpy as np
+import pytest
+
+from classifier.training import VettingEnsemble, score, train
+from classifier.vocabulary import PLANET_CLASSES, TRIAGE_CLASSES
+
+
+def toy(n=240, seed=0, classes=("PC", "EB", "J"), d=6):
+    """Three separable-ish blobs; two candidates per star."""
+    rng = np.random.default_rng(seed)
+    y = np.array([classes[i % len(classes)] for i in range(n)], dtype=object)
+    centres = {c: rng.normal(scale=2.0, size=d) for c in classes}
+    X = np.stack([centres[c] + rng.normal(size=d) for c in y])
+    X[rng.random(X.shape) < 0.05] = np.nan  # missing values must be tolerated
+    groups = np.arange(n) // 2
+    return X, y, groups
+
+
+def test_fast_ensemble_probabilities_and_derived_sums():
+    X, y, g = toy()
+    model = VettingEnsemble(profile="fast", random_state=0).fit(X, y, g)
+    s = score(model, X[:20])
+    assert list(model.classes_) == ["PC", "EB", "J"]
+    np.testing.assert_allclose(s.proba.sum(axis=1), 1.0, atol=1e-8)
+    planet_cols = [i for i, c in enumerate(s.classes) if c in PLANET_CLASSES]
+    triage_cols = [i for i, c in enumerate(s.classes) if c in TRIAGE_CLASSES]
+    np.testing.assert_allclose(s.p_planet, s.proba[:, planet_cols].sum(1))
+    np.testing.assert_allclose(s.p_triage, s.proba[:, triage_cols].sum(1))
+    assert np.all(s.p_triage >= s.p_planet - 1e-12)
+    assert set(s.family_proba) == set(model.families_)
+    assert np.all((s.uncertainty >= 0) & (s.uncertainty <= 1))
+    assert np.all(s.disagreement >= 0)
+    assert np.mean(model.predict(X) == y) > 0.8
+    rec = s.records([f"c{i}" for i in range(20)])[0]
+    assert set(rec["probabilities"]) == {"PC", "EB", "J"} and rec["candidate_id"] == "c0"
+
+
+def test_train_returns_oof_and_grouped_metrics():
+    X, y, g = toy(n=180)
+    result = train(X, y, g, seed=1, profile="fast", n_splits=3)
+    assert result.oof_proba.shape == (180, 3)
+    assert result.metrics["n_cv_folds"] == 3
+    assert 0.0 <= result.metrics["planet_ap"] <= 1.0
+    assert result.metrics["planet_ap"] > 0.6  # separable toy: far better than the 1/3 base rate
+    assert result.classes == ["PC", "EB", "J"]
+
+
+def test_tiny_label_set_with_singleton_class_does_not_crash():
+    rng = np.random.default_rng(3)
+    X = rng.normal(size=(25, 4))
+    y = np.array(["J"] * 18 + ["PC"] * 5 + ["EB"] * 2, dtype=object)
+    X[y == "PC"] += 2.0
+    g = np.arange(25)
+    result = train(X, y, g, seed=0, profile="fast")
+    assert result.model.calibration_method_ == "sigmoid"
+    assert result.model.combine_ == "mean"
+    s = score(result.model, X)
+    np.testing.assert_allclose(s.proba.sum(1), 1.0, atol=1e-8)
+    y1 = np.array(["J"] * 10 + ["PC"], dtype=object)
+    model = VettingEnsemble(profile="fast").fit(rng.normal(size=(11, 3)), y1, np.arange(11))
+    assert model.predict_proba(rng.normal(size=(2, 3))).shape == (2, 2)
+
+
+def test_full_profile_includes_all_families_on_small_set():
+    X, y, g = toy(n=150, d=4)
+    model = VettingEnsemble(profile="full", random_state=0, gp_max_samples=60).fit(X, y, g)
+    assert set(model.families_) | set(model.dropped_families_) == {"hgb", "extra_trees", "logistic", "mlp", "gp"}
+    assert len(model.families_) >= 4
+
+
+def test_bad_inputs_give_clear_errors():
+    X, y, g = toy(n=30)
+    with pytest.raises(ValueError, match="at least two classes"):
+        VettingEnsemble(profile="fast").fit(X, np.array(["J"] * 30, dtype=object), g)
+    y_bad = y.copy()
+    y_bad[0] = None
+    with pytest.raises(ValueError, match="unlabeled"):
+        VettingEnsemble(profile="fast").fit(X, y_bad, g)
+    with pytest.raises(ValueError, match="unknown label class"):
+        VettingEnsemble(profile="fast").fit(X, np.array(["PC", "XX"] * 15, dtype=object), g)
+    with pytest.raises(ValueError, match="profile"):
+        VettingEnsemble(profile="huge").fit(X, y, g)
+    model = VettingEnsemble(profile="fast").fit(X, y, g)
+    with pytest.raises(ValueError, match="features"):
+        model.predict_proba(X[:, :3])
