@@ -150,6 +150,14 @@ CELERY_BROKER_CONNECTION_RETRY_ON_STARTUP = True
 # A publish to a dead broker must fail fast (the page still answers; the row stays queued and beat re-sends it).
 CELERY_BROKER_TRANSPORT_OPTIONS = {"visibility_timeout": 3600, "socket_connect_timeout": 2, "socket_timeout": 5}
 CELERY_BROKER_CONNECTION_TIMEOUT = 2
+# The Redis *result backend* subscribes on every publish and, by default, retries a dead Redis
+# 20 times one second apart (about 19 s per request). Two quick retries instead: a publish to a
+# dead Redis fails in about a second (tests/web/test_faults.py measures it).
+CELERY_REDIS_SOCKET_CONNECT_TIMEOUT = 2
+CELERY_REDIS_SOCKET_TIMEOUT = 5
+CELERY_RESULT_BACKEND_TRANSPORT_OPTIONS = {
+    "retry_policy": {"max_retries": 2, "interval_start": 0, "interval_step": 0.25, "interval_max": 0.5},
+}
 CELERY_BEAT_SCHEDULE = {
     "retrain-if-due": {"task": "vetting.learning.tasks.retrain_if_due", "schedule": timedelta(minutes=5)},
     "recover-stale-runs": {"task": "vetting.learning.tasks.recover_stale_runs", "schedule": timedelta(minutes=2)},
