@@ -24,10 +24,12 @@ SKIPPED_SESSION_KEY = "vetting_skipped"
 MAX_SKIPPED = 500
 
 #: Units by the suffix of a metric's key (``classifier.features`` puts units in key names).
+#: A suffix that is a unit is dropped from the name; ``sigma`` and ``phase`` stay in it (they say
+#: what the number is) and only add a unit.
 _UNIT_SUFFIXES = (
-    ("_ppm", "ppm"), ("_hours", "h"), ("_days", "d"), ("_sigma", "σ"), ("_teff_k", "K"), ("_k", "K"),
-    ("_rsun", "R☉"), ("_msun", "M☉"), ("_rearth", "R⊕"), ("_cgs", "dex (cgs)"), ("_solar", "ρ☉"),
-    ("_phase", "cycles"),
+    ("_ppm", "ppm", True), ("_hours", "h", True), ("_days", "d", True), ("_k", "K", True),
+    ("_rsun", "R☉", True), ("_msun", "M☉", True), ("_rearth", "R⊕", True), ("_cgs", "dex (cgs)", True),
+    ("_solar", "ρ☉", True), ("_sigma", "σ", False), ("_phase", "cycles", False),
 )
 #: Figure order on the candidate page, with accessible descriptions.
 FIGURES = (
@@ -81,9 +83,9 @@ def _metric_rows(metrics: dict | None) -> list[tuple[str, float, str]]:
         if value is None or isinstance(value, (dict, list, str)):
             continue
         unit, name = "", key
-        for suffix, symbol in _UNIT_SUFFIXES:
+        for suffix, symbol, drop in _UNIT_SUFFIXES:
             if key.endswith(suffix):
-                unit, name = symbol, key[: -len(suffix)]
+                unit, name = symbol, key[: -len(suffix)] if drop else key
                 break
         rows.append((name.replace("_", " "), value, unit))
     return rows

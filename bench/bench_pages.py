@@ -1,0 +1,211 @@
+"""Server time of the candidate page and the queue page at 100,000 candidates.
+
+What it does
+------------
+1. Creates a throwaway PostgreSQL database ``bench_pages_<pid>`` (on the server named by
+   ``BENCH_POSTGRES_URL``, default ``postgres://postgres@127.0.0.1:5432/postgres``) and
+   migrates it. It is dropped at the end, also after an error or Ctrl-C.
+2. ``bulk_create``s the data: ``--candidates`` candidates (default 100,000) on 1/5 as many
+   targets, an active classifier version with a prediction for every candidate, 500 queue
+   entries, labels by 4 vetters on 2,000 candidates with their consensus, 200 open disputes.
+   ``--with-payload`` candidates (default 2,000) carry a real plot payload (one simulated
+   light curve processed by ``classifier.plots.plot_payload``, shared by all of them).
+3. Times ``--requests`` GETs (default 200) of each page with the Django test client (the whole
+   Django stack: middleware, session, login, templates; no network) and prints p50/p95/max.
+
+Run::
+
+    .venv/bin/python bench/bench_pages.py                      # 100k candidates, ~3-5 minutes
+    .venv/bin/python bench/bench_pages.py --candidates 20000 --requests 50   # quicker
+
+The figure to watch: the candidate page p95 must stay below 150 ms.
+"""
+from __future__ import annotations
+
+import argparse
+import os
+import random
+import statistics
+import sys
+import time
+from contextlib import contextmanager
+from pathlib import Path
+
+REPO = Path(__file__).resolve().parent.parent
+sys.path.insert(0, str(REPO))
+
+
+@contextmanager
+def throwaway_database(server_url: str):
+    """Create ``bench_pages_<pid>`` on the server, yield its URL, drop it afterwards."""
+    import psycopg
+
+    name = f"bench_pages_{os.getpid()}"
+    with psycopg.connect(server_url, autocommit=True) as conn:
+        conn.execute(f'CREATE DATABASE "{name}"')
+    base = server_url.rsplit("/", 1)[0]
+    try:
+        yield f"{base}/{name}", name
+    finally:
+        from django.db import connections
+
+        connections.close_all()
+        with psycopg.connect(server_url, autocommit=True) as conn:
+            conn.execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
+        print(f"dropped database {name}")
+
+
+def populate(n_candidates: int, n_payload: int, seed: int = 1) -> dict:
+    """Bulk-load the bench data; returns ids to request."""
+    import numpy as np
+    from django.contrib.auth.models import Group, User
+
+    from classifier import lightcurves, plots, synthetic
+    from classifier.vocabulary import CLASS_CODES
+    from vetting.candidates.models import Candidate, Target
+    from vetting.learning.models import ClassifierVersion, Prediction, QueueEntry
+    from vetting.reviews.models import Consensus, Dispute, Label
+
+    rng = random.Random(seed)
+    t0 = time.perf_counter()
+    sim = synthetic.simulate_candidate("PC", np.random.default_rng(seed), candidate_id="SIM-1.01")
+    bls = lightcurves.bls_search(sim.time_bkjd, sim.flux, sim.flux_err, n_periods=2000)
+    payload = plots.plot_payload(sim.time_bkjd, sim.flux, sim.flux_err, sim.quality, period_days=sim.period_days,
+                                 epoch=sim.epoch_bkjd, duration_hours=sim.duration_hours, bls=bls)
+
+    vetter_group = Group.objects.get(name="vetter")
+    vetters = []
+    for i in range(4):
+        u = User.objects.create_user(f"bench{i}", password="x")
+        u.groups.add(vetter_group)
+        vetters.append(u)
+
+    n_targets = max(1, n_candidates // 5)
+    Target.objects.bulk_create([Target(mission="kepler", catalog_id=f"KIC {i}") for i in range(n_targets)],
+                               batch_size=5000)
+    target_ids = list(Target.objects.values_list("pk", flat=True))
+    batch = []
+    for i in range(n_candidates):
+        batch.append(Candidate(
+            target_id=target_ids[i % n_targets], source_catalog="koi", catalog_id=f"K{i:06d}.01",
+            period_days=rng.uniform(0.5, 300), epoch=rng.uniform(120, 600), duration_hours=rng.uniform(1, 12),
+            depth_ppm=rng.uniform(50, 20000), snr=rng.uniform(7, 300),
+            catalog_disposition=rng.choice(["CANDIDATE", "FALSE POSITIVE", "CONFIRMED"]),
+            plot_payload=payload if i < n_payload else None,
+            features=payload["metrics"] if i < n_payload else {},
+        ))
+        if len(batch) == 2000:
+            Candidate.objects.bulk_create(batch)
+            batch = []
+    Candidate.objects.bulk_create(batch)
+    cids = list(Candidate.objects.order_by("pk").values_list("pk", flat=True))
+
+    version = ClassifierVersion.objects.create(name="bench", artifact="models/bench.skops", artifact_sha256="0" * 64,
+                                               label_snapshot_hash="0" * 64, classes=list(CLASS_CODES), is_active=True)
+    preds = []
+    for cid in cids:
+        p = [rng.random() for _ in CLASS_CODES]
+        s = sum(p)
+        probs = {c: v / s for c, v in zip(CLASS_CODES, p)}
+        top = max(probs, key=probs.get)
+        preds.append(Prediction(candidate_id=cid, classifier_version=version, probabilities=probs,
+                                per_model={"forest": probs, "cnn": probs}, predicted_class=top,
+                                p_planet=probs["PC"], p_triage=probs["PC"] + probs["EB"] + probs["BEB"],
+                                uncertainty=rng.random(), disagreement=rng.random() * 0.3))
+        if len(preds) == 5000:
+            Prediction.objects.bulk_create(preds)
+            preds = []
+    Prediction.objects.bulk_create(preds)
+    QueueEntry.objects.bulk_create([QueueEntry(candidate_id=cid, priority=rng.random(), strategy="uncertainty",
+                                               classifier_version=version) for cid in rng.sample(cids, 500)])
+    labeled = cids[:2000]  # the first ones carry payloads: pages with labels and plots are the worst case
+    Label.objects.bulk_create([Label(candidate_id=cid, vetter=v, label_class=rng.choice(CLASS_CODES), source="human",
+                                     seconds_spent=rng.uniform(10, 90)) for cid in labeled for v in vetters[1:]],
+                              batch_size=5000)
+    Consensus.objects.bulk_create([Consensus(candidate_id=cid, label_class="PC", agreement=0.67, n_labels=3,
+                                             method="weighted_majority") for cid in labeled], batch_size=5000)
+    Dispute.objects.bulk_create([Dispute(candidate_id=cid, subject="prediction", model_version="bench",
+                                         reason="bench", opened_by=vetters[1]) for cid in labeled[:200]])
+    print(f"loaded {n_candidates:,} candidates, {len(cids):,} predictions, {len(labeled) * 3:,} labels "
+          f"in {time.perf_counter() - t0:.1f} s")
+    return {"user": vetters[0], "payload_ids": cids[:n_payload], "all_ids": cids}
+
+
+def time_requests(client, urls: list[str]) -> list[float]:
+    """Milliseconds per GET (each must answer 200)."""
+    out = []
+    for url in urls:
+        t = time.perf_counter()
+        response = client.get(url)
+        out.append((time.perf_counter() - t) * 1000)
+        if response.status_code != 200:
+            raise SystemExit(f"GET {url} answered {response.status_code}")
+    return out
+
+
+def report(name: str, ms: list[float]) -> None:
+    q = statistics.quantiles(ms, n=100, method="inclusive")
+    print(f"{name:<42} n={len(ms):<4} p50={q[49]:7.1f} ms  p95={q[94]:7.1f} ms  max={max(ms):7.1f} ms")
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
+    parser.add_argument("--candidates", type=int, default=100_000)
+    parser.add_argument("--with-payload", type=int, default=2_000)
+    parser.add_argument("--requests", type=int, default=200)
+    parser.add_argument("--profile", action="store_true", help="print a cProfile of 20 candidate pages")
+    args = parser.parse_args()
+    server = os.environ.get("BENCH_POSTGRES_URL", "postgres://postgres@127.0.0.1:5432/postgres")
+
+    with throwaway_database(server) as (url, name):
+        os.environ["DJANGO_SETTINGS_MODULE"] = "vetting.settings.test"
+        os.environ["TEST_DATABASE_URL"] = url
+        import django
+
+        django.setup()
+        from django.conf import settings
+
+        # Persistent connections as in production (base settings: CONN_MAX_AGE=60); the test
+        # settings close the connection after every request, which would time connecting.
+        settings.DATABASES["default"]["CONN_MAX_AGE"] = 60
+        from django.core.management import call_command
+        from django.db import connection
+        from django.test import Client
+        from django.test.utils import CaptureQueriesContext
+
+        print(f"database {name}: migrating")
+        call_command("migrate", verbosity=0)
+        data = populate(args.candidates, min(args.with_payload, args.candidates))
+        with connection.cursor() as cursor:
+            cursor.execute("ANALYZE")  # fresh statistics, as autovacuum would give a live site
+        client = Client()
+        client.force_login(data["user"])
+        rng = random.Random(2)
+        n = args.requests
+        detail = [f"/candidates/{rng.choice(data['payload_ids'])}/" for _ in range(n)]
+        plain = [f"/candidates/{rng.choice(data['all_ids'])}/" for _ in range(n)]
+        time_requests(client, detail[:10] + ["/candidates/"] * 3)  # warm caches and imports
+        with CaptureQueriesContext(connection) as ctx:
+            client.get(detail[0])
+        print(f"candidate page: {len(ctx.captured_queries)} queries")
+        with CaptureQueriesContext(connection) as ctx:
+            client.get("/candidates/")
+        print(f"queue page: {len(ctx.captured_queries)} queries")
+        if args.profile:
+            import cProfile
+            import pstats
+
+            prof = cProfile.Profile()
+            prof.runcall(time_requests, client, detail[:20])
+            pstats.Stats(prof).sort_stats("tottime").print_stats(25)
+        report("candidate page (with plots, labels)", time_requests(client, detail))
+        report("candidate page (random candidate)", time_requests(client, plain))
+        report("queue page (default order)", time_requests(client, ["/candidates/"] * n))
+        report("queue page (page 40, p_planet sort)",
+               time_requests(client, ["/candidates/?sort=p_planet_desc&page=40"] * max(1, n // 4)))
+        report("queue page (filters: kepler, EB, 0.1-0.5)",
+               time_requests(client, ["/candidates/?mission=kepler&model_class=EB&p_min=0.1&p_max=0.5"] * max(1, n // 4)))
+
+
+if __name__ == "__main__":
+    main()
