@@ -144,6 +144,7 @@ def training_run_progress(run: TrainingRun) -> dict:
     return {
         "id": run.pk,
         "state": run.state,
+        "done": run.state in (TrainingRun.State.FINISHED, TrainingRun.State.FAILED),
         "progress": run.progress,
         "message": run.message,
         "error": run.error,

@@ -19,7 +19,6 @@ fails runs whose heartbeat stopped (dead worker) and requests a follow-up run.
 """
 from __future__ import annotations
 
-import hashlib
 import logging
 import os
 import threading
@@ -297,7 +296,8 @@ def training_run_execute(*, run_id: int, task_id: str = "", rescore: str = "asyn
     except Exception as exc:  # any failure ends the run clearly; nothing is left running
         from vetting.learning.tasks import TRANSIENT_ERRORS
 
-        close_old_connections()
+        if not connection.in_atomic_block:
+            close_old_connections()  # a broken connection must not stop us recording the failure
         error = f"{type(exc).__name__}: {exc}"
         if not isinstance(exc, NotEnoughLabels):
             error += "\n" + "".join(traceback.format_exc(limit=8))
@@ -330,7 +330,7 @@ def snapshot_hash(candidate_ids: np.ndarray, labels: np.ndarray) -> str:
     """Stable hash of a label snapshot (order-independent; see classifier.persistence)."""
     from classifier.persistence import label_snapshot_hash
 
-    return label_snapshot_hash([str(i) for i in candidate_ids.tolist()], [str(c) for c in labels.tolist()])
+    return label_snapshot_hash(zip((str(i) for i in candidate_ids.tolist()), (str(c) for c in labels.tolist())))
 
 
 def _check_trainable(labels: np.ndarray, groups: np.ndarray) -> None:
@@ -360,9 +360,14 @@ def _train_and_decide(run_id: int, *, rescore: str) -> None:
 
     _step(run_id, 0.3, "training with grouped cross-validation")
     seed = int(settings.VETTING_TRAINING_SEED)
+    model_params = {}
+    families = _setting("VETTING_TRAINING_FAMILIES", None)  # optional override of the profile's families
+    if families:
+        model_params["families"] = [f.strip() for f in families.split(",")] if isinstance(families, str) else list(families)
     result = train(
         matrix.X.astype(np.float64), y, matrix.groups, seed=seed,
         profile=settings.VETTING_TRAINING_PROFILE, n_splits=int(_setting("VETTING_TRAINING_CV_FOLDS", 5)),
+        **model_params,
     )
 
     _step(run_id, 0.7, "flagging suspected mislabels")
@@ -395,34 +400,24 @@ def _flag_mislabels(run_id: int, candidate_ids: np.ndarray, y: np.ndarray, oof_p
     if oof_proba is None:
         return 0
     top = int(_setting("VETTING_MISLABEL_FLAGS", 20))
-    ranked = rank_suspected_mislabels(y, oof_proba, classes, top_k=top)
+    classes = list(classes)
+    order, suspicion = rank_suspected_mislabels(y, oof_proba, classes)
+    flags = []
+    for i in order[:top].tolist():
+        # Normalised margin: suspicion > 0.5 means another class beats the given one out of fold.
+        if suspicion[i] <= 0.5:
+            break
+        others = np.array(oof_proba[i], dtype=float)
+        others[classes.index(y[i])] = -np.inf
+        flags.append(MislabelFlag(
+            candidate_id=int(candidate_ids[i]), training_run_id=run_id, given_class=str(y[i]),
+            suggested_class=classes[int(np.argmax(others))], score=float(1.0 - suspicion[i]),
+        ))
     with transaction.atomic():
         # A newer cross-validation supersedes older suspicions.
         MislabelFlag.objects.filter(is_open=True).update(is_open=False)
-        flags = [
-            MislabelFlag(
-                candidate_id=int(candidate_ids[s.index]), training_run_id=run_id,
-                given_class=str(y[s.index]), suggested_class=str(s.suggested_class), score=float(s.score),
-            )
-            for s in ranked
-        ]
         MislabelFlag.objects.bulk_create(flags, ignore_conflicts=True)
     return len(flags)
-
-
-def _code_version() -> str:
-    env = os.environ.get("VETTING_CODE_VERSION")
-    if env:
-        return env[:64]
-    try:
-        import subprocess
-
-        out = subprocess.run(
-            ["git", "rev-parse", "--short=12", "HEAD"], cwd=settings.BASE_DIR, capture_output=True, text=True, timeout=5
-        )
-        return out.stdout.strip()[:64] or "unknown"
-    except Exception:
-        return "unknown"
 
 
 def _artifact_dir() -> Path:
@@ -455,18 +450,19 @@ def _next_version_name() -> str:
 def _create_version(run_id, result, feature_names, snap: str, n_labels: int, seed: int) -> ClassifierVersion:
     """Save the artifact, create the version and record the promotion decision."""
     from classifier.evaluation import compare
-    from classifier.persistence import save_artifact
+    from classifier.persistence import read_metadata, save_artifact
 
     name = _next_version_name()
-    path = _artifact_dir() / f"{name}-run{run_id}-{snap[:12]}.joblib"
-    metadata = {
-        "name": name, "classes": list(result.classes), "feature_names": list(feature_names),
-        "label_snapshot_hash": snap, "n_labels": n_labels, "seed": seed, "code_version": _code_version(),
-        "metrics": _jsonable(result.metrics), "profile": settings.VETTING_TRAINING_PROFILE,
-    }
-    saved = save_artifact(result.model, path, metadata=metadata)
-    sha256 = saved.sha256 if hasattr(saved, "sha256") else _sha256(path)
-    library_versions = getattr(saved, "library_versions", None) or _library_versions()
+    path = save_artifact(
+        result.model, _artifact_dir(), feature_names=list(feature_names), classes=list(result.classes),
+        seed=seed, label_hash=snap, metrics=result.metrics,
+        extra={"name": name, "n_labels": n_labels, "training_run": run_id,
+               "profile": settings.VETTING_TRAINING_PROFILE},
+    )
+    meta = read_metadata(path)
+    sha256 = meta["sha256"]
+    library_versions = meta.get("library_versions") or {}
+    code_version = str(meta.get("code_version") or "unknown")[:64]
 
     _step(run_id, 0.82, "comparing with the active model")
     tolerance = float(_setting("VETTING_PROMOTION_TOLERANCE", 0.01))
@@ -480,29 +476,13 @@ def _create_version(run_id, result, feature_names, snap: str, n_labels: int, see
             name=name, training_run_id=run_id, artifact=_artifact_name(path), artifact_sha256=sha256,
             metrics=_jsonable(result.metrics), label_snapshot_hash=snap, n_labels=n_labels,
             classes=list(result.classes), feature_names=list(feature_names),
-            library_versions=library_versions, code_version=metadata["code_version"], seed=seed,
+            library_versions=library_versions, code_version=code_version, seed=seed,
             status=ClassifierVersion.Status.PROMOTED if ok else ClassifierVersion.Status.REJECTED,
             decision_reason=reason,
         )
         version.full_clean()
         version.save()
     return version
-
-
-def _sha256(path: Path) -> str:
-    digest = hashlib.sha256()
-    with open(path, "rb") as handle:
-        for block in iter(lambda: handle.read(1 << 20), b""):
-            digest.update(block)
-    return digest.hexdigest()
-
-
-def _library_versions() -> dict:
-    import numpy
-    import scipy
-    import sklearn
-
-    return {"numpy": numpy.__version__, "scipy": scipy.__version__, "scikit-learn": sklearn.__version__}
 
 
 def _jsonable(value):
@@ -535,8 +515,7 @@ def _load_model(version: ClassifierVersion):
 
     key = (version.pk, version.artifact_sha256)
     if key not in _model_cache:
-        loaded = load_artifact(artifact_path(version), expected_sha256=version.artifact_sha256)
-        model = loaded[0] if isinstance(loaded, tuple) else getattr(loaded, "model", loaded)
+        model = load_artifact(artifact_path(version), expected_sha256=version.artifact_sha256).model
         _model_cache.clear()  # keep one model in memory per worker process
         _model_cache[key] = model
     return _model_cache[key]
@@ -689,7 +668,7 @@ def queue_rebuild(*, version: ClassifierVersion | None = None) -> int:
     mix ``VETTING_QUERY_MIX`` (at most ``VETTING_QUEUE_SIZE``); open mislabel flags come
     first with strategy ``mislabel``; curator re-vet entries are kept.
     """
-    from classifier.active import select_batch
+    from classifier.active import embed, select_batch
     from vetting.learning.featurize import build_matrix
 
     version = version or ClassifierVersion.objects.filter(is_active=True).first()
@@ -709,10 +688,11 @@ def queue_rebuild(*, version: ClassifierVersion | None = None) -> int:
         cand_kept = matrix.candidate_ids[keep] if len(keep) else cand[:0]
         pos = {cid: i for i, cid in enumerate(cand.tolist())}
         sel = np.array([pos[c] for c in cand_kept.tolist()], dtype=int)
+        seed = int(settings.VETTING_TRAINING_SEED) + version.pk
         queries = select_batch(
-            proba[sel], n=min(size, len(sel)), classes=list(version.classes), disagreement=disagreement[sel],
-            X=matrix.X[keep].astype(np.float64), mix=dict(settings.VETTING_QUERY_MIX),
-            random_state=int(settings.VETTING_TRAINING_SEED) + version.pk,
+            {"proba": proba[sel], "disagreement": disagreement[sel]},
+            embed(matrix.X[keep].astype(np.float64), random_state=seed),
+            batch_size=min(size, len(sel)), mix=dict(settings.VETTING_QUERY_MIX), seed=seed,
         )
         for q in queries:
             cid = int(cand_kept[q.index])

@@ -1,2 +1,10 @@
-"""Site pages of this app (added as the app grows)."""
-urlpatterns: list = []
+"""Site pages of the learning app (mounted under /learning/)."""
+from django.urls import path
+
+from vetting.learning import views
+
+urlpatterns = [
+    path("", views.learning_curves, name="learning-curves"),
+    path("runs/", views.training_run_create, name="trainingrun-create"),
+    path("runs/<int:pk>/progress.json", views.training_run_progress, name="trainingrun-progress"),
+]
