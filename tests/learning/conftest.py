@@ -79,8 +79,8 @@ def make_population(db):
 
 @pytest.fixture
 def fast_training(settings):
-    """Small, quick training for tests: 3 CV folds, few flags, short queue."""
-    settings.VETTING_TRAINING_CV_FOLDS = 3
+    """Small, quick training for tests: 2 CV folds, few flags, short queue."""
+    settings.VETTING_TRAINING_CV_FOLDS = 2
     settings.VETTING_TRAINING_PROFILE = "fast"
     settings.VETTING_MISLABEL_FLAGS = 5
     settings.VETTING_QUEUE_SIZE = 30
@@ -99,3 +99,18 @@ def label_all(population, vetter, *, flip_every: int = 0):
         if flip_every and k % flip_every == 0:
             label = TEST_CLASSES[(TEST_CLASSES.index(truth) + 1) % len(TEST_CLASSES)]
         label_create(candidate=cand, vetter=vetter, label_class=label, confidence=1.0)
+
+
+def label_fast(population, vetter, *, flip_every: int = 0):
+    """Like :func:`label_all` but in bulk (one insert, then the reviews consensus service)."""
+    from vetting.reviews.models import Label
+    from vetting.reviews.services import consensus_recompute_many
+
+    rows = []
+    for k, (cand, truth) in enumerate(population):
+        label = truth
+        if flip_every and k % flip_every == 0:
+            label = TEST_CLASSES[(TEST_CLASSES.index(truth) + 1) % len(TEST_CLASSES)]
+        rows.append(Label(candidate=cand, vetter=vetter, label_class=label, confidence=1.0))
+    Label.objects.bulk_create(rows)
+    consensus_recompute_many(candidate_ids=[c.pk for c, _ in population])

@@ -7,7 +7,7 @@ import numpy as np
 import pytest
 from django.utils import timezone
 
-from tests.learning.conftest import label_all
+from tests.learning.conftest import label_all, label_fast
 from vetting.learning import selectors, services
 from vetting.learning.models import ClassifierVersion, MislabelFlag, Prediction, QueueEntry, TrainingRun
 from vetting.reviews.models import Consensus, Label
@@ -150,7 +150,7 @@ def test_retrain_if_due_counts_new_consensus_labels(make_population, vetter, set
 def trained(make_population, vetter, fast_training, django_capture_on_commit_callbacks):
     """A first promoted version trained on 150 labels, 90 candidates left unlabeled."""
     pop = make_population(240, seed=7)
-    label_all(pop[:150], vetter, flip_every=25)  # 6 deliberate mislabels
+    label_fast(pop[:150], vetter, flip_every=25)  # 6 deliberate mislabels
     run = services.training_run_request(trigger="manual")
     with django_capture_on_commit_callbacks():
         outcome = services.training_run_execute(run_id=run.pk, rescore="sync")
@@ -186,8 +186,11 @@ def test_first_run_promotes_rescores_and_builds_the_queue(trained, vetter):
         Label.objects.filter(vetter=vetter).values_list("candidate_id", flat=True)
     )
 
+    _check_mislabel_flags(trained)
+    _check_rescoring_upserts_in_place(trained)
 
-def test_mislabel_flags_catch_deliberate_errors(trained):
+
+def _check_mislabel_flags(trained):
     flags = list(MislabelFlag.objects.filter(training_run=trained["run"], is_open=True))
     assert 0 < len(flags) <= 5
     truth = {c.pk: t for c, t in trained["pop"]}
@@ -198,7 +201,7 @@ def test_mislabel_flags_catch_deliberate_errors(trained):
     assert QueueEntry.objects.filter(strategy="mislabel").count() == len(flags)
 
 
-def test_rescoring_upserts_in_place(trained):
+def _check_rescoring_upserts_in_place(trained):
     version = trained["version"]
     ids = [c.pk for c, _ in trained["pop"][:50]]
     Prediction.objects.filter(classifier_version=version, candidate_id__in=ids).update(p_planet=-1.0)
@@ -230,7 +233,7 @@ def test_worse_model_is_kept_but_not_promoted(trained, django_capture_on_commit_
 
 def test_better_model_replaces_the_active_one(trained, vetter2, django_capture_on_commit_callbacks):
     first = trained["version"]
-    label_all(trained["pop"][150:200], vetter2)
+    label_fast(trained["pop"][150:200], vetter2)
     run = services.training_run_request(trigger="manual")
     with django_capture_on_commit_callbacks():
         assert services.training_run_execute(run_id=run.pk, rescore="sync") == "finished"
