@@ -172,11 +172,9 @@ class TrainingRunSerializer(serializers.ModelSerializer):
                   "classifier_version"]
 
     def get_classifier_version(self, obj) -> ClassifierVersionBriefSerializer(allow_null=True):
-        version = getattr(obj, "classifier_version", None) if obj.pk else None
-        try:
-            return ClassifierVersionBriefSerializer(version).data if version is not None else None
-        except ClassifierVersion.DoesNotExist:  # pragma: no cover - reverse one-to-one missing
-            return None
+        # A missing reverse one-to-one raises RelatedObjectDoesNotExist, an AttributeError: getattr's default.
+        version = getattr(obj, "classifier_version", None)
+        return ClassifierVersionBriefSerializer(version).data if version is not None else None
 
 
 class QueueQuerySerializer(serializers.Serializer):

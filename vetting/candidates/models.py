@@ -103,7 +103,11 @@ class Candidate(models.Model):
                 name="candidate_period_positive",
             ),
         ]
-        indexes = [models.Index(fields=["source_catalog", "catalog_disposition"])]
+        indexes = [
+            models.Index(fields=["source_catalog", "catalog_disposition"]),
+            # Lookups by catalog id alone (API ?catalog_id=, search): the unique constraint leads with source_catalog.
+            models.Index(fields=["catalog_id"], name="candidate_catalog_id_idx"),
+        ]
 
     def __str__(self) -> str:
         return self.catalog_id
