@@ -42,8 +42,14 @@ class ImportJobViewSet(mixins.ListModelMixin, mixins.RetrieveModelMixin, mixins.
     def get_queryset(self):
         return ImportJob.objects.select_related("created_by")
 
+    def initial(self, request, *args, **kwargs):
+        # Before authentication: a session's CSRF check reads request.POST, which would parse
+        # (and spool to disk) the whole multipart body first.
+        if request.method == "POST":
+            uploads.check_request_size(request)
+        super().initial(request, *args, **kwargs)
+
     def create(self, request, *args, **kwargs):
-        uploads.check_request_size(request)  # before the body is read
         data = ImportJobCreateSerializer(data=request.data)
         data.is_valid(raise_exception=True)
         kind, main, views_file = data.validated_data["kind"], data.validated_data["file"], data.validated_data.get("views_file")

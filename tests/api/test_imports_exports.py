@@ -170,3 +170,14 @@ def test_empty_exports_are_valid(vetter_client, db):
     header = _streamed(vetter_client.get("/api/exports/labels.csv")).splitlines()
     assert header == ["id,candidate_id,catalog_id,mission,vetter,label_class,confidence,source,is_current,is_gold,"
                       "excluded_from_training,seconds_spent,created_at,note"]
+
+
+def test_oversize_upload_rejected_before_the_body_is_parsed_for_browser_sessions(curator, settings):
+    from rest_framework.test import APIClient
+
+    settings.VETTING_MAX_UPLOAD_MB = 1
+    client = APIClient(enforce_csrf_checks=True)
+    client.force_login(curator)
+    big = KOI_CSV + b"1,K2.01,CANDIDATE,3.0\n" * 60000
+    response = client.post("/api/imports/", {"kind": "catalog", "file": upload("koi.csv", big)}, format="multipart")
+    assert response.status_code == 413  # not 403 (CSRF), which would have needed the parsed body
