@@ -313,3 +313,25 @@ def test_database_restart_site_recovers_on_next_request_and_health_reports_it():
                     child.kill()
     finally:
         pg.destroy()
+
+
+@pytest.mark.django_db
+def test_health_reports_last_training_run_and_queue_depth(client, make_candidate):
+    from vetting.learning.models import QueueEntry, TrainingRun
+
+    body = client.get("/health/").json()
+    assert body["training"]["detail"] == {"last_run": None, "queued_runs": 0}
+    assert body["queue"]["detail"]["depth"] == 0
+
+    TrainingRun.objects.create(state="finished", trigger="admin")
+    TrainingRun.objects.create(state="failed", trigger="threshold", error="not enough classes")
+    for strategy in ("uncertainty", "uncertainty", "re-vet"):
+        QueueEntry.objects.create(candidate=make_candidate(), priority=1.0, strategy=strategy)
+    response = client.get("/health/")
+    body = response.json()
+    assert response.status_code == 200  # a failed run degrades, it does not take the site down
+    assert body["training"]["ok"] is False and body["status"] == "degraded"
+    assert body["training"]["detail"]["last_run"]["state"] == "failed"
+    assert body["training"]["detail"]["last_run"]["error"] == "not enough classes"
+    assert body["queue"]["detail"] == {"depth": 3, "by_strategy": {"uncertainty": 2, "re-vet": 1}}
+    assert set(body["broker_queues"]["detail"]) == {"default", "training", "imports"}
