@@ -114,3 +114,14 @@ def label_fast(population, vetter, *, flip_every: int = 0):
         rows.append(Label(candidate=cand, vetter=vetter, label_class=label, confidence=1.0))
     Label.objects.bulk_create(rows)
     consensus_recompute_many(candidate_ids=[c.pk for c, _ in population])
+
+
+@pytest.fixture(autouse=True)
+def _roles_exist(_django_db_helper):
+    """Role groups come from a data migration that a transactional test's flush removes."""
+    from django.contrib.auth.models import Group
+
+    from vetting.web.roles import ROLES
+
+    for name in ROLES:
+        Group.objects.get_or_create(name=name)
