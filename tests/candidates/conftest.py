@@ -40,6 +40,12 @@ def table_slice(shared_data, tmp_path):
 
 
 @pytest.fixture(autouse=True)
-def _media_in_tmp(settings, tmp_path):
-    """Light-curve files go to a per-test folder, never the shared test media root."""
+def _media_in_tmp(request, tmp_path):
+    """Light-curve files go to a per-test folder, never the shared test media root; except with
+    a real worker, which runs in its own process on the test settings' MEDIA_ROOT."""
+    if "celery_worker_process" in request.fixturenames:
+        yield
+        return
+    settings = request.getfixturevalue("settings")
     settings.MEDIA_ROOT = tmp_path / "media"
+    yield

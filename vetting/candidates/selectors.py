@@ -14,3 +14,13 @@ def candidate_list(*, mission: str | None = None, disposition: str | None = None
     if disposition:
         qs = qs.filter(catalog_disposition=disposition)
     return qs
+
+
+def candidates_missing_views() -> QuerySet[Candidate]:
+    """Real (not simulated) candidates with a complete ephemeris but no stored views, oldest first."""
+    return (
+        Candidate.objects.with_target()
+        .filter(global_view__isnull=True, period_days__isnull=False, epoch__isnull=False, duration_hours__isnull=False)
+        .exclude(source_catalog="simulated")
+        .order_by("created_at", "id")
+    )

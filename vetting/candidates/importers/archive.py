@@ -263,15 +263,16 @@ def _parse_row(spec: TableSpec, row: dict, target_fields: list[str], feature_col
     target_key = (spec.mission, f"{spec.star_prefix} {int(star)}")
     target_values = {f: _num(row, spec.target_columns[f]) for f in target_fields}
     catalog_id = spec.candidate_id(row)
-    required = set(spec.required)
+    # Ephemeris columns must exist, but a value may be empty (e.g. single-transit TOIs have no
+    # period): the candidate is kept without it and gets no folded views.
     cand: dict = {"catalog_id": catalog_id}
     for field_name, column in spec.candidate_columns.items():
         if column not in row:
             cand[field_name] = None
         elif field_name in {"period_days", "duration_hours"}:
-            cand[field_name] = _positive(row, column, column in required)
+            cand[field_name] = _positive(row, column, False)
         else:
-            cand[field_name] = _num(row, column, column in required)
+            cand[field_name] = _num(row, column, False)
     disposition = _text(row, spec.disposition_column) if spec.disposition_column in row else ""
     cand["catalog_disposition"] = disposition
     cand["catalog_score"] = _num(row, spec.score_column) if spec.score_column in row else None

@@ -30,7 +30,7 @@ from django.db import connections, transaction
 
 from vetting.candidates.importers.errors import ImportReport
 from vetting.candidates.importers.lightcurves import normalised
-from vetting.candidates.importers.products import simulated_products
+from vetting.candidates.importers.products import arrays_sha256, simulated_products
 from vetting.candidates.importers.upsert import upsert_candidates, upsert_targets
 from vetting.candidates.models import Candidate, LightCurve, Mission, SourceCatalog, TimeSystem
 
@@ -96,8 +96,13 @@ def load_demo(*, n: int = 2000, seed: int = 42, labels: int = 200, workers: int 
             batch = [sim for _, sim in zip(range(BATCH), sims)]
             if not batch:
                 break
-            results = executor.map(simulated_products, [_job(sim) for sim in batch])
-            report.counts.update(_write_batch(batch, list(results), report))
+            jobs = [_job(sim) for sim in batch]
+            done_before = _already_loaded(batch, jobs)
+            todo = [(sim, job) for sim, job in zip(batch, jobs) if sim.candidate_id not in done_before]
+            report.counts["lightcurves_existing"] += len(batch) - len(todo)
+            if todo:
+                results = executor.map(simulated_products, [job for _, job in todo])
+                report.counts.update(_write_batch([sim for sim, _ in todo], list(results), report))
             truths.update({sim.candidate_id: sim.truth_class for sim in batch})
             done += len(batch)
             if progress:
@@ -107,6 +112,18 @@ def load_demo(*, n: int = 2000, seed: int = 42, labels: int = 200, workers: int 
     report.counts["rows"] = done
     report.counts.update(_seed_labels(truths, labels=labels, seed=seed))
     return report.finish()
+
+
+def _already_loaded(batch, jobs) -> set[str]:
+    """Candidates whose light curve (same content hash) and products are already stored: a re-run
+    with the same seed skips them instead of recomputing identical products."""
+    shas = {sim.candidate_id: arrays_sha256(job["time"], job["flux"], job["flux_err"], job["quality"])
+            for sim, job in zip(batch, jobs)}
+    stored = set(LightCurve.objects.filter(
+        sha256__in=shas.values(), kind=LightCurve.Kind.TIMESERIES, candidate__catalog_id__in=list(shas),
+        candidate__source_catalog=SourceCatalog.SIMULATED, candidate__plot_payload__isnull=False,
+    ).values_list("candidate__catalog_id", "sha256"))
+    return {cid for cid, sha in stored if shas.get(cid) == sha}
 
 
 @transaction.atomic

@@ -83,15 +83,24 @@ def compute_products(time, flux, flux_err, quality, *, period_days: float, epoch
 def npz_bytes(time, flux, flux_err, quality) -> tuple[bytes, str]:
     """Compressed ``.npz`` of the arrays and the sha256 of their contents (dtype, shape, bytes),
     so the same data always hashes the same whatever zip timestamps say."""
-    arrays = {"time": np.asarray(time, "<f8"), "flux": np.asarray(flux, "<f4"),
-              "flux_err": np.asarray(flux_err, "<f4"), "quality": np.asarray(quality, "<i4")}
-    digest = hashlib.sha256()
-    for name, arr in arrays.items():
-        digest.update(f"{name}:{arr.dtype.str}:{arr.shape}".encode())
-        digest.update(np.ascontiguousarray(arr).tobytes())
+    arrays = _stored_arrays(time, flux, flux_err, quality)
     buffer = io.BytesIO()
     np.savez_compressed(buffer, **arrays)
-    return buffer.getvalue(), digest.hexdigest()
+    return buffer.getvalue(), arrays_sha256(time, flux, flux_err, quality)
+
+
+def _stored_arrays(time, flux, flux_err, quality) -> dict[str, np.ndarray]:
+    return {"time": np.asarray(time, "<f8"), "flux": np.asarray(flux, "<f4"),
+            "flux_err": np.asarray(flux_err, "<f4"), "quality": np.asarray(quality, "<i4")}
+
+
+def arrays_sha256(time, flux, flux_err, quality) -> str:
+    """sha256 of the arrays as stored (names, dtypes, shapes and bytes)."""
+    digest = hashlib.sha256()
+    for name, arr in _stored_arrays(time, flux, flux_err, quality).items():
+        digest.update(f"{name}:{arr.dtype.str}:{arr.shape}".encode())
+        digest.update(np.ascontiguousarray(arr).tobytes())
+    return digest.hexdigest()
 
 
 def simulated_products(job: dict) -> tuple[bytes, str, Products]:
