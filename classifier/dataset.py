@@ -296,7 +296,9 @@ def _view_features(gv: np.ndarray | None, lv: np.ndarray | None) -> np.ndarray:
             oot_std = np.nanstd(oot)
             oot_mad = 1.4826 * np.nanmedian(np.abs(oot - np.nanmedian(oot)))
             # Secondary eclipse: deepest 3-bin running mean away from the primary (|phase| > 0.1).
-            smooth = np.convolve(np.nan_to_num(gv), np.ones(3) / 3, mode="same")
+            # Circular smoothing: a secondary at phase 0.5 is split between both ends of the view.
+            filled = np.nan_to_num(gv)
+            smooth = (np.roll(filled, 1) + filled + np.roll(filled, -1)) / 3
             far = np.abs(phase) > 0.1
             j = np.flatnonzero(far)[np.argmin(smooth[far])]
             sec_depth = -smooth[j]

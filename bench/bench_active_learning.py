@@ -1,0 +1,127 @@
+"""Benchmark: label efficiency of active learning on Astronet-Triage (pool = train, test = val).
+
+For several seeds, runs the same simulation as ``python -m classifier simulate`` with the
+site's default strategy (uncertainty 50 % / committee 30 % / random 20 %, with diversity) and
+with random sampling, then reports how many labels each needs to reach the planet-vs-rest AP of
+the same (fast-profile) model trained on the whole pool. Writes the learning curves to
+``bench-out/active_learning.png`` and the rounds to ``bench-out/active_learning.csv``.
+
+Per-round fits use the ``fast`` profile (boosting + extra trees + logistic, calibrated).
+
+    python bench/bench_active_learning.py [--quick] [--seeds 3] [--budget 2000] [--batch 100]
+"""
+from __future__ import annotations
+
+import argparse
+import csv
+import os
+import sys
+import tempfile
+import time
+from pathlib import Path
+
+import numpy as np
+
+REPO = Path(__file__).resolve().parent.parent
+sys.path.insert(0, str(REPO))
+sys.path.insert(0, str(REPO / "bench"))
+
+from bench_tess_views import shared_data, write_split_dirs  # noqa: E402
+
+from classifier.cli import simulate  # noqa: E402
+from classifier.dataset import load_astronet_dir  # noqa: E402
+from classifier.evaluation import vetting_metrics  # noqa: E402
+from classifier.training import VettingEnsemble, score  # noqa: E402
+
+
+def labels_to_reach(rows: list[dict], target: float) -> int | None:
+    """First n_labels whose planet AP reaches ``target`` (None if never within the budget)."""
+    for r in rows:
+        if r["planet_ap"] is not None and r["planet_ap"] >= target:
+            return r["n_labels"]
+    return None
+
+
+def main() -> int:
+    parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
+    parser.add_argument("--quick", action="store_true", help="smoke run: 1 seed, budget 600, batch 100")
+    parser.add_argument("--seeds", type=int, default=3)
+    parser.add_argument("--initial", type=int, default=200)
+    parser.add_argument("--batch", type=int, default=100)
+    parser.add_argument("--budget", type=int, default=2000)
+    parser.add_argument("--n-jobs", type=int, default=2)
+    parser.add_argument("--out", default=str(REPO / "bench-out"))
+    args = parser.parse_args()
+    src = shared_data() / "tess" / "astronet_triage"
+    if not (src / "candidates.csv").exists():
+        print(f"SKIP bench_active_learning: Astronet-Triage data not found at {src} (set VETTING_SHARED_DATA)")
+        return 0
+    seeds = 1 if args.quick else args.seeds
+    budget = 600 if args.quick else args.budget
+    with tempfile.TemporaryDirectory() as tmp:
+        dirs = write_split_dirs(src, Path(tmp))
+        pool, test = load_astronet_dir(dirs["train"]), load_astronet_dir(dirs["val"])
+    pool = pool.subset(pool.labeled_mask)
+    t0 = time.perf_counter()
+    full = VettingEnsemble(profile="fast", random_state=0, n_jobs=args.n_jobs).fit(pool.X, pool.y, pool.groups)
+    s = score(full, test.X)
+    full_ap = vetting_metrics(test.y, s.proba, s.classes)["planet_ap"]
+    print(f"pool {len(pool.y)} labeled TCEs, test {len(test.y)}; fast model on the whole pool: planet AP {full_ap:.3f} "
+          f"(fit {time.perf_counter() - t0:.0f} s)")
+    ten_pct = int(0.1 * len(pool.y))
+    all_rows = []
+    reach = {"default": [], "random": []}
+    for seed in range(seeds):
+        for strategy in ("default", "random"):
+            t0 = time.perf_counter()
+            rows = simulate(pool, test, strategy=strategy, initial=args.initial, batch=args.batch, budget=budget,
+                            seed=seed, profile="fast", n_jobs=args.n_jobs)
+            all_rows.extend(rows)
+            n = labels_to_reach(rows, full_ap)
+            n95 = labels_to_reach(rows, 0.95 * full_ap)
+            reach[strategy].append(n)
+            curve = " ".join(f"{r['n_labels']}:{r['planet_ap']:.2f}" for r in rows[:: max(1, len(rows) // 8)])
+            print(f"seed {seed} {strategy:<8} labels to reach full-pool AP: {n or f'>{budget}'}; to 95%: {n95 or f'>{budget}'}; "
+                  f"final AP {rows[-1]['planet_ap']:.3f} triage AP {rows[-1]['triage_ap']:.3f} ECE {rows[-1]['ece']:.4f} "
+                  f"({time.perf_counter() - t0:.0f} s)  [{curve}]", flush=True)
+    out = Path(args.out)
+    out.mkdir(parents=True, exist_ok=True)
+    with open(out / "active_learning.csv", "w", newline="") as fh:
+        w = csv.DictWriter(fh, fieldnames=list(all_rows[0]))
+        w.writeheader()
+        w.writerows(all_rows)
+    for strategy, values in reach.items():
+        reached = [v for v in values if v is not None]
+        print(f"{strategy:<8}: reached full-pool AP in {len(reached)}/{len(values)} seeds; labels "
+              f"{values} (10% of pool = {ten_pct}); median {np.median(reached) if reached else 'n/a'}")
+    print("target: default reaches full-pool AP with <= 10% of the pool; random needs >= 3x more")
+    try:
+        import matplotlib
+
+        matplotlib.use("Agg")
+        import matplotlib.pyplot as plt
+
+        fig, ax = plt.subplots(figsize=(7, 4.5))
+        colors = {"default": "tab:blue", "random": "tab:orange"}
+        for strategy in ("default", "random"):
+            for seed in range(seeds):
+                rows = [r for r in all_rows if r["strategy"] == strategy and r["seed"] == seed]
+                ax.plot([r["n_labels"] for r in rows], [r["planet_ap"] for r in rows], color=colors[strategy],
+                        alpha=0.7, label=strategy if seed == 0 else None)
+        ax.axhline(full_ap, color="k", ls="--", label=f"whole pool ({len(pool.y)} labels)")
+        ax.axvline(ten_pct, color="grey", ls=":", label="10% of pool")
+        ax.set_xlabel("labels")
+        ax.set_ylabel("planet-vs-rest AP (val split)")
+        ax.set_title("Active learning on Astronet-Triage")
+        ax.legend()
+        fig.tight_layout()
+        fig.savefig(out / "active_learning.png", dpi=120)
+        print(f"wrote {out / 'active_learning.png'} and {out / 'active_learning.csv'}")
+    except ImportError:
+        print("matplotlib not installed: no plot")
+    return 0
+
+
+if __name__ == "__main__":
+    os.environ.setdefault("PYTHONWARNINGS", "ignore")
+    sys.exit(main())

@@ -1,0 +1,114 @@
+"""Tests of the design matrix and the loaders."""
+from __future__ import annotations
+
+import numpy as np
+import pandas as pd
+import pytest
+
+from classifier.dataset import (
+    DEFAULT_SCALAR_NAMES,
+    CandidateRecord,
+    design_matrix,
+    feature_names_for,
+    load_archive_table,
+    load_astronet_dir,
+    scalar_names_from_feature_names,
+)
+from tests.classifier.test_cli import write_astronet_dir, write_dr24_table
+
+
+def test_design_matrix_fixed_order_and_nan_for_missing():
+    phase = np.linspace(-0.5, 0.5, 201)
+    gv = np.where(np.abs(phase) < 0.01, -1.0, 0.0)
+    gv[np.abs(phase) > 0.49] = -0.4  # secondary eclipse at phase 0.5
+    lv = np.where(np.abs(np.linspace(-1, 1, 61)) < 0.3, -1.0, 0.0)
+    recs = [
+        CandidateRecord("a", 1, gv, lv, {"period_days": 3.0, "depth_ppm": 1000.0, "snr": 12}),
+        CandidateRecord("b", 2, scalars={"snr": None, "teff": "not a number"}),
+    ]
+    X, names = design_matrix(recs)
+    assert names == feature_names_for(DEFAULT_SCALAR_NAMES)
+    assert X.shape == (2, len(names)) and len(set(names)) == len(names)
+    col = {n: i for i, n in enumerate(names)}
+    assert X[0, col["period_days"]] == 3.0 and np.isnan(X[0, col["teff"]])
+    assert X[0, col["log_snr"]] == pytest.approx(np.log10(12))
+    assert X[0, col["lv_depth"]] == pytest.approx(1.0)
+    assert X[0, col["gv_secondary_depth"]] == pytest.approx(0.4, abs=0.05)
+    assert X[0, col["gv_secondary_phase"]] > 0.45
+    # second record: no views -> the whole view block is NaN; bad scalar strings -> NaN
+    view_cols = [i for n, i in col.items() if n.startswith(("gv_", "lv_"))]
+    assert np.isnan(X[1, view_cols]).all()
+    assert np.isnan(X[1, col["snr"]]) and np.isnan(X[1, col["teff"]])
+
+
+def test_design_matrix_custom_scalars_roundtrip_and_bad_view():
+    recs = [CandidateRecord("a", 1, scalars={"odd_even_sigma": 2.5, "period_days": 1.0})]
+    X, names = design_matrix(recs, scalar_names=["period_days", "odd_even_sigma"])
+    assert names[:2] == ["period_days", "odd_even_sigma"] and X[0, 1] == 2.5
+    assert scalar_names_from_feature_names(names) == ["period_days", "odd_even_sigma"]
+    with pytest.raises(ValueError, match="global_view.*bins"):
+        design_matrix([CandidateRecord("x", 1, global_view=np.zeros(100))])
+
+
+def test_load_astronet_dir_labels_groups_and_reordered_views(tmp_path):
+    d = write_astronet_dir(tmp_path / "a", n=12)
+    table = pd.read_csv(d / "candidates.csv")
+    table.loc[0, "label_4class"] = "O"  # "other" maps to junk
+    table["label_orig_6class"] = table["label_4class"]
+    table.loc[3, "label_orig_6class"] = "V"
+    table.to_csv(d / "candidates.csv", index=False)
+    with np.load(d / "views.npz") as z:
+        views = {k: z[k][::-1] for k in z.files}  # same candidates, another order
+    np.savez(d / "views.npz", **views)
+    ds = load_astronet_dir(d)
+    assert ds.y[0] == "J" and set(ds.y) <= {"PC", "EB", "J"}
+    assert ds.groups[0] == ds.groups[1]  # two candidates per star in the fixture
+    fine = load_astronet_dir(d, fine_labels=True)
+    assert fine.y[3] == "V" and fine.y[1] == "EB"
+    lv_cols = [i for i, n in enumerate(ds.feature_names) if n.startswith("lv_") and n[3:].isdigit()]
+    np.testing.assert_allclose(ds.X[0, lv_cols], views["local_view"][-1], rtol=1e-6)
+
+
+def test_load_astronet_dir_errors(tmp_path):
+    with pytest.raises(FileNotFoundError, match="candidates.csv"):
+        load_astronet_dir(tmp_path)
+    d = write_astronet_dir(tmp_path / "b", n=8, n_views=6)
+    with pytest.raises(ValueError, match="6 candidates but"):
+        load_astronet_dir(d)
+
+
+def test_archive_tables(tmp_path):
+    ds = load_archive_table(write_dr24_table(tmp_path / "dr24.csv", n=16))
+    assert list(ds.y[:4]) == ["PC", "EB", "J", None]  # PC/AFP/NTP/UNK
+    assert ds.labeled_mask.sum() == 12 and ds.candidate_ids[0] == "10000-1"
+    koi = tmp_path / "koi.csv"
+    koi.write_text(
+        "# COLUMN kepid: KepID\n"
+        "kepid,kepoi_name,koi_disposition,koi_fpflag_nt,koi_fpflag_ss,koi_fpflag_co,koi_fpflag_ec,koi_period,koi_depth\n"
+        "1,K1.01,CONFIRMED,0,0,0,0,3.0,500\n1,K1.02,FALSE POSITIVE,0,1,0,0,1.0,9000\n"
+        "2,K2.01,FALSE POSITIVE,0,1,1,0,2.0,100\n3,K3.01,FALSE POSITIVE,1,0,0,0,5.0,50\n"
+    )
+    ds = load_archive_table(koi)
+    assert list(ds.y) == ["PC", "EB", "BEB", "J"] and list(ds.groups) == ["1", "1", "2", "3"]
+    toi = tmp_path / "toi.csv"
+    toi.write_text("# TOI\ntoi,tid,tfopwg_disp,pl_orbper\n100.01,5,KP,1.0\n101.01,6,FA,2.0\n102.01,7,APC,3.0\n")
+    assert list(load_archive_table(toi).y) == ["PC", "J", None]
+    bad = tmp_path / "bad.csv"
+    bad.write_text("a,b\n1,2\n")
+    with pytest.raises(ValueError, match="unrecognised"):
+        load_archive_table(bad)
+    nokey = tmp_path / "nokey.csv"
+    nokey.write_text("kepid,av_training_set\n1,PC\n")
+    with pytest.raises(ValueError, match="tce_plnt_num"):
+        load_archive_table(nokey)
+
+
+def test_real_astronet_rows_load(shared_data, tmp_path):
+    src = shared_data / "tess" / "astronet_triage"
+    table = pd.read_csv(src / "candidates.csv", nrows=40)
+    with np.load(src / "views.npz") as z:
+        np.savez(tmp_path / "views.npz", **{k: z[k][:40] for k in z.files})
+    table.to_csv(tmp_path / "candidates.csv", index=False)
+    ds = load_astronet_dir(tmp_path)
+    assert ds.X.shape[0] == 40 and set(ds.y) <= {"PC", "EB", "J"}
+    assert np.isfinite(ds.X[:, ds.feature_names.index("lv_depth")]).all()
