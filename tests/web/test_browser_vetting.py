@@ -94,7 +94,8 @@ def _login(page, base: str, username: str, password: str):
     page.wait_for_url(re.compile(r".*/candidates/$"))
 
 
-def test_vet_with_keyboard_dispute_and_resolve(live_server, vetter, vetter2, curator, make_candidate, page):
+# django_db_setup first: the session-scoped live server then stops before the test database is dropped.
+def test_vet_with_keyboard_dispute_and_resolve(django_db_setup, live_server, vetter, vetter2, curator, make_candidate, page):
     from vetting.reviews.models import Consensus, Dispute, Label
 
     candidates = _seed(make_candidate, vetter2, curator)
