@@ -10,8 +10,8 @@ urlpatterns = [
     path("accounts/login/", web_views.ThrottledLoginView.as_view(), name="login"),
     path("accounts/logout/", auth_views.LogoutView.as_view(), name="logout"),
     path("health/", web_views.health, name="health"),
-    path("jobs/import/<int:pk>/progress.json", web_views.import_job_progress, name="importjob-progress"),
-    path("jobs/training/<int:pk>/progress.json", web_views.training_run_progress, name="trainingrun-progress"),
+    path("jobs/import/<int:pk>/progress.json", web_views.import_job_progress, name="job-import-progress"),
+    path("jobs/training/<int:pk>/progress.json", web_views.training_run_progress, name="job-training-progress"),
     # The API comes before the site pages: its router names (candidate-detail, dispute-list, ...)
     # overlap the site's, and reverse() must give the site pages (the API never reverses those).
     path("api/", include("api.urls")),

@@ -10,7 +10,7 @@
       .then(function (r) { if (!r.ok) throw new Error("HTTP " + r.status); return r.json(); })
       .then(function (body) {
         if (bar) bar.value = body.progress;
-        if (text) text.textContent = body.message + " (" + Math.round(body.progress * 100) + "%)";
+        if (text) text.textContent = (body.message || body.state) + " (" + Math.round(body.progress * 100) + "%)";
         el.dataset.state = body.state;
         if (!body.done) setTimeout(function () { poll(el); }, INTERVAL_MS);
       })

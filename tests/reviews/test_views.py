@@ -168,8 +168,8 @@ def test_job_progress_json(client, vetter):
     job = ImportJob.objects.create(kind="catalog", state="running", progress=0.4, errors=["row 3: bad period"])
     run = TrainingRun.objects.create(state="failed", progress=0.5, error="ValueError: too few labels\ntrace")
     client.force_login(vetter)
-    body = client.get(reverse("importjob-progress", args=[job.pk])).json()
+    body = client.get(reverse("job-import-progress", args=[job.pk])).json()
     assert (body["state"], body["progress"], body["done"], body["n_errors"]) == ("running", 0.4, False, 1)
-    body = client.get(reverse("trainingrun-progress", args=[run.pk])).json()
+    body = client.get(reverse("job-training-progress", args=[run.pk])).json()
     assert (body["state"], body["done"], body["message"]) == ("failed", True, "failed: ValueError: too few labels")
-    assert client.get(reverse("importjob-progress", args=[999999])).status_code == 404
+    assert client.get(reverse("job-import-progress", args=[999999])).status_code == 404
