@@ -1,6 +1,8 @@
 """REST API routes and the OpenAPI schema (/api/schema/) with Swagger UI (/api/docs/).
 
-URL names follow ``<entity>-<action>`` (``candidate-list``, ``training-run-detail``).
+URL names follow ``<entity>-<action>`` (``candidate-list``, ``training-run-detail``) in the ``api``
+namespace: ``reverse("api:candidate-detail", ...)``. The site's pages use the same entity names
+(``candidate-detail``, ``dispute-list``) without a namespace.
 """
 from django.urls import path, re_path
 from drf_spectacular.views import SpectacularAPIView, SpectacularSwaggerView
@@ -15,6 +17,8 @@ from api.views.learning import ClassifierVersionViewSet, PredictionListView, Tra
 from api.views.me import MeView
 from api.views.reviews import DisputeViewSet, LabelViewSet
 
+app_name = "api"
+
 router = DefaultRouter(trailing_slash=True)
 router.include_root_view = False
 router.register("targets", TargetViewSet, basename="target")
@@ -28,7 +32,7 @@ router.register("imports", ImportJobViewSet, basename="import-job")
 urlpatterns = [
     # The schema and its docs page are public: they describe the API, they hold no data.
     path("schema/", SpectacularAPIView.as_view(permission_classes=[AllowAny]), name="api-schema"),
-    path("docs/", SpectacularSwaggerView.as_view(url_name="api-schema", permission_classes=[AllowAny]),
+    path("docs/", SpectacularSwaggerView.as_view(url_name="api:api-schema", permission_classes=[AllowAny]),
          name="api-docs"),
     path("me/", MeView.as_view(), name="me-detail"),
     path("queue/", QueueView.as_view(), name="queue-list"),

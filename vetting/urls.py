@@ -12,11 +12,11 @@ urlpatterns = [
     path("health/", web_views.health, name="health"),
     path("jobs/import/<int:pk>/progress.json", web_views.import_job_progress, name="job-import-progress"),
     path("jobs/training/<int:pk>/progress.json", web_views.training_run_progress, name="job-training-progress"),
-    # The API comes before the site pages: its router names (candidate-detail, dispute-list, ...)
-    # overlap the site's, and reverse() must give the site pages (the API never reverses those).
-    path("api/", include("api.urls")),
     path("candidates/", include("vetting.candidates.urls")),
     path("reviews/", include("vetting.reviews.urls")),
     path("learning/", include("vetting.learning.urls")),
     path("admin/", admin.site.urls),
+    # The REST API in its own namespace ("api:candidate-detail"): its router names share the
+    # site's entity names (candidate-detail, dispute-list, ...), so the order here does not matter.
+    path("api/", include("api.urls", namespace="api")),
 ]

@@ -121,5 +121,5 @@ class TrainingRunViewSet(mixins.ListModelMixin, mixins.RetrieveModelMixin, mixin
         run = training_run_request(trigger=TrainingRun.Trigger.API, requested_by=request.user)
         run = self.get_queryset().get(pk=run.pk)
         response = Response(TrainingRunSerializer(run).data, status=status.HTTP_202_ACCEPTED)
-        response["Location"] = reverse("training-run-detail", args=[run.pk], request=request)
+        response["Location"] = reverse("api:training-run-detail", args=[run.pk], request=request)
         return response
