@@ -186,7 +186,7 @@ def make_family(
         return Pipeline([
             ("impute", SimpleImputer(strategy="median", keep_empty_features=True)),
             ("model", ExtraTreesClassifier(
-                n_estimators=100 if fast else 250,
+                n_estimators=100 if fast else 200,
                 min_samples_leaf=2,
                 max_features="sqrt",
                 class_weight="balanced_subsample",
@@ -226,7 +226,7 @@ def make_family(
                     random_state=random_state,
                 )),
             ]),
-            max_samples=250 if fast else 400,
+            max_samples=200 if fast else 300,
             random_state=random_state,
         )
     raise ValueError(f"unknown model family {name!r}; expected one of {', '.join(FAMILY_NAMES)}")

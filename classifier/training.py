@@ -25,6 +25,7 @@ from collections.abc import Sequence
 from dataclasses import dataclass, field
 
 import numpy as np
+from joblib import Parallel, delayed
 from sklearn.base import BaseEstimator, ClassifierMixin
 from sklearn.calibration import CalibratedClassifierCV
 from sklearn.exceptions import ConvergenceWarning
@@ -74,6 +75,30 @@ def _check_xy(X, y=None):
     for v in set(y.tolist()):
         validate_class(v)
     return X, y
+
+
+def _heldout_proba(model: CalibratedClassifierCV, X: np.ndarray, splits) -> np.ndarray:
+    """Probabilities of each fold's calibrated model on its own held-out fold, shape (n, k).
+
+    The base model never saw these rows; the fold's calibrator did (low-capacity, so the
+    optimism is small). Rows in no test fold keep the full prediction.
+    """
+    out = model.predict_proba(X)
+    for (_, test), fold_model in zip(splits, model.calibrated_classifiers_):
+        out[test] = fold_model.predict_proba(X[test])
+    return out
+
+
+def _fit_family(name: str, model: CalibratedClassifierCV, X, y_idx, splits):
+    """Fit one calibrated family single-threaded; returns (name, model, held-out proba, error)."""
+    try:
+        with threadpool_limits(limits=1), warnings.catch_warnings():
+            warnings.simplefilter("ignore", ConvergenceWarning)
+            warnings.filterwarnings("ignore", message=".*least populated class.*")
+            model.fit(X, y_idx)
+            return name, model, _heldout_proba(model, X, splits), None
+    except (ValueError, np.linalg.LinAlgError, IndexError) as exc:
+        return name, None, None, f"{type(exc).__name__}: {exc}"
 
 
 class VettingEnsemble(ClassifierMixin, BaseEstimator):
@@ -177,26 +202,23 @@ class VettingEnsemble(ClassifierMixin, BaseEstimator):
 
         self.families_, self.dropped_families_ = {}, {}
         heldout = {}
-        for name in families:
-            base = make_family(
-                name, random_state=self.random_state, profile=self.profile, n_jobs=threads,
-                n_samples=min(len(tr) for tr, _ in splits),
+        jobs = [(name, self._family_estimator(name, splits)) for name in families]
+        if threads > 1 and len(jobs) > 1:
+            # Families in parallel processes, one thread each: scales better than threads inside
+            # each model (no OpenMP synchronisation, which is slow on a busy machine).
+            results = Parallel(n_jobs=min(threads, len(jobs)), backend="loky")(
+                delayed(_fit_family)(name, model, X, y_idx, splits) for name, model in jobs
             )
-            if name == "gp" and self.gp_max_samples is not None:
-                base.set_params(max_samples=self.gp_max_samples)
-            model = CalibratedClassifierCV(base, method=self.calibration_method_, cv=splits, ensemble=True)
-            try:
-                with warnings.catch_warnings():
-                    warnings.simplefilter("ignore", ConvergenceWarning)
-                    warnings.filterwarnings("ignore", message=".*least populated class.*")
-                    model.fit(X, y_idx)
-            except (ValueError, np.linalg.LinAlgError, IndexError) as exc:
+        else:
+            results = [_fit_family(name, model, X, y_idx, splits) for name, model in jobs]
+        for name, model, proba, error in results:
+            if error is not None:
                 # A family that cannot fit this label set (e.g. a class missing from a fold of a
                 # tiny set) is dropped, not fatal: the others still give a calibrated answer.
-                self.dropped_families_[name] = f"{type(exc).__name__}: {exc}"
+                self.dropped_families_[name] = error
                 continue
             self.families_[name] = model
-            heldout[name] = self._heldout_proba(model, X, splits)
+            heldout[name] = proba
         if not self.families_:
             raise ValueError(f"no model family could be fitted: {self.dropped_families_}")
 
@@ -212,17 +234,14 @@ class VettingEnsemble(ClassifierMixin, BaseEstimator):
         self.fit_seconds_ = time.perf_counter() - start
         return self
 
-    @staticmethod
-    def _heldout_proba(model: CalibratedClassifierCV, X: np.ndarray, splits) -> np.ndarray:
-        """Probabilities of each fold's calibrated model on its own held-out fold, shape (n, k).
-
-        The base model never saw these rows; the fold's calibrator did (low-capacity, so the
-        optimism is small). Rows in no test fold keep the full prediction.
-        """
-        out = model.predict_proba(X)
-        for (train, test), fold_model in zip(splits, model.calibrated_classifiers_):
-            out[test] = fold_model.predict_proba(X[test])
-        return out
+    def _family_estimator(self, name: str, splits) -> CalibratedClassifierCV:
+        base = make_family(
+            name, random_state=self.random_state, profile=self.profile, n_jobs=1,
+            n_samples=min(len(tr) for tr, _ in splits),
+        )
+        if name == "gp" and self.gp_max_samples is not None:
+            base.set_params(max_samples=self.gp_max_samples)
+        return CalibratedClassifierCV(base, method=self.calibration_method_, cv=splits, ensemble=True)
 
     def _stack_features(self, family_proba: dict) -> np.ndarray:
         return np.hstack([np.log(np.clip(family_proba[n], 1e-6, 1.0)) for n in self.families_])
