@@ -6,6 +6,8 @@ PostgreSQL), so concurrent submissions on one candidate are serialised and the
 """
 from __future__ import annotations
 
+import logging
+
 from django.conf import settings
 from django.core.exceptions import PermissionDenied, ValidationError
 from django.db import transaction
@@ -16,6 +18,8 @@ from vetting.candidates.models import Candidate
 from vetting.reviews import consensus as consensus_rule
 from vetting.reviews.models import Consensus, Dispute, DisputeComment, Label, LabelSource
 from vetting.web.roles import is_curator
+
+logger = logging.getLogger("vetting.reviews")
 
 
 def _lock_candidate(candidate: Candidate | int) -> Candidate:
@@ -62,6 +66,12 @@ def label_create(
     label.full_clean()
     label.save()
     consensus_update(candidate=candidate)
+    logger.info(
+        "label created",
+        extra={"event": "label_create", "label_id": label.pk, "candidate_id": candidate.pk,
+               "vetter_id": getattr(vetter, "pk", None), "label_class": label_class,
+               "supersedes_id": getattr(previous, "pk", None)},
+    )
     return label
 
 
@@ -187,6 +197,11 @@ def dispute_open(
     )
     dispute.full_clean()
     dispute.save()
+    logger.info(
+        "dispute opened",
+        extra={"event": "dispute_open", "dispute_id": dispute.pk, "candidate_id": candidate.pk,
+               "opened_by_id": opened_by.pk, "subject": dispute.subject},
+    )
     return dispute
 
 
@@ -220,6 +235,11 @@ def dispute_resolve(*, dispute: Dispute | int, curator, resolved_class: str, res
     curator_label_set(
         candidate=dispute.candidate_id, curator=curator, label_class=resolved_class,
         note=f"Dispute #{dispute.pk}: {resolution}".strip(),
+    )
+    logger.info(
+        "dispute resolved",
+        extra={"event": "dispute_resolve", "dispute_id": dispute.pk, "candidate_id": dispute.candidate_id,
+               "curator_id": curator.pk, "resolved_class": resolved_class},
     )
     return dispute
 
