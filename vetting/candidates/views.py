@@ -6,7 +6,6 @@ processed during a request.
 """
 from __future__ import annotations
 
-from django.core.paginator import Paginator
 from django.shortcuts import get_object_or_404, render
 from django.urls import reverse
 
@@ -63,14 +62,14 @@ def candidate_queue(request):
     form = QueueFilterForm(request.GET or None)
     filters = _filters_from(form) if request.GET else page_selectors.QueueFilters()
     version = page_selectors.active_version()
-    qs = page_selectors.queue(user=request.user, filters=filters, version=version)
-    page = Paginator(qs, QUEUE_PAGE_SIZE).get_page(request.GET.get("page"))
+    counts = page_selectors.queue_counts(user=request.user)
+    page = page_selectors.queue_page(user=request.user, filters=filters, version=version, counts=counts,
+                                     page=request.GET.get("page"), per_page=QUEUE_PAGE_SIZE)
     query = request.GET.copy()
     query.pop("page", None)
     first = next(iter(page.object_list), None)
     return render(request, "candidates/queue.html", {
-        "page": page, "form": form, "filters": filters, "version": version,
-        "counts": page_selectors.queue_counts(user=request.user),
+        "page": page, "form": form, "filters": filters, "version": version, "counts": counts,
         "jobs": page_selectors.running_jobs(),
         "query": query.urlencode(), "first": first,
     })

@@ -9,12 +9,13 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
-from django.db.models import Count, Exists, F, FilteredRelation, OuterRef, Q, QuerySet, Value
-from django.db.models import FloatField, CharField
+from django.contrib.auth import get_user_model
+from django.db.models import CharField, Count, Exists, F, FilteredRelation, FloatField, Func, IntegerField
+from django.db.models import OuterRef, Q, QuerySet, Subquery, Value
 
 from vetting.candidates.models import Candidate, ImportJob
 from vetting.learning.models import ClassifierVersion, Prediction, QueueEntry, TrainingRun
-from vetting.reviews.models import Dispute, Label, LabelSource
+from vetting.reviews.models import Consensus, Dispute, Label, LabelSource
 
 #: Fields a list row never shows: the big blobs stay in the database.
 HEAVY_FIELDS = ("global_view", "local_view", "plot_payload", "features", "catalog_features")
@@ -58,14 +59,16 @@ def _my_label(user) -> Exists:
                                        source=LabelSource.HUMAN))
 
 
-def queue(*, user, filters: QueueFilters, version: ClassifierVersion | None) -> QuerySet[Candidate]:
-    """Candidates to vet, in queue order, with model and queue columns annotated.
+def _filtered(*, user, filters: QueueFilters, version: ClassifierVersion | None,
+              columns: bool) -> QuerySet[Candidate]:
+    """Candidates matching ``filters`` (mine or not mine); ``columns`` adds the row columns.
 
-    Order ``priority``: the active-learning ``QueueEntry.priority`` (which strategy chose it is
-    annotated as ``queue_strategy``), then the active model's uncertainty, then newest.
-    Candidates the user already labeled are excluded unless ``filters.mine``.
+    Without ``columns`` only what the filters need is joined, so the id-only queries of
+    :func:`queue_page` stay narrow (no target, consensus or per-row EXISTS unless filtered on).
     """
-    qs = Candidate.objects.select_related("target", "consensus").defer(*HEAVY_FIELDS)
+    qs = Candidate.objects.all()
+    if columns:
+        qs = qs.select_related("target", "consensus").defer(*HEAVY_FIELDS)
     if version is not None:
         qs = qs.annotate(active_prediction=FilteredRelation(
             "predictions", condition=Q(predictions__classifier_version_id=version.pk)))
@@ -76,11 +79,11 @@ def queue(*, user, filters: QueueFilters, version: ClassifierVersion | None) -> 
         qs = qs.annotate(model_p_planet=Value(None, output_field=FloatField()),
                          model_uncertainty=Value(None, output_field=FloatField()),
                          model_class=Value(None, output_field=CharField()))
-    qs = qs.annotate(queue_priority=F("queue_entry__priority"), queue_strategy=F("queue_entry__strategy"),
-                     is_mine=_my_label(user),
-                     has_open_dispute=Exists(Dispute.objects.filter(candidate=OuterRef("pk"),
-                                                                    status=Dispute.Status.OPEN)))
-    qs = qs.filter(is_mine=filters.mine)
+    if columns:
+        qs = qs.annotate(queue_priority=F("queue_entry__priority"), queue_strategy=F("queue_entry__strategy"),
+                         is_mine=_my_label(user), has_open_dispute=_open_dispute())
+    # NOT EXISTS / EXISTS on the (candidate, vetter) label index: an anti-/semi-join.
+    qs = qs.filter(_my_label(user)) if filters.mine else qs.exclude(_my_label(user))
     if filters.mission:
         qs = qs.filter(target__mission=filters.mission)
     if filters.disposition:
@@ -96,19 +99,161 @@ def queue(*, user, filters: QueueFilters, version: ClassifierVersion | None) -> 
     elif filters.labeled == "unlabeled":
         qs = qs.filter(consensus__isnull=True)
     if filters.disputed:
-        qs = qs.filter(has_open_dispute=True)
+        qs = qs.filter(_open_dispute())
+    return qs
+
+
+def _open_dispute() -> Exists:
+    return Exists(Dispute.objects.filter(candidate=OuterRef("pk"), status=Dispute.Status.OPEN))
+
+
+def queue(*, user, filters: QueueFilters, version: ClassifierVersion | None) -> QuerySet[Candidate]:
+    """Candidates to vet, in queue order, with model and queue columns annotated.
+
+    Order ``priority``: the active-learning ``QueueEntry.priority`` (which strategy chose it is
+    annotated as ``queue_strategy``), then the active model's uncertainty, then newest.
+    Candidates the user already labeled are excluded unless ``filters.mine``.
+
+    One query over every match: fine for small sets and exports; the queue page uses
+    :func:`queue_page`, which reads one page through the indexes.
+    """
+    qs = _filtered(user=user, filters=filters, version=version, columns=True)
     return qs.order_by(*SORTS.get(filters.sort, SORTS["priority"])[1])
 
 
+#: ``(filter, order)`` per sort: the order of ``SORTS`` split where a LEFT JOINed sort key is
+#: NULL, so each part is one INNER (or anti-) join read in the order of an index
+#: (QueueEntry.priority; Prediction (version, uncertainty|p_planet); Candidate columns).
+def _tiers(sort: str, version: ClassifierVersion | None) -> list[tuple[Q, tuple]]:
+    newest = (F("created_at").desc(), F("id"))
+    if sort == "priority":
+        in_queue = Q(queue_entry__isnull=False)
+        # NOT EXISTS, not "LEFT JOIN ... IS NULL": the planner estimates the anti-join well.
+        queued = Q(Exists(QueueEntry.objects.filter(candidate=OuterRef("pk"))))
+        if version is None:
+            return [(in_queue, (F("queue_entry__priority").desc(), *newest)), (~queued, newest)]
+        return [
+            (in_queue, (F("queue_entry__priority").desc(), F("model_uncertainty").desc(nulls_last=True), *newest)),
+            (~queued & Q(model_uncertainty__isnull=False), (F("model_uncertainty").desc(), *newest)),
+            (~queued & Q(model_uncertainty__isnull=True), newest),
+        ]
+    by_model = {"uncertainty": F("model_uncertainty").desc(), "p_planet_desc": F("model_p_planet").desc(),
+                "p_planet_asc": F("model_p_planet").asc()}
+    if sort in by_model:
+        if version is None:
+            return [(Q(), (F("id"),))]
+        # (the model columns are NOT NULL in Prediction: NULL here means no active prediction)
+        return [(Q(model_uncertainty__isnull=False), (by_model[sort], F("id"))),
+                (Q(model_uncertainty__isnull=True), (F("id"),))]
+    return [(Q(), SORTS.get(sort, SORTS["newest"])[1])]
+
+
+#: Above this many matches a filtered page says "more than N" instead of counting them all.
+COUNT_CAP = 1000
+
+
+@dataclass
+class QueuePage:
+    """One page of the queue: rows in order, and enough to draw the pager."""
+
+    object_list: list[Candidate]
+    number: int
+    per_page: int
+    has_next: bool
+    count: int  # matches, or COUNT_CAP when ``count_capped``
+    count_capped: bool = False
+
+    def __iter__(self):
+        return iter(self.object_list)
+
+    def __len__(self) -> int:
+        return len(self.object_list)
+
+    @property
+    def has_previous(self) -> bool:
+        return self.number > 1
+
+    @property
+    def next_page_number(self) -> int:
+        return self.number + 1
+
+    @property
+    def previous_page_number(self) -> int:
+        return self.number - 1
+
+    @property
+    def num_pages(self) -> int | None:
+        """None when the count is capped (the pager then shows "Page n" and Next)."""
+        return None if self.count_capped else max(1, -(-self.count // self.per_page))
+
+
+def queue_page(*, user, filters: QueueFilters, version: ClassifierVersion | None, counts: dict[str, int],
+               page: int | str | None, per_page: int = 50) -> QueuePage:
+    """One page of :func:`queue` read through indexes, at most 7 queries whatever the size.
+
+    1. Ids of the page: per part of the order (see ``_tiers``) an id-only query with
+       ``LIMIT``/``OFFSET`` that the planner answers from an ordered index with nested loops
+       (and a ``COUNT`` of a part only when the page lies past it).
+    2. The rows of those ids with their columns (one query).
+    3. The number of matches: unfiltered, from ``counts`` (:func:`queue_counts`); filtered, a
+       ``COUNT`` that stops at ``COUNT_CAP`` + 1 rows.
+    """
+    try:
+        number = max(1, int(page or 1))
+    except (TypeError, ValueError):
+        number = 1
+    unfiltered = filters == QueueFilters(mine=filters.mine, sort=filters.sort)
+    if unfiltered:
+        count, capped = (counts["mine"] if filters.mine else counts["total"] - counts["mine"]), False
+    else:
+        base = _filtered(user=user, filters=filters, version=version, columns=False)
+        count = base.order_by().values("pk")[:COUNT_CAP + 1].count()
+        capped = count > COUNT_CAP
+        count = min(count, COUNT_CAP)
+    if not capped:  # past the end: the last page, as Paginator.get_page does
+        number = min(number, max(1, -(-count // per_page)))
+    ids = _page_ids(user=user, filters=filters, version=version, offset=(number - 1) * per_page, limit=per_page + 1)
+    has_next = len(ids) > per_page
+    ids = ids[:per_page]
+    rows = {c.pk: c for c in _filtered(user=user, filters=filters, version=version, columns=True)
+            .filter(pk__in=ids)} if ids else {}
+    return QueuePage([rows[i] for i in ids if i in rows], number, per_page, has_next, count, capped)
+
+
+def _page_ids(*, user, filters: QueueFilters, version, offset: int, limit: int) -> list[int]:
+    base = _filtered(user=user, filters=filters, version=version, columns=False)
+    ids: list[int] = []
+    for condition, order in _tiers(filters.sort, version):
+        part = base.filter(condition).order_by(*order).values_list("pk", flat=True)
+        got = list(part[offset:offset + limit - len(ids)])
+        ids.extend(got)
+        if len(ids) >= limit:
+            break
+        offset = 0 if got or offset == 0 else max(0, offset - part.count())
+    return ids
+
+
 def queue_counts(*, user) -> dict[str, int]:
-    """What is left, in one query: all candidates, those without a team label, those in the
-    active-learning queue that the user has not labeled, and those the user labeled."""
-    return Candidate.objects.annotate(is_mine=_my_label(user)).aggregate(
-        total=Count("pk"),
-        without_consensus=Count("pk", filter=Q(consensus__isnull=True)),
-        queued_for_me=Count("pk", filter=Q(queue_entry__isnull=False, is_mine=False)),
-        mine=Count("pk", filter=Q(is_mine=True)),
-    )
+    """What is left, in one query of indexed counts (no per-candidate work): all candidates,
+    those without a team label, those in the active-learning queue that the user has not
+    labeled, and those the user labeled."""
+    mine = Label.objects.filter(vetter=user, is_current=True, source=LabelSource.HUMAN)
+    queued_mine = QueueEntry.objects.filter(Exists(mine.filter(candidate=OuterRef("candidate_id"))))
+    row = get_user_model().objects.filter(pk=user.pk).values(
+        total=_scalar_count(Candidate.objects.all()),
+        with_consensus=_scalar_count(Consensus.objects.all()),
+        queued=_scalar_count(QueueEntry.objects.all()),
+        queued_mine=_scalar_count(queued_mine),
+        mine=_scalar_count(mine),
+    ).first() or dict.fromkeys(("total", "with_consensus", "queued", "queued_mine", "mine"), 0)
+    return {"total": row["total"], "without_consensus": row["total"] - row["with_consensus"],
+            "queued_for_me": row["queued"] - row["queued_mine"], "mine": row["mine"]}
+
+
+def _scalar_count(qs: QuerySet):
+    """``(SELECT COUNT(*) FROM ...)`` as an expression."""
+    return Subquery(qs.order_by().annotate(_n=Func(F("pk"), function="COUNT")).values("_n")[:1],
+                    output_field=IntegerField())
 
 
 def next_candidate_id(*, user, exclude_ids: list[int]) -> int | None:

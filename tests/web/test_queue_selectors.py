@@ -1,0 +1,111 @@
+"""vetting.web.selectors.queue_page / queue_counts: the same rows and order as the one-query
+``queue()`` on every sort, page and filter, read part by part through indexes."""
+from __future__ import annotations
+
+import pytest
+
+from tests.web.pagedata import make_prediction, make_queue_entry, make_version
+from vetting.reviews import services
+from vetting.web import selectors
+from vetting.web.selectors import QueueFilters
+
+pytestmark = pytest.mark.django_db
+
+
+@pytest.fixture
+def mixed(make_candidate, vetter, vetter2):
+    """13 candidates: 3 queued (one also scored), 6 scored only, 4 neither; 2 labeled by vetter,
+    so 3 with a team consensus (one visible to vetter), 1 with an open dispute."""
+    version = make_version()
+    made = [make_candidate(f"K{i:05d}.01", snr=float(i % 5) if i % 4 else None,
+                           period_days=float(13 - i)) for i in range(13)]
+    for c, priority in zip(made[:3], (3.0, 3.0, 1.0)):  # a tie: the scored one (made[1]) goes first
+        make_queue_entry(c, priority=priority, strategy="committee", version=version)
+    make_prediction(made[1], version, uncertainty=0.2, top="EB", p_top=0.7)
+    for i, c in enumerate(made[3:9]):
+        make_prediction(c, version, uncertainty=0.5 if i in (1, 2) else i / 10, p_top=0.3 + i / 20)
+    services.label_create(candidate=made[4], vetter=vetter, label_class="PC")
+    services.label_create(candidate=made[10], vetter=vetter, label_class="EB")
+    services.label_create(candidate=made[5], vetter=vetter2, label_class="PC")
+    services.dispute_open(candidate=made[6], opened_by=vetter2, reason="odd/even", model_version=version.name)
+    return version
+
+
+FILTERS = [
+    QueueFilters(),
+    QueueFilters(mine=True),
+    *(QueueFilters(sort=s) for s in selectors.SORTS),
+    QueueFilters(model_class="PC", sort="p_planet_asc"),
+    QueueFilters(p_min=0.35, p_max=0.5),
+    QueueFilters(labeled="unlabeled", sort="snr"),
+    QueueFilters(labeled="labeled"),
+    QueueFilters(disputed=True),
+    QueueFilters(mission="kepler", disposition="candidate"),
+]
+
+
+@pytest.mark.parametrize("filters", FILTERS, ids=repr)
+@pytest.mark.parametrize("per_page", [2, 4, 50])
+def test_pages_concatenate_to_the_one_query_order(mixed, vetter, filters, per_page):
+    expected = [c.pk for c in selectors.queue(user=vetter, filters=filters, version=mixed)]
+    counts = selectors.queue_counts(user=vetter)
+    seen, number = [], 1
+    while True:
+        page = selectors.queue_page(user=vetter, filters=filters, version=mixed, counts=counts, page=number,
+                                    per_page=per_page)
+        assert page.number == number and page.has_previous == (number > 1)
+        assert page.count == len(expected) and not page.count_capped
+        seen += [c.pk for c in page]
+        if not page.has_next:
+            break
+        number += 1
+    assert seen == expected
+    assert number == (page.num_pages if expected else 1)
+
+
+def test_rows_carry_the_page_columns(mixed, vetter):
+    page = selectors.queue_page(user=vetter, filters=QueueFilters(), version=mixed,
+                                counts=selectors.queue_counts(user=vetter), page=1)
+    first, second = page.object_list[:2]
+    assert (first.catalog_id, first.queue_strategy, first.queue_priority, first.model_class) == (
+        "K00001.01", "committee", 3.0, "EB")
+    assert second.catalog_id == "K00000.01" and second.model_class is None
+    assert first.target.catalog_id and not first.is_mine
+    disputed = [c for c in page if c.has_open_dispute]
+    assert [c.catalog_id for c in disputed] == ["K00006.01"]
+    assert [c.consensus.label_class for c in page if hasattr(c, "consensus")] == ["PC"]
+
+
+def test_page_past_the_end_is_the_last_page_and_bad_numbers_the_first(mixed, vetter):
+    counts = selectors.queue_counts(user=vetter)
+    last = selectors.queue_page(user=vetter, filters=QueueFilters(), version=mixed, counts=counts, page=99, per_page=4)
+    assert (last.number, last.num_pages, len(last), last.has_next) == (3, 3, 3, False)
+    bad = selectors.queue_page(user=vetter, filters=QueueFilters(), version=mixed, counts=counts, page="x", per_page=4)
+    assert bad.number == 1 and len(bad) == 4
+
+
+def test_filtered_count_stops_at_the_cap(mixed, vetter, monkeypatch):
+    monkeypatch.setattr(selectors, "COUNT_CAP", 3)
+    page = selectors.queue_page(user=vetter, filters=QueueFilters(labeled="unlabeled"), version=mixed,
+                                counts=selectors.queue_counts(user=vetter), page=1, per_page=2)
+    assert (page.count, page.count_capped, page.num_pages, page.has_next) == (3, True, None, True)
+
+
+def test_without_a_model_the_queue_is_queued_first_then_newest(make_candidate, vetter):
+    a, b, c = (make_candidate(f"K0000{i}.01") for i in range(3))
+    make_queue_entry(a, priority=1.0)
+    counts = selectors.queue_counts(user=vetter)
+    for sort in ("priority", "uncertainty", "p_planet_desc"):
+        filters = QueueFilters(sort=sort)
+        expected = [x.pk for x in selectors.queue(user=vetter, filters=filters, version=None)]
+        page = selectors.queue_page(user=vetter, filters=filters, version=None, counts=counts, page=1)
+        assert [x.pk for x in page] == expected
+    assert [x.pk for x in selectors.queue_page(user=vetter, filters=QueueFilters(), version=None, counts=counts,
+                                               page=1)] == [a.pk, c.pk, b.pk]
+
+
+def test_queue_counts(mixed, vetter, vetter2, django_assert_num_queries):
+    with django_assert_num_queries(1):
+        counts = selectors.queue_counts(user=vetter)
+    assert counts == {"total": 13, "without_consensus": 10, "queued_for_me": 3, "mine": 2}
+    assert selectors.queue_counts(user=vetter2)["mine"] == 1
