@@ -90,15 +90,20 @@ def _heldout_proba(model: CalibratedClassifierCV, X: np.ndarray, splits) -> np.n
 
 
 def _fit_family(name: str, model: CalibratedClassifierCV, X, y_idx, splits):
-    """Fit one calibrated family single-threaded; returns (name, model, held-out proba, error)."""
+    """Fit one calibrated family single-threaded.
+
+    Returns (name, model, held-out proba, error message or None, CPU seconds).
+    """
+    start = time.process_time()
     try:
         with threadpool_limits(limits=1), warnings.catch_warnings():
             warnings.simplefilter("ignore", ConvergenceWarning)
             warnings.filterwarnings("ignore", message=".*least populated class.*")
             model.fit(X, y_idx)
-            return name, model, _heldout_proba(model, X, splits), None
+            proba = _heldout_proba(model, X, splits)
+            return name, model, proba, None, time.process_time() - start
     except (ValueError, np.linalg.LinAlgError, IndexError) as exc:
-        return name, None, None, f"{type(exc).__name__}: {exc}"
+        return name, None, None, f"{type(exc).__name__}: {exc}", time.process_time() - start
 
 
 class VettingEnsemble(ClassifierMixin, BaseEstimator):
@@ -135,6 +140,9 @@ class VettingEnsemble(ClassifierMixin, BaseEstimator):
     combine_ : str
     stacker_ : LogisticRegression or None
     fit_seconds_ : float
+        Wall-clock seconds of ``fit``.
+    family_cpu_seconds_ : dict name -> float
+        CPU seconds spent fitting each family (single-threaded, in whichever process ran it).
     """
 
     def __init__(
@@ -211,7 +219,8 @@ class VettingEnsemble(ClassifierMixin, BaseEstimator):
             )
         else:
             results = [_fit_family(name, model, X, y_idx, splits) for name, model in jobs]
-        for name, model, proba, error in results:
+        self.family_cpu_seconds_ = {r[0]: r[4] for r in results}
+        for name, model, proba, error, _ in results:
             if error is not None:
                 # A family that cannot fit this label set (e.g. a class missing from a fold of a
                 # tiny set) is dropped, not fatal: the others still give a calibrated answer.
