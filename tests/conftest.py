@@ -25,6 +25,25 @@ def shared_data() -> Path:
 
 # --- Django fixtures (only used by tests that ask for them) -----------------------------------
 
+@pytest.fixture(autouse=True)
+def _role_groups(request):
+    """Role groups exist in every database test.
+
+    They come from a data migration, but a ``transactional_db`` test truncates every table
+    when it ends, so a later test would find no groups.
+    """
+    uses_db = request.node.get_closest_marker("django_db") or {"db", "transactional_db"} & set(request.fixturenames)
+    if not uses_db:
+        return
+    request.getfixturevalue("transactional_db" if "transactional_db" in request.fixturenames else "db")
+    from django.contrib.auth.models import Group
+
+    from vetting.web.roles import ROLES, ensure_role_groups
+
+    if Group.objects.filter(name__in=ROLES).count() < len(ROLES):
+        ensure_role_groups()
+
+
 def _user_with_role(django_user_model, username: str, role: str | None):
     from django.contrib.auth.models import Group
 
