@@ -147,3 +147,53 @@ def test_fold_and_bin_agree_with_lightkurve_on_real_kepler_file(shared_data):
     # point-to-point scatter of this star is ~1e-4; the bins agree far below it
     assert np.max(np.abs(ours[ok] - theirs[ok])) < 5e-5
     assert np.corrcoef(ours[ok], theirs[ok])[0, 1] > 0.9999
+
+
+def _lightkurve_trend(lk, t, f, window_days, mask):
+    """The trend of lightkurve's own ``flatten`` with the window and gap rules of ``detrend``."""
+    window = max(int(window_days / float(np.median(np.diff(t)))) // 2 * 2 + 1, 5)
+    _, trend = lk.LightCurve(time=t, flux=f).flatten(window_length=window, polyorder=2, mask=mask,
+                                                      break_tolerance=max(5, window // 2),
+                                                      return_trend=True)
+    return np.asarray(trend.flux.value, float)
+
+
+def test_detrend_reproduces_lightkurve_flatten_with_mask_gaps_and_outliers():
+    lk = pytest.importorskip("lightkurve")
+    rng = np.random.default_rng(3)
+    t = np.arange(0.0, 20.0, 0.0204)
+    t = t[(t < 7.0) | (t > 7.8)]  # a data gap: the filter restarts after it
+    f = 1 + 3e-3 * np.sin(2 * np.pi * t / 4.1) + 2e-4 * t + rng.normal(0, 2e-4, t.size)
+    f[rng.random(t.size) < 0.01] += 5e-3  # outliers the sigma clipping rejects
+    mask = lcmod.transit_mask(t, period_days=2.3, epoch=0.7, duration_hours=4.0)
+    f[mask] -= 2e-3
+    _, _, trend = lcmod.detrend(t, f, window_days=0.75, mask=mask, return_trend=True)
+    np.testing.assert_allclose(trend, _lightkurve_trend(lk, t, f, 0.75, mask), rtol=1e-9, atol=0)
+
+
+def test_detrend_reproduces_lightkurve_flatten_on_real_kepler_file(shared_data):
+    lk = pytest.importorskip("lightkurve")
+    path = shared_data / "kepler" / "lightcurves" / "exohunt_example_10848459.fits"
+    if not path.exists():
+        pytest.skip(f"{path.name} not in the shared data")
+    raw = lk.read(path)
+    lc = lcmod.clean(raw.time.value, raw.flux.value, raw.flux_err.value, raw.quality.value)
+    mask = lcmod.transit_mask(lc.time, period_days=1.736952453, epoch=170.307565,
+                              duration_hours=2.40641)  # K00754.01, an 8000 ppm eclipse
+    _, _, trend = lcmod.detrend(lc.time, lc.flux, window_days=1.0, mask=mask, return_trend=True)
+    np.testing.assert_allclose(trend, _lightkurve_trend(lk, lc.time, lc.flux, 1.0, mask),
+                               rtol=1e-9, atol=0)
+
+
+def test_detrend_mask_covering_everything_raises_clear_error():
+    t, f = _box_lc()
+    with pytest.raises(LightCurveError, match="outside the mask"):
+        lcmod.detrend(t, f, mask=np.ones(t.size, bool))
+
+
+def test_prepare_ignores_a_transit_mask_that_would_hide_most_of_the_orbit():
+    # a pulsator reported with period 0.06 d and duration 1.1 h: 1.5 durations > the period
+    t = np.arange(0.0, 10.0, 0.0204)
+    f = 1 + 1e-3 * np.sin(2 * np.pi * t / 0.06)
+    lc = lcmod.prepare(t, f, period_days=0.06, epoch=0.01, duration_hours=1.1)
+    assert lc.time.size == t.size and np.all(np.isfinite(lc.flux))
