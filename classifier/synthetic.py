@@ -322,9 +322,12 @@ def _signal_variability(rng, star, time, cadence_days, n_days):
         phases = rng.uniform(0, 2 * np.pi, n_modes)
         signal = 1.0 + (amps[:, None] * np.sin(2 * np.pi * t[None, :] / periods[:, None]
                                                + phases[:, None])).sum(0)
-        period = float(periods[np.argmax(amps)])
-        truth = {"kind": "pulsation", "period_days": period, "mode_periods": periods.tolist(),
+        main_period = float(periods[np.argmax(amps)])
+        truth = {"kind": "pulsation", "period_days": main_period, "mode_periods": periods.tolist(),
                  "amplitudes": amps.tolist()}
+        # pipelines search periods >= 0.5 d (Kepler TPS): a faster pulsation is reported at
+        # the first multiple of its period above that (else its "transit" fills the orbit)
+        period = main_period * float(np.ceil(0.5 / main_period)) if main_period < 0.5 else main_period
     # the pipeline's epoch: the deepest minimum within the first cycle
     first = time < time[0] + period
     epoch = float(time[first][np.argmin(signal[first])])

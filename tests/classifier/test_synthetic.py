@@ -95,3 +95,12 @@ def test_blended_eb_is_diluted():
     for c in _population("BEB", 5, 9):
         assert 0 < c.truth["dilution"] <= 1
         assert c.depth_ppm < 1e5
+
+
+def test_catalog_ephemerides_are_ones_a_pipeline_could_report():
+    # no "transit" lasting half the orbit or more (fast pulsators were reported with a
+    # 1-hour duration at a 1.2-hour period); they are reported at a multiple >= 0.5 d
+    for cand in _population("V", 120, seed=8) + list(simulate_population(120, seed=9)):
+        assert cand.duration_hours / 24.0 < 0.5 * cand.period_days, cand.truth
+        if cand.truth.get("kind") == "pulsation":
+            assert cand.period_days >= 0.5, cand.truth
