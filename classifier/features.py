@@ -151,11 +151,25 @@ def _fit_trapezoid(x_days, flux, duration_days, depth_guess, baseline):
     def resid(p):
         return (yb - _trapezoid(xb, p[0], p[1], p[2], p[3])) * w
 
+    def jac(p):
+        # analytic derivatives: a 2-point numerical Jacobian costs 4 model calls per step
+        depth, total, flat, x0 = p
+        ingress = max(0.5 * total * (1.0 - flat), 1e-9)
+        u = (0.5 * total - np.abs(xb - x0)) / ingress
+        ramp = (u > 0.0) & (u < 1.0)
+        out = np.zeros((xb.size, 4))
+        out[:, 0] = np.clip(u, 0.0, 1.0) * w
+        scale = np.where(ramp, depth * w / ingress, 0.0)
+        out[:, 1] = scale * (0.5 - 0.5 * u * (1.0 - flat))
+        out[:, 2] = scale * 0.5 * u * total
+        out[:, 3] = scale * np.sign(xb - x0)
+        return out
+
     lo = [0.0, 0.2 * duration_days, 0.0, -0.25 * duration_days]
     hi = [max(5.0 * depth0, 1e-5), 2.0 * duration_days, 1.0, 0.25 * duration_days]
     p0 = np.clip([depth0, duration_days, 0.5, 0.0], lo, np.array(hi) - 1e-12)
     try:
-        fit = least_squares(resid, p0, bounds=(lo, hi), x_scale="jac", max_nfev=200)
+        fit = least_squares(resid, p0, jac=jac, bounds=(lo, hi), x_scale="jac", max_nfev=200)
     except (ValueError, np.linalg.LinAlgError):
         return (_NAN,) * 4
     depth, total, flat, _ = fit.x
