@@ -5,7 +5,10 @@ KOIs (ephemeris from ``koi_cumulative_2019-01-20.csv``):
 
 - fold/bin: our ``bin_curve`` (mean, 201 bins) vs lightkurve ``LightCurve.fold().bin(bins=201)``
   on the same detrended flux (lightkurve's bin edges, which start at the first folded point);
-- odd/even: our ``odd_even_diff_ppm``/``odd_even_sigma`` vs exovetter ``OddEven`` (dur_frac 0.3);
+- odd/even: our ``odd_even_diff_ppm``/``odd_even_sigma`` vs exovetter ``OddEven(dur_frac=0.25)``.
+  exovetter 0.0.16 folds at twice the period but measures its window in units of the single
+  period, so ``dur_frac`` f keeps ``|t - t_mid| < f x duration`` (its default 0.3 is the
+  central 60%): 0.25 is our window, the central half of the transit;
 - secondary: our ``secondary_best_phase``/``secondary_best_sigma`` vs exovetter ``ModShift``.
 
 exovetter's numbers are not on the same scale as ours (its odd/even error is the per-point
@@ -125,6 +128,7 @@ def main() -> int:
             m = vetting_metrics(lc.time, lc.flux, lc.flux_err, period_days=period, epoch=epoch,
                                 duration_hours=dur_h)
             rec.update(oe_diff_ours=m["odd_even_diff_ppm"], oe_sig_ours=m["odd_even_sigma"],
+                       odd_ours=m["odd_depth_ppm"], even_ours=m["even_depth_ppm"],
                        sec_phase_ours=m["secondary_best_phase"],
                        sec_sig_ours=m["secondary_best_sigma"])
             if vetters is not None:
@@ -135,12 +139,15 @@ def main() -> int:
                 elc = lk.LightCurve(time=Time(lc.time, format="bkjd", scale="tdb"),
                                     flux=lc.flux, flux_err=lc.flux_err)
                 try:
-                    oe = vetters.OddEven().run(tce, elc)
+                    oe = vetters.OddEven(dur_frac=0.25).run(tce, elc)
                     # exovetter's "odd" transit is the epoch's (our cycle 0, "even") and its
                     # "depths" are |median flux| in transit, so our odd-minus-even depth is
                     # its odd_depth - even_depth flux level
                     rec["oe_diff_exo"] = (oe["odd_depth"][0] - oe["even_depth"][0]) * 1e6
                     rec["oe_sig_exo"] = abs(float(oe["oe_sigma"]))
+                    if len(oe["odd_depth"]) == 2 and oe["odd_depth"][0] != 1:  # [1, 1]: no data
+                        rec["odd_exo"] = (1.0 - oe["even_depth"][0]) * 1e6
+                        rec["even_exo"] = (1.0 - oe["odd_depth"][0]) * 1e6
                 except Exception as exc:  # noqa: BLE001
                     rec["oe_error"] = str(exc)
                 try:
@@ -166,14 +173,24 @@ def main() -> int:
         return 1
     col = {k: np.array([r.get(k, np.nan) for r in rows], float)
            for k in ("bin_maxdiff_ppm", "bin_corr", "oe_diff_ours", "oe_diff_exo", "oe_sig_ours",
-                     "oe_sig_exo", "sec_phase_ours", "sec_phase_exo", "sec_sig_ours", "sec_sig_exo")}
+                     "oe_sig_exo", "sec_phase_ours", "sec_phase_exo", "sec_sig_ours", "sec_sig_exo",
+                     "odd_ours", "even_ours", "odd_exo", "even_exo")}
     print(f"\nKOIs compared: {len(rows)}")
     print(f"fold/bin vs lightkurve: median max|diff| {np.nanmedian(col['bin_maxdiff_ppm']):.3f} ppm, "
           f"worst {np.nanmax(col['bin_maxdiff_ppm']):.3f} ppm; min correlation {np.nanmin(col['bin_corr']):.6f}")
     d = col["oe_diff_ours"] - col["oe_diff_exo"]
     print(f"odd-even depth difference vs exovetter OddEven: Spearman {_spearman(col['oe_diff_ours'], col['oe_diff_exo']):.2f}, "
           f"median |ours - exo| {np.nanmedian(np.abs(d)):.0f} ppm "
-          f"(exovetter: median of central 30%, ours: mean of central 50%)")
+          f"(both the central half of the transit; exovetter: median, ours: mean)")
+    ours_d = np.r_[col["odd_ours"], col["even_ours"]]
+    exo_d = np.r_[col["odd_exo"], col["even_exo"]]
+    both = np.isfinite(ours_d) & np.isfinite(exo_d)
+    if both.sum() > 2:
+        rel = np.abs(ours_d[both] - exo_d[both]) / np.maximum(np.abs(exo_d[both]), 1.0)
+        print(f"odd and even depths vs exovetter OddEven: Pearson "
+              f"{np.corrcoef(ours_d[both], exo_d[both])[0, 1]:.4f}, median |ours - exo| "
+              f"{np.median(np.abs(ours_d[both] - exo_d[both])):.0f} ppm "
+              f"({np.median(rel) * 100:.0f}% of the depth), {both.sum()} depths")
     print(f"odd-even significance: Spearman {_spearman(col['oe_sig_ours'], col['oe_sig_exo']):.2f} "
           f"(exovetter divides by the per-point scatter, we by the error of the mean)")
     dphase = np.abs((col["sec_phase_ours"] - col["sec_phase_exo"] + 0.5) % 1.0 - 0.5)
