@@ -49,25 +49,35 @@ def main() -> None:
     lc, c, star = prepared[0]
     vetting_metrics(lc.time, lc.flux, lc.flux_err, period_days=c.period_days,
                     epoch=c.epoch_bkjd, duration_hours=c.duration_hours, star=star)
-    times = []
+    times, cpu_times = [], []
     start = time.perf_counter()
     for lc, c, star in prepared:
-        t0 = time.perf_counter()
+        t0, c0 = time.perf_counter(), time.process_time()
         vetting_metrics(lc.time, lc.flux, lc.flux_err, period_days=c.period_days,
                         epoch=c.epoch_bkjd, duration_hours=c.duration_hours, star=star)
         times.append(time.perf_counter() - t0)
+        cpu_times.append(time.process_time() - c0)
     total = time.perf_counter() - start
     times_ms = np.array(times) * 1e3
+    cpu_ms = np.array(cpu_times) * 1e3
     points = np.array([len(p[0]) for p in prepared])
     print(f"light curves: {n}, points per light curve after cleaning: median {np.median(points):.0f}"
           f" (min {points.min()}, max {points.max()})")
     print(f"vetting_metrics per light curve: median {np.median(times_ms):.1f} ms, "
           f"p90 {np.percentile(times_ms, 90):.1f} ms, max {times_ms.max():.1f} ms "
           f"(target < 50 ms)")
+    print(f"  CPU time of this process (what other jobs on a shared machine cannot inflate): "
+          f"median {np.median(cpu_ms):.1f} ms, p90 {np.percentile(cpu_ms, 90):.1f} ms, "
+          f"max {cpu_ms.max():.1f} ms")
     print(f"throughput: {n / total:.1f} light curves/s on one core")
-    print(f"clean + detrend (lightkurve flatten), done once at import: median "
-          f"{np.median(prep_times) * 1e3:.0f} ms per light curve")
-    print("PASS" if np.median(times_ms) < 50 else "FAIL: median above 50 ms")
+    print(f"clean + detrend (lightkurve's flatten algorithm, numpy port), done once at import: "
+          f"median {np.median(prep_times) * 1e3:.0f} ms per light curve")
+    if np.median(times_ms) >= 50:
+        print("FAIL: median above 50 ms")
+    elif np.percentile(cpu_ms, 90) >= 50:
+        print("FAIL: 10% of light curves take more than 50 ms of CPU")
+    else:
+        print("PASS")
 
 
 if __name__ == "__main__":
