@@ -401,6 +401,8 @@ def _box_depth_snr(time, flux, period, epoch, duration_days, white_ppm):
     phase = np.abs((t - epoch + 0.5 * period) % period - 0.5 * period)
     inside = phase < 0.5 * duration_days
     outside = phase > duration_days
+    if outside.sum() < 3:  # eclipses lasting most of the (reported) orbit: contact-like EBs
+        outside = ~inside
     if inside.sum() < 1 or outside.sum() < 3:
         return float("nan"), float("nan")
     base = np.median(f[outside])

@@ -111,3 +111,10 @@ def test_planet_catalog_snr_is_measured_like_a_pipeline_above_the_detection_thre
     # Kepler's 7.1-sigma threshold; on the raw flux 14% of them fell below it
     snr = np.array([c.snr for c in _population("PC", 80, 21)])
     assert np.mean(snr >= 7.1) >= 0.95
+
+
+def test_catalog_depth_and_snr_are_always_numbers():
+    # seed 21 holds a twice-period EB whose eclipses last 5.3 h of a 9.6-h reported period:
+    # no cadence lay a full duration away from them, and its depth and SNR were NaN
+    ebs = _population("EB", 300, 21)
+    assert all(np.isfinite(c.depth_ppm) and np.isfinite(c.snr) for c in ebs)
