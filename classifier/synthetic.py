@@ -18,9 +18,10 @@ instrumental signal chosen by its truth class:
 
 The catalog ephemeris (``period_days``, ``epoch_bkjd``, ``duration_hours``, ``depth_ppm``,
 ``snr``) is what a detection pipeline would report: the period may be half the true one,
-and depth and SNR are measured with a box at that ephemeris on the noisy light curve,
-flagged cadences dropped and detrended (transits masked), as a pipeline measures them. The true
-parameters are in :attr:`SimulatedCandidate.truth`.
+and depth and SNR are measured with a box at that ephemeris on the noisy light curve after
+:func:`classifier.lightcurves.prepare` (flags and outliers dropped, detrended with the
+transits masked), as a pipeline measures them. The true parameters are in
+:attr:`SimulatedCandidate.truth`.
 
 Everything is drawn from the ``numpy.random.Generator`` passed in, so the same seed gives
 identical arrays. Generation takes a few milliseconds per candidate.
@@ -33,7 +34,7 @@ from typing import Iterator
 import numpy as np
 from scipy.signal import lfilter
 
-from classifier.lightcurves import DEFAULT_QUALITY_BITMASK, LightCurveError, detrend, transit_mask
+from classifier.lightcurves import LightCurveError, prepare
 from classifier.vocabulary import CLASS_CODES, validate_class
 
 #: Kepler long cadence in minutes.
@@ -378,20 +379,16 @@ def _deepest_box_epoch(time, flux, period, duration_days):
 # catalog numbers as a pipeline would report them
 # --------------------------------------------------------------------------------------
 
-def _pipeline_flux(time, flux, quality, *, window_days=1.0, mask=None):
-    """The light curve as a detection pipeline measures it: flagged and NaN cadences dropped,
-    slow trends divided out (transits masked when ``mask`` is given)."""
-    good = np.isfinite(flux) & ((quality & DEFAULT_QUALITY_BITMASK) == 0)
-    t, f = time[good], flux[good]
-    m = None if mask is None else mask[good]
-    if m is not None and m.mean() > 0.5:  # a "transit" lasting most of the orbit
-        m = None
+def _pipeline_flux(time, flux, flux_err, quality, **ephemeris):
+    """The light curve as a detection pipeline measures it: :func:`classifier.lightcurves.prepare`
+    (flagged cadences and outliers dropped, detrended with the transits masked when the
+    ``period_days``/``epoch``/``duration_hours`` ephemeris is given)."""
     try:
-        flat, _ = detrend(t, f, window_days=window_days, mask=m)
-    except LightCurveError:
-        flat = f / np.median(f)
-    ok = np.isfinite(flat)
-    return t[ok], flat[ok]
+        lc = prepare(time, flux, flux_err, quality, **ephemeris)
+    except LightCurveError:  # hopeless light curve: measure the raw one
+        good = np.isfinite(flux)
+        return time[good], flux[good] / np.median(flux[good])
+    return lc.time, lc.flux
 
 
 def _box_depth_snr(time, flux, period, epoch, duration_days, white_ppm):
@@ -495,7 +492,7 @@ def simulate_candidate(truth_class: str, rng: np.random.Generator, *, n_days: fl
         # a false alarm is the most significant box among many trial periods: keep the
         # deepest of 15 trials (a pipeline searches far more; this is enough for a demo)
         best = (np.inf, period, 0.0)
-        t_det, f_det = _pipeline_flux(time, flux, quality)  # pipelines search detrended data
+        t_det, f_det = _pipeline_flux(time, flux, flux_err, quality)  # search detrended data
         for trial in np.exp(rng.uniform(np.log(0.5), np.log(n_days / 3), 15)):
             trial_epoch = _deepest_box_epoch(t_det, f_det, trial, dur_h / 24)
             depth, _ = _box_depth_snr(t_det, f_det, trial, trial_epoch, dur_h / 24, star.white_ppm)
@@ -507,9 +504,8 @@ def simulate_candidate(truth_class: str, rng: np.random.Generator, *, n_days: fl
     epoch_rep = float(epoch + rng.normal(0, 0.02) * dur_h / 24)
     dur_rep = float(dur_h * rng.uniform(0.9, 1.1))
     # depth and SNR measured like a pipeline: on the detrended light curve, transits masked
-    t_det, f_det = _pipeline_flux(
-        time, flux, quality, window_days=max(1.0, 3.0 * dur_rep / 24),
-        mask=transit_mask(time, period_days=period, epoch=epoch_rep, duration_hours=dur_rep))
+    t_det, f_det = _pipeline_flux(time, flux, flux_err, quality, period_days=period,
+                                  epoch=epoch_rep, duration_hours=dur_rep)
     depth, snr = _box_depth_snr(t_det, f_det, period, epoch_rep, dur_rep / 24, star.white_ppm)
     if star_id is None:
         star_id = candidate_id.rsplit(".", 1)[0]
