@@ -26,6 +26,15 @@ def shared_data() -> Path:
 # --- Django fixtures (only used by tests that ask for them) -----------------------------------
 
 @pytest.fixture(autouse=True)
+def _fresh_cache():
+    """Each test starts with an empty cache (login-throttle counters live there)."""
+    from django.core.cache import cache
+
+    cache.clear()
+    yield
+
+
+@pytest.fixture(autouse=True)
 def _role_groups(request):
     """Role groups exist in every database test.
 
