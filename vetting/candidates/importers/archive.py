@@ -23,7 +23,7 @@ from collections.abc import Callable
 from dataclasses import dataclass, replace
 from pathlib import Path
 
-from vetting.candidates.importers.dispositions import catalog_class
+from classifier.dispositions import catalog_class
 from vetting.candidates.importers.errors import BadFileError, ImportReport, RowError, RowValueError
 from vetting.candidates.importers.upsert import upsert_candidates, upsert_targets
 from vetting.candidates.models import Candidate, Mission, SourceCatalog, TimeSystem

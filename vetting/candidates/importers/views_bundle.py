@@ -15,7 +15,7 @@ from pathlib import Path
 import numpy as np
 
 from vetting.candidates.importers.archive import _num, _positive, read_table
-from vetting.candidates.importers.dispositions import astronet_class
+from classifier.dispositions import astronet_class
 from vetting.candidates.importers.errors import BadFileError, ImportReport, RowError, RowValueError
 from vetting.candidates.importers.products import view_bytes
 from vetting.candidates.importers.upsert import upsert_candidates, upsert_targets

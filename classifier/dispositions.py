@@ -1,4 +1,5 @@
-"""Catalog dispositions -> label classes: the ONE place these mappings live.
+"""Catalog dispositions -> label classes: the ONE place these mappings live (Django-free, so the
+importers and the classifier's own table loaders agree).
 
 A disposition maps to a class code of :mod:`classifier.vocabulary` or to ``None`` (no catalog
 label: undecided, ambiguous or unlabeled rows). Catalog labels are only written when an
