@@ -108,12 +108,12 @@ def make_candidate(db):
     return make
 
 
-@pytest.fixture
-def celery_worker_process(transactional_db):
-    """A real ``celery worker`` process on the test broker and the test database.
+def spawn_celery_worker(*, name: str = "testworker", queues: str = "default,training,imports",
+                        extra_env: dict | None = None):
+    """Start a real ``celery worker`` process (solo pool) on the test broker and test database.
 
-    Yields the ``subprocess.Popen``; the worker is stopped (TERM, then KILL) afterwards. Tests
-    using it must commit their data (``transactional_db``) so the worker can see it.
+    Returns the ``subprocess.Popen`` once the worker answers a ping (60 s at most). It runs in
+    its own process group, so :func:`stop_celery_worker` (or ``os.killpg``) reaches it whole.
     """
     import subprocess
     import sys
@@ -124,35 +124,56 @@ def celery_worker_process(transactional_db):
 
     from vetting.celery import app
 
-    app.control.purge()
     db = connection.settings_dict
     env = dict(os.environ)
     env.update({
         "DJANGO_SETTINGS_MODULE": "vetting.settings.test",
         "TEST_DATABASE_URL": f"postgres://{db['USER']}@{db['HOST']}:{db['PORT']}/{db['NAME']}",
         "TEST_REDIS_URL": settings.CELERY_BROKER_URL,
+        **(extra_env or {}),
     })
-    hostname = f"testworker-{os.getpid()}-{time.monotonic_ns()}@localhost"
+    hostname = f"{name}-{os.getpid()}-{time.monotonic_ns()}@localhost"
     proc = subprocess.Popen(
-        [sys.executable, "-m", "celery", "-A", "vetting", "worker", "-P", "solo", "-Q", "default,training,imports",
+        [sys.executable, "-m", "celery", "-A", "vetting", "worker", "-P", "solo", "-Q", queues,
          "-n", hostname, "--without-heartbeat", "--without-mingle", "--without-gossip", "-l", "WARNING"],
         cwd=REPO_ROOT, env=env, start_new_session=True,
     )
+    proc.hostname = hostname
     deadline = time.monotonic() + 60
     while time.monotonic() < deadline:
         if proc.poll() is not None:
             raise RuntimeError(f"celery worker exited early with code {proc.returncode}")
         if any(hostname in reply for reply in (app.control.ping(timeout=0.5) or [])):
-            break
-    else:
-        proc.kill()
-        raise RuntimeError("celery worker did not answer a ping within 60 s")
-    proc.hostname = hostname
+            return proc
+    stop_celery_worker(proc, timeout_s=0)
+    raise RuntimeError("celery worker did not answer a ping within 60 s")
+
+
+def stop_celery_worker(proc, *, timeout_s: float = 20) -> None:
+    """TERM the worker's process group, then KILL it if it has not exited after ``timeout_s``."""
+    import signal
+    import subprocess
+
+    if proc.poll() is not None:
+        return
+    os.killpg(proc.pid, signal.SIGTERM if timeout_s else signal.SIGKILL)
+    try:
+        proc.wait(timeout=timeout_s or 10)
+    except subprocess.TimeoutExpired:
+        os.killpg(proc.pid, signal.SIGKILL)
+        proc.wait()
+
+
+@pytest.fixture
+def celery_worker_process(transactional_db):
+    """A real ``celery worker`` process on the test broker and the test database.
+
+    Yields the ``subprocess.Popen``; the worker is stopped (TERM, then KILL) afterwards. Tests
+    using it must commit their data (``transactional_db``) so the worker can see it.
+    """
+    from vetting.celery import app
+
+    app.control.purge()
+    proc = spawn_celery_worker()
     yield proc
-    if proc.poll() is None:
-        proc.terminate()
-        try:
-            proc.wait(timeout=20)
-        except subprocess.TimeoutExpired:
-            proc.kill()
-            proc.wait()
+    stop_celery_worker(proc)

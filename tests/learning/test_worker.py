@@ -10,13 +10,11 @@ from __future__ import annotations
 
 import os
 import signal
-import subprocess
-import sys
 import time
 
 import pytest
 
-from tests.conftest import REPO_ROOT
+from tests.conftest import spawn_celery_worker, stop_celery_worker
 from tests.learning.conftest import label_all
 from vetting.learning import selectors, services
 from vetting.learning.models import ClassifierVersion, Prediction, QueueEntry, TrainingRun
@@ -99,47 +97,6 @@ def test_end_to_end_labels_to_new_model_and_queue(training_env, celery_worker_pr
     )
 
 
-def _spawn_worker(extra_env: dict) -> subprocess.Popen:
-    """A celery worker like tests/conftest.py's fixture, with extra environment."""
-    from django.conf import settings
-    from django.db import connection
-
-    from vetting.celery import app
-
-    db = connection.settings_dict
-    env = dict(os.environ)
-    env.update({
-        "DJANGO_SETTINGS_MODULE": "vetting.settings.test",
-        "TEST_DATABASE_URL": f"postgres://{db['USER']}@{db['HOST']}:{db['PORT']}/{db['NAME']}",
-        "TEST_REDIS_URL": settings.CELERY_BROKER_URL,
-        **extra_env,
-    })
-    hostname = f"faultworker-{os.getpid()}-{time.monotonic_ns()}@localhost"
-    proc = subprocess.Popen(
-        [sys.executable, "-m", "celery", "-A", "vetting", "worker", "-P", "solo", "-Q", "default,training",
-         "-n", hostname, "--without-heartbeat", "--without-mingle", "--without-gossip", "-l", "WARNING"],
-        cwd=REPO_ROOT, env=env, start_new_session=True,
-    )
-    deadline = time.monotonic() + 60
-    while time.monotonic() < deadline:
-        if proc.poll() is not None:
-            raise RuntimeError(f"celery worker exited early with code {proc.returncode}")
-        if any(hostname in reply for reply in (app.control.ping(timeout=0.5) or [])):
-            return proc
-    os.killpg(proc.pid, signal.SIGKILL)
-    raise RuntimeError("celery worker did not answer a ping within 60 s")
-
-
-def _stop(proc: subprocess.Popen) -> None:
-    if proc.poll() is None:
-        os.killpg(proc.pid, signal.SIGTERM)
-        try:
-            proc.wait(timeout=20)
-        except subprocess.TimeoutExpired:
-            os.killpg(proc.pid, signal.SIGKILL)
-            proc.wait()
-
-
 def test_worker_killed_mid_retrain_leaves_a_clear_state_and_loses_no_label(
     training_env, transactional_db, make_population, vetter, vetter2
 ):
@@ -148,7 +105,7 @@ def test_worker_killed_mid_retrain_leaves_a_clear_state_and_loses_no_label(
     app.control.purge()
     pop = make_population(120, seed=12)
     label_all(pop[:60], vetter)
-    slow = _spawn_worker({"VETTING_TRAINING_STEP_DELAY_S": "1.5"})
+    slow = spawn_celery_worker(name="faultworker", queues="default,training", extra_env={**WORKER_ENV, "VETTING_TRAINING_STEP_DELAY_S": "1.5"})
     try:
         run = services.training_run_request(trigger="manual")
         _wait_for(lambda: TrainingRun.objects.filter(pk=run.pk, state="running", progress__gte=0.15).exists(),
@@ -156,7 +113,7 @@ def test_worker_killed_mid_retrain_leaves_a_clear_state_and_loses_no_label(
         os.killpg(slow.pid, signal.SIGKILL)  # the whole worker dies, mid-retrain
         slow.wait(timeout=10)
     finally:
-        _stop(slow)
+        stop_celery_worker(slow)
     run.refresh_from_db()
     assert run.state == "running"  # nobody could tell it yet
 
@@ -169,13 +126,13 @@ def test_worker_killed_mid_retrain_leaves_a_clear_state_and_loses_no_label(
     follow_up = TrainingRun.objects.get(state="queued")
     assert follow_up.trigger == "schedule"
 
-    fresh = _spawn_worker({})
+    fresh = spawn_celery_worker(name="faultworker", queues="default,training", extra_env=WORKER_ENV)
     try:
         done = _wait_for(lambda: _run_done(follow_up.pk), 240, "the follow-up run")
         assert done.state == "finished", done.error
         _wait_for(lambda: _active_after(follow_up.pk), 120, "the follow-up version")
     finally:
-        _stop(fresh)
+        stop_celery_worker(fresh)
     assert Label.objects.count() == 80 and Consensus.objects.count() == 80
     assert done.n_labels == 80  # the follow-up trained on every label, including those made meanwhile
     assert not TrainingRun.objects.filter(state="running").exists()
