@@ -87,7 +87,6 @@ def plot_payload(time, flux, flux_err=None, quality=None, *, period_days: float,
     t, f = lc.time, lc.flux
     metrics = vetting_metrics(t, f, lc.flux_err, period_days=period_days, epoch=epoch,
                               duration_hours=duration_hours, star=star)
-    dur = duration_hours / 24.0
     phase = lcmod.phase_fold(t, period_days=period_days, epoch=epoch)
     x_hours = phase * period_days * 24.0
     oot = np.abs(x_hours) > duration_hours

@@ -10,7 +10,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 
 from django.contrib.auth import get_user_model
-from django.db.models import CharField, Count, Exists, F, FilteredRelation, FloatField, Func, IntegerField
+from django.db.models import CharField, Exists, F, FilteredRelation, FloatField, Func, IntegerField
 from django.db.models import OuterRef, Q, QuerySet, Subquery, Value
 
 from vetting.candidates.models import Candidate, ImportJob
