@@ -12,6 +12,7 @@ Nothing here imports Django.
 from __future__ import annotations
 
 import math
+import warnings
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -193,27 +194,109 @@ def design_matrix(
         :data:`GLOBAL_DOWNSAMPLE` bins and the local view. Missing values are NaN; an absent
         view gives a NaN block.
     feature_names : list of str, length d
+
+    Notes
+    -----
+    The records are only unpacked here (one dict lookup per scalar); every computation runs
+    on whole arrays in :func:`design_matrix_from_arrays`.
+    """
+    names = list(DEFAULT_SCALAR_NAMES if scalar_names is None else scalar_names)
+    n = len(records)
+    # Derived scalars need these even when the caller's scalar_names leave them out.
+    wanted = list(dict.fromkeys(names + list(_DERIVED_INPUTS)))
+    scalars = {name: np.array([_as_float(rec.scalars.get(name)) for rec in records], dtype=np.float64).reshape(n)
+               for name in wanted}
+    global_views = _stack_views(records, "global_view", GLOBAL_VIEW_BINS)
+    local_views = _stack_views(records, "local_view", LOCAL_VIEW_BINS)
+    return design_matrix_from_arrays(scalars, global_views, local_views, scalar_names=names)
+
+
+def design_matrix_from_arrays(
+    scalars: Mapping[str, np.ndarray],
+    global_views: np.ndarray | None,
+    local_views: np.ndarray | None,
+    *,
+    scalar_names: Sequence[str] | None = None,
+) -> tuple[np.ndarray, list[str]]:
+    """The design matrix of :func:`design_matrix` from column arrays (vectorised).
+
+    Parameters
+    ----------
+    scalars : mapping of str to ndarray of shape (n,)
+        Scalar columns by name (float; NaN = missing). Names not given are NaN columns.
+    global_views : ndarray of shape (n, 201) or None
+        NaN rows mark absent views.
+    local_views : ndarray of shape (n, 61) or None
+    scalar_names : sequence of str, optional
+        Order of the scalar columns (default :data:`DEFAULT_SCALAR_NAMES`).
+
+    Returns
+    -------
+    X : ndarray of shape (n, d), float64
+    feature_names : list of str, length d
     """
     names = list(DEFAULT_SCALAR_NAMES if scalar_names is None else scalar_names)
     feature_names = feature_names_for(names)
-    n_global = math.ceil(GLOBAL_VIEW_BINS / GLOBAL_DOWNSAMPLE)
-    X = np.full((len(records), len(feature_names)), np.nan, dtype=np.float64)
-    n_s, n_d, n_v = len(names), len(_DERIVED_SCALAR_NAMES), len(_VIEW_FEATURE_NAMES)
-    for i, rec in enumerate(records):
-        scalars = np.array([_as_float(rec.scalars.get(name)) for name in names])
-        X[i, :n_s] = scalars
-        X[i, n_s:n_s + n_d] = _derived_scalars(rec.scalars)
-        gv = _check_view(rec.global_view, GLOBAL_VIEW_BINS, "global_view", rec.candidate_id)
-        lv = _check_view(rec.local_view, LOCAL_VIEW_BINS, "local_view", rec.candidate_id)
-        col = n_s + n_d
-        X[i, col:col + n_v] = _view_features(gv, lv)
-        col += n_v
-        if gv is not None:
-            X[i, col:col + n_global] = _downsample(gv, GLOBAL_DOWNSAMPLE)
-        col += n_global
-        if lv is not None:
-            X[i, col:col + LOCAL_VIEW_BINS] = lv
+    n = _n_rows(scalars, global_views, local_views)
+    gv = _views_or_nan(global_views, n, GLOBAL_VIEW_BINS, "global_views")
+    lv = _views_or_nan(local_views, n, LOCAL_VIEW_BINS, "local_views")
+
+    def column(name: str) -> np.ndarray:
+        if name not in scalars:
+            return np.full(n, np.nan)
+        col = np.asarray(scalars[name], dtype=np.float64).reshape(-1)
+        if col.shape != (n,):
+            raise ValueError(f"scalar {name!r} has {col.size} values; expected {n}")
+        return np.where(np.isfinite(col), col, np.nan)
+
+    blocks = [
+        np.column_stack([column(name) for name in names]) if names else np.zeros((n, 0)),
+        _derived_scalars(column),
+        _view_features(gv, lv),
+        _downsample(gv, GLOBAL_DOWNSAMPLE),
+        lv,
+    ]
+    X = np.hstack(blocks).astype(np.float64, copy=False)
+    if X.shape[1] != len(feature_names):  # a programming error, never the caller's data
+        raise AssertionError(f"design matrix has {X.shape[1]} columns for {len(feature_names)} names")
     return X, feature_names
+
+
+#: Scalars that the derived columns are computed from.
+_DERIVED_INPUTS = ("period_days", "duration_hours", "depth_ppm", "snr", "star_radius_rsun", "star_mass_msun", "logg")
+
+
+def _n_rows(scalars, global_views, local_views) -> int:
+    for views in (global_views, local_views):
+        if views is not None:
+            return len(views)
+    for col in scalars.values():
+        return len(np.asarray(col).reshape(-1))
+    return 0
+
+
+def _views_or_nan(views, n: int, n_bins: int, name: str) -> np.ndarray:
+    """Views as float64 (n, n_bins); rows with no finite bin become all-NaN (absent view)."""
+    if views is None:
+        return np.full((n, n_bins), np.nan)
+    arr = np.asarray(views, dtype=np.float64)
+    if arr.shape != (n, n_bins):
+        raise ValueError(f"{name} must have shape ({n}, {n_bins}); got {arr.shape}")
+    arr = np.where(np.isfinite(arr), arr, np.nan)
+    return arr
+
+
+def _stack_views(records: Sequence[CandidateRecord], attr: str, n_bins: int) -> np.ndarray:
+    out = np.full((len(records), n_bins), np.nan)
+    for i, rec in enumerate(records):
+        view = getattr(rec, attr)
+        if view is None:
+            continue
+        arr = np.asarray(view, dtype=np.float64).ravel()
+        if arr.shape != (n_bins,):
+            raise ValueError(f"{attr} of candidate {rec.candidate_id!r} has {arr.size} bins; expected {n_bins}")
+        out[i] = arr
+    return out
 
 
 def _as_float(value) -> float:
@@ -226,102 +309,127 @@ def _as_float(value) -> float:
     return out if math.isfinite(out) else np.nan
 
 
-def _check_view(view, n_bins: int, name: str, candidate_id: str) -> np.ndarray | None:
-    if view is None:
-        return None
-    arr = np.asarray(view, dtype=np.float64).ravel()
-    if arr.shape != (n_bins,):
-        raise ValueError(f"{name} of candidate {candidate_id!r} has {arr.size} bins; expected {n_bins}")
-    if not np.isfinite(arr).any():
-        return None
-    return arr
+def _downsample(views: np.ndarray, factor: int) -> np.ndarray:
+    """Mean over ``factor`` adjacent bins, (n, b) -> (n, ceil(b / factor)); NaN bins ignored."""
+    n, b = views.shape
+    pad = (-b) % factor
+    padded = np.concatenate([views, np.full((n, pad), np.nan)], axis=1) if pad else views
+    return _nanmean(padded.reshape(n, -1, factor), axis=2)
 
 
-def _downsample(view: np.ndarray, factor: int) -> np.ndarray:
-    pad = (-len(view)) % factor
-    padded = np.concatenate([view, np.full(pad, np.nan)]) if pad else view
+def _nanmean(a: np.ndarray, axis) -> np.ndarray:
+    """``np.nanmean`` without the all-NaN warning (all-NaN slices give NaN)."""
+    ok = np.isfinite(a)
+    count = ok.sum(axis=axis)
+    total = np.where(ok, a, 0.0).sum(axis=axis)
     with np.errstate(all="ignore"):
-        return np.nanmean(padded.reshape(-1, factor), axis=1)
+        return np.where(count > 0, total / np.maximum(count, 1), np.nan)
 
 
-def _derived_scalars(s: Mapping[str, float | None]) -> np.ndarray:
-    period = _as_float(s.get("period_days"))
-    duration_h = _as_float(s.get("duration_hours"))
-    depth = _as_float(s.get("depth_ppm"))
-    snr = _as_float(s.get("snr"))
-    r_star = _as_float(s.get("star_radius_rsun"))
-    m_star = _as_float(s.get("star_mass_msun"))
-    logg = _as_float(s.get("logg"))
+def _nanstd(a: np.ndarray, axis) -> np.ndarray:
+    mean = _nanmean(a, axis)
+    dev = a - np.expand_dims(mean, axis)
+    return np.sqrt(_nanmean(dev * dev, axis))
+
+
+def _nanreduce(func, a: np.ndarray, axis) -> np.ndarray:
+    """``np.nanmin``/``nanmax``/``nanmedian`` quietly (all-NaN slices give NaN)."""
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore", RuntimeWarning)
+        return func(a, axis=axis)
+
+
+def _derived_scalars(column) -> np.ndarray:
+    """Derived columns (n, 6) from scalar columns; ``column(name)`` returns an (n,) array."""
+    period = column("period_days")
+    duration_h = column("duration_hours")
+    depth = column("depth_ppm")
+    snr = column("snr")
+    r_star = column("star_radius_rsun")
+    m_star = column("star_mass_msun")
+    logg = column("logg")
     with np.errstate(all="ignore"):
-        log_period = np.log10(period) if period > 0 else np.nan
-        log_depth = np.log10(depth) if depth > 0 else np.nan
-        log_snr = np.log10(snr) if snr > 0 else np.nan
-        duty = duration_h / 24.0 / period if period > 0 else np.nan
+        pos_p, pos_d = period > 0, depth > 0
+        log_period = np.where(pos_p, np.log10(np.where(pos_p, period, 1.0)), np.nan)
+        log_depth = np.where(pos_d, np.log10(np.where(pos_d, depth, 1.0)), np.nan)
+        log_snr = np.where(snr > 0, np.log10(np.where(snr > 0, snr, 1.0)), np.nan)
+        duty = np.where(pos_p, duration_h / 24.0 / period, np.nan)
         # Stellar density [solar]: from mass and radius, else from logg and radius; the
         # duration of a central transit of a small planet is ~13 h (P/365 d)^(1/3) rho^(-1/3).
         # Eclipsing binaries and blends often have durations far from this.
-        if not np.isfinite(m_star) and np.isfinite(logg) and np.isfinite(r_star):
-            m_star = 10 ** (logg - 4.438) * r_star**2
-        rho = m_star / r_star**3 if r_star > 0 and m_star > 0 else 1.0
-        expected = 13.0 * (period / 365.25) ** (1 / 3) * rho ** (-1 / 3) if period > 0 else np.nan
-        ratio = duration_h / expected if expected > 0 else np.nan
-        radius = math.sqrt(depth * 1e-6) * r_star * 109.1 if depth > 0 and r_star > 0 else np.nan
-    return np.array([log_period, log_depth, log_snr, duty, ratio, radius], dtype=np.float64)
+        m_from_logg = 10 ** (logg - 4.438) * r_star**2
+        m_star = np.where(np.isfinite(m_star), m_star, m_from_logg)
+        rho = np.where((r_star > 0) & (m_star > 0), m_star / r_star**3, 1.0)
+        expected = np.where(pos_p, 13.0 * (np.abs(period) / 365.25) ** (1 / 3) * rho ** (-1 / 3), np.nan)
+        ratio = np.where(expected > 0, duration_h / expected, np.nan)
+        radius = np.where(pos_d & (r_star > 0), np.sqrt(np.abs(depth) * 1e-6) * r_star * 109.1, np.nan)
+    return np.column_stack([log_period, log_depth, log_snr, duty, ratio, radius])
 
 
-def _view_features(gv: np.ndarray | None, lv: np.ndarray | None) -> np.ndarray:
-    """Cheap shape features of the views (see ``_VIEW_FEATURE_NAMES``), NaN when absent."""
-    out = np.full(len(_VIEW_FEATURE_NAMES), np.nan)
+#: Phase of each global-view bin, -0.5..0.5.
+_PHASE = np.linspace(-0.5, 0.5, GLOBAL_VIEW_BINS)
+
+
+def _view_features(gv: np.ndarray, lv: np.ndarray) -> np.ndarray:
+    """Cheap shape features of the views, (n, len(_VIEW_FEATURE_NAMES)); NaN when a view is absent.
+
+    Parameters
+    ----------
+    gv : ndarray (n, 201), NaN rows = absent global view
+    lv : ndarray (n, 61), NaN rows = absent local view
+    """
+    n = len(gv)
+    out = np.full((n, len(_VIEW_FEATURE_NAMES)), np.nan)
+    has_lv = np.isfinite(lv).any(axis=1)
+    has_gv = np.isfinite(gv).any(axis=1)
     with np.errstate(all="ignore"):
-        if lv is not None:
-            n = len(lv)
-            c = n // 2
-            centre = lv[c - 4:c + 5]
-            depth = -np.nanmin(centre)
-            oot = np.concatenate([lv[:8], lv[-8:]])
-            oot_std = np.nanstd(oot)
-            half = np.sum(lv < -0.5 * depth) if depth > 0 else 0.0
-            quarter = np.sum(lv < -0.25 * depth) if depth > 0 else 0.0
-            # U-shaped (planet) transits are flat-bottomed; V-shaped (grazing EB) are not.
-            flat = -np.nanmean(lv[c - 2:c + 3]) / depth if depth > 0 else np.nan
-            asym = np.nanmean(lv[c - 10:c]) - np.nanmean(lv[c + 1:c + 11])
-            out[0:7] = [depth, half, quarter, flat, asym, oot_std, depth / (oot_std + 1e-3)]
-        if gv is not None:
-            n = len(gv)
-            c = n // 2
-            phase = np.linspace(-0.5, 0.5, n)
-            depth_g = -np.nanmin(gv[c - 5:c + 6])
-            oot_mask = np.abs(phase) > 0.05
-            oot = gv[oot_mask]
-            oot_std = np.nanstd(oot)
-            oot_mad = 1.4826 * np.nanmedian(np.abs(oot - np.nanmedian(oot)))
-            # Secondary eclipse: deepest 3-bin running mean away from the primary (|phase| > 0.1).
-            # Circular smoothing: a secondary at phase 0.5 is split between both ends of the view.
-            filled = np.nan_to_num(gv)
-            smooth = (np.roll(filled, 1) + filled + np.roll(filled, -1)) / 3
-            far = np.abs(phase) > 0.1
-            j = np.flatnonzero(far)[np.argmin(smooth[far])]
-            sec_depth = -smooth[j]
-            sec_ratio = sec_depth / depth_g if depth_g > 0 else np.nan
-            sec_snr = sec_depth / (oot_mad / np.sqrt(3) + 1e-3)
-            ok = np.isfinite(gv) & oot_mask
-            if ok.sum() > 5:
-                w = gv[ok]
-                cos1 = 2 * np.mean(w * np.cos(2 * np.pi * phase[ok]))
-                cos2 = 2 * np.mean(w * np.cos(4 * np.pi * phase[ok]))
-                sin1 = 2 * np.mean(w * np.sin(2 * np.pi * phase[ok]))
-            else:
-                cos1 = cos2 = sin1 = np.nan
-            below = gv < -0.5 * max(depth_g, 1e-6)
-            # Number of separate dips deeper than half the primary: >1 suggests variability.
-            n_dips = float(np.sum(np.diff(below.astype(int)) == 1) + below[0])
-            out[7:21] = [
-                depth_g, oot_std, oot_mad, depth_g / (oot_mad + 1e-3), sec_depth,
-                abs(phase[j]), sec_ratio, sec_snr, np.nanmax(gv), np.mean(below),
-                cos1, cos2, sin1, n_dips,
-            ]
-        if gv is not None and lv is not None:
-            out[21] = out[7] / out[0] if out[0] > 0 else np.nan
+        c = LOCAL_VIEW_BINS // 2
+        depth = -_nanreduce(np.nanmin, lv[:, c - 4:c + 5], 1)
+        oot_std = _nanstd(np.concatenate([lv[:, :8], lv[:, -8:]], axis=1), 1)
+        pos = depth > 0
+        # NaN bins compare False, as in a per-row sum.
+        half = np.where(pos, (lv < -0.5 * depth[:, None]).sum(axis=1), 0.0)
+        quarter = np.where(pos, (lv < -0.25 * depth[:, None]).sum(axis=1), 0.0)
+        # U-shaped (planet) transits are flat-bottomed; V-shaped (grazing EB) are not.
+        flat = np.where(pos, -_nanmean(lv[:, c - 2:c + 3], 1) / depth, np.nan)
+        asym = _nanmean(lv[:, c - 10:c], 1) - _nanmean(lv[:, c + 1:c + 11], 1)
+        lv_block = np.column_stack([depth, half, quarter, flat, asym, oot_std, depth / (oot_std + 1e-3)])
+        out[:, 0:7] = np.where(has_lv[:, None], lv_block, np.nan)
+
+        cg = GLOBAL_VIEW_BINS // 2
+        depth_g = -_nanreduce(np.nanmin, gv[:, cg - 5:cg + 6], 1)
+        oot_mask = np.abs(_PHASE) > 0.05
+        oot = gv[:, oot_mask]
+        oot_std_g = _nanstd(oot, 1)
+        med = _nanreduce(np.nanmedian, oot, 1)
+        oot_mad = 1.4826 * _nanreduce(np.nanmedian, np.abs(oot - med[:, None]), 1)
+        # Secondary eclipse: deepest 3-bin running mean away from the primary (|phase| > 0.1).
+        # Circular smoothing: a secondary at phase 0.5 is split between both ends of the view.
+        filled = np.where(np.isfinite(gv), gv, 0.0)
+        smooth = (np.roll(filled, 1, axis=1) + filled + np.roll(filled, -1, axis=1)) / 3
+        far = np.flatnonzero(np.abs(_PHASE) > 0.1)
+        j = far[np.argmin(smooth[:, far], axis=1)]
+        sec_depth = -smooth[np.arange(n), j]
+        sec_ratio = np.where(depth_g > 0, sec_depth / depth_g, np.nan)
+        sec_snr = sec_depth / (oot_mad / np.sqrt(3) + 1e-3)
+        ok = np.isfinite(gv) & oot_mask[None, :]
+        n_ok = ok.sum(axis=1)
+        w = np.where(ok, gv, 0.0)
+        harmonics = [np.cos(2 * np.pi * _PHASE), np.cos(4 * np.pi * _PHASE), np.sin(2 * np.pi * _PHASE)]
+        cos1, cos2, sin1 = (np.where(n_ok > 5, 2 * (w @ h) / np.maximum(n_ok, 1), np.nan) for h in harmonics)
+        # No measurable primary (NaN depth): no bin counts as a dip.
+        threshold = np.where(np.isnan(depth_g), np.nan, -0.5 * np.fmax(depth_g, 1e-6))
+        below = gv < threshold[:, None]
+        # Number of separate dips deeper than half the primary: >1 suggests variability.
+        n_dips = (np.diff(below.astype(np.int8), axis=1) == 1).sum(axis=1) + below[:, 0]
+        gv_block = np.column_stack([
+            depth_g, oot_std_g, oot_mad, depth_g / (oot_mad + 1e-3), sec_depth,
+            np.abs(_PHASE[j]), sec_ratio, sec_snr, _nanreduce(np.nanmax, gv, 1), below.mean(axis=1),
+            cos1, cos2, sin1, n_dips.astype(float),
+        ])
+        out[:, 7:21] = np.where(has_gv[:, None], gv_block, np.nan)
+        both = has_gv & has_lv & (out[:, 0] > 0)
+        out[:, 21] = np.where(both, out[:, 7] / out[:, 0], np.nan)
     return out
 
 

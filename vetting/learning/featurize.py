@@ -11,7 +11,13 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from classifier.dataset import DEFAULT_SCALAR_NAMES, CandidateRecord, design_matrix
+from classifier.dataset import (
+    _DERIVED_INPUTS,
+    DEFAULT_SCALAR_NAMES,
+    GLOBAL_VIEW_BINS,
+    LOCAL_VIEW_BINS,
+    design_matrix_from_arrays,
+)
 from classifier.features import FEATURE_NAMES as LIGHTCURVE_FEATURE_NAMES
 from vetting.candidates.models import Candidate
 
@@ -86,24 +92,14 @@ def _scalars(row: tuple) -> dict[str, float | None]:
     return scalars
 
 
-def _number(value) -> float | None:
+def _number(value) -> float:
+    """A float, NaN when missing or not a number (None, strings, dicts)."""
+    if value is None:
+        return np.nan
     try:
         return float(value)
     except (TypeError, ValueError):
-        return None
-
-
-def _records(rows: Sequence[tuple]) -> list[CandidateRecord]:
-    from classifier.dataset import GLOBAL_VIEW_BINS, LOCAL_VIEW_BINS
-
-    return [
-        CandidateRecord(
-            candidate_id=str(row[0]), group=row[1],
-            global_view=_view(row[2], GLOBAL_VIEW_BINS), local_view=_view(row[3], LOCAL_VIEW_BINS),
-            scalars=_scalars(row),
-        )
-        for row in rows
-    ]
+        return np.nan
 
 
 def iter_chunks(
@@ -139,10 +135,31 @@ def _matrices(qs, scalar_names, chunk_size) -> Iterator[Matrix]:
 
 
 def _to_matrix(rows: Sequence[tuple], scalar_names: Sequence[str]) -> Matrix:
-    X, names = design_matrix(_records(rows), scalar_names=list(scalar_names))
+    """One chunk of rows -> design matrix, without building a CandidateRecord per row.
+
+    Views are decoded into (n, 201)/(n, 61) arrays and scalars into columns; all feature
+    computation is vectorised in ``design_matrix_from_arrays`` (the same code path as
+    ``design_matrix``, so site and command-line matrices agree).
+    """
+    n = len(rows)
+    global_views = np.full((n, GLOBAL_VIEW_BINS), np.nan)
+    local_views = np.full((n, LOCAL_VIEW_BINS), np.nan)
+    for i, row in enumerate(rows):
+        g, loc = _view(row[2], GLOBAL_VIEW_BINS), _view(row[3], LOCAL_VIEW_BINS)
+        if g is not None:
+            global_views[i] = g
+        if loc is not None:
+            local_views[i] = loc
+    per_row = [_scalars(row) for row in rows]
+    wanted = dict.fromkeys(list(scalar_names) + list(_DERIVED_INPUTS))
+    scalars = {
+        name: np.array([_number(s.get(name)) for s in per_row], dtype=np.float64).reshape(n)
+        for name in wanted
+    }
+    X, names = design_matrix_from_arrays(scalars, global_views, local_views, scalar_names=list(scalar_names))
     return Matrix(
-        candidate_ids=np.fromiter((r[0] for r in rows), dtype=np.int64, count=len(rows)),
-        groups=np.fromiter((r[1] for r in rows), dtype=np.int64, count=len(rows)),
+        candidate_ids=np.fromiter((r[0] for r in rows), dtype=np.int64, count=n),
+        groups=np.fromiter((r[1] for r in rows), dtype=np.int64, count=n),
         X=X.astype(np.float32),
         feature_names=names,
     )
