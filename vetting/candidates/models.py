@@ -5,10 +5,12 @@ per point; the small arrays a candidate page plots are precomputed at import tim
 """
 from __future__ import annotations
 
+import copy
+
 import numpy as np
 from django.conf import settings
 from django.db import models
-from django.db.models import F
+from django.db.models import F, OrderBy
 
 
 class Mission(models.TextChoices):
@@ -31,6 +33,24 @@ class SourceCatalog(models.TextChoices):
     TOI = "toi", "TESS TOI"
     TESS_TCE = "tess_tce", "TESS TCE (Astronet-Triage)"
     SIMULATED = "simulated", "Simulated (demo)"
+
+
+class NullsLastIndex(models.Index):
+    """An index with ``NULLS LAST`` ordering on PostgreSQL.
+
+    SQLite cannot say ``NULLS LAST`` in ``CREATE INDEX``; there the nulls ordering is dropped
+    (the index still serves sorting on the column), so the same migration runs on both.
+    """
+
+    def create_sql(self, model, schema_editor, using="", **kwargs):
+        if schema_editor.connection.vendor == "postgresql":
+            return super().create_sql(model, schema_editor, using=using, **kwargs)
+        plain = copy.copy(self)
+        plain.expressions = tuple(
+            OrderBy(e.expression, descending=e.descending) if isinstance(e, OrderBy) else e
+            for e in self.expressions
+        )
+        return models.Index.create_sql(plain, model, schema_editor, using=using, **kwargs)
 
 
 class Target(models.Model):
@@ -111,8 +131,8 @@ class Candidate(models.Model):
             # The queue page's sorts, each ending with id as in vetting.web.selectors.SORTS, so a
             # page is read in index order instead of sorting every candidate.
             models.Index(F("created_at").desc(), F("id"), name="candidate_newest_idx"),
-            models.Index(F("snr").desc(nulls_last=True), F("id"), name="candidate_snr_idx"),
-            models.Index(F("period_days").asc(nulls_last=True), F("id"), name="candidate_period_idx"),
+            NullsLastIndex(F("snr").desc(nulls_last=True), F("id"), name="candidate_snr_idx"),
+            NullsLastIndex(F("period_days").asc(nulls_last=True), F("id"), name="candidate_period_idx"),
         ]
 
     def __str__(self) -> str:

@@ -2,6 +2,8 @@
 
 from django.db import migrations, models
 
+import vetting.candidates.models
+
 
 class Migration(migrations.Migration):
 
@@ -16,10 +18,10 @@ class Migration(migrations.Migration):
         ),
         migrations.AddIndex(
             model_name='candidate',
-            index=models.Index(models.OrderBy(models.F('snr'), descending=True, nulls_last=True), models.F('id'), name='candidate_snr_idx'),
+            index=vetting.candidates.models.NullsLastIndex(models.OrderBy(models.F('snr'), descending=True, nulls_last=True), models.F('id'), name='candidate_snr_idx'),
         ),
         migrations.AddIndex(
             model_name='candidate',
-            index=models.Index(models.OrderBy(models.F('period_days'), nulls_last=True), models.F('id'), name='candidate_period_idx'),
+            index=vetting.candidates.models.NullsLastIndex(models.OrderBy(models.F('period_days'), nulls_last=True), models.F('id'), name='candidate_period_idx'),
         ),
     ]

