@@ -1,10 +1,10 @@
 """``manage.py import_catalog FILE [--table koi|dr24_tce|dr25_tce|toi] [--with-catalog-labels]``."""
 from __future__ import annotations
 
-from django.core.management import BaseCommand, CommandError
+from django.core.management import BaseCommand
 
 from vetting.candidates import services
-from vetting.candidates.importers.errors import ImportFailed
+from vetting.candidates.management.commands._reporting import run_import
 
 
 class Command(BaseCommand):
@@ -18,13 +18,5 @@ class Command(BaseCommand):
                             help="also store catalog dispositions as catalog labels")
 
     def handle(self, *args, **opts):
-        try:
-            report = services.import_catalog_file(path=opts["path"], table=opts["table"],
-                                                  with_catalog_labels=opts["with_catalog_labels"])
-        except ImportFailed as exc:
-            raise CommandError(str(exc)) from exc
-        for error in report.errors:
-            self.stderr.write(f"rejected: {error}")
-        self.stdout.write(report.summary())
-        if report.errors:
-            raise CommandError(f"{len(report.errors)} row(s) rejected (listed above); all other rows were imported")
+        run_import(self, lambda: services.import_catalog_file(path=opts["path"], table=opts["table"],
+                                                  with_catalog_labels=opts["with_catalog_labels"]))
