@@ -1,7 +1,7 @@
 """Benchmark: label efficiency of active learning on Astronet-Triage (pool = train, test = val).
 
 For several seeds, runs the same simulation as ``python -m classifier simulate`` with the
-site's default strategy (uncertainty 50 % / committee 30 % / random 20 %, with diversity) and
+site's default strategy mix (``VETTING_QUERY_MIX``, with diversity; ``--mix`` to try another) and
 with random sampling, then reports how many labels each needs to reach the planet-vs-rest AP of
 the same (fast-profile) model trained on the whole pool. Writes the learning curves to
 ``bench-out/active_learning.png`` and the rounds to ``bench-out/active_learning.csv``.
@@ -13,7 +13,9 @@ Per-round fits use the ``fast`` profile (boosting + extra trees + logistic, cali
 from __future__ import annotations
 
 import argparse
+import ast
 import csv
+import json
 import os
 import sys
 import tempfile
@@ -34,6 +36,15 @@ from classifier.evaluation import vetting_metrics  # noqa: E402
 from classifier.training import VettingEnsemble, score  # noqa: E402
 
 
+def site_query_mix() -> dict:
+    """``VETTING_QUERY_MIX`` of the site settings, parsed from the file (no Django needed)."""
+    text = (REPO / "vetting" / "settings" / "base.py").read_text()
+    for line in text.splitlines():
+        if line.startswith("VETTING_QUERY_MIX"):
+            return ast.literal_eval(line.split("=", 1)[1].strip())
+    raise RuntimeError("VETTING_QUERY_MIX not found in vetting/settings/base.py")
+
+
 def labels_to_reach(rows: list[dict], target: float) -> int | None:
     """First n_labels whose planet AP reaches ``target`` (None if never within the budget)."""
     for r in rows:
@@ -51,12 +62,17 @@ def main() -> int:
     parser.add_argument("--budget", type=int, default=2000)
     parser.add_argument("--n-jobs", type=int, default=2)
     parser.add_argument("--out", default=str(REPO / "bench-out"))
+    parser.add_argument("--mix", default=None,
+                        help='strategy mix of "default" as JSON, e.g. \'{"planet": 0.5, "committee": 0.3, "random": 0.2}\' '
+                             "(default: the site's VETTING_QUERY_MIX, read from vetting/settings/base.py)")
     args = parser.parse_args()
     src = shared_data() / "tess" / "astronet_triage"
     if not (src / "candidates.csv").exists():
         print(f"SKIP bench_active_learning: Astronet-Triage data not found at {src} (set VETTING_SHARED_DATA)")
         return 0
     seeds = 1 if args.quick else args.seeds
+    mix = json.loads(args.mix) if args.mix else site_query_mix()
+    print(f"default strategy mix: {mix} (with diversity)")
     budget = 600 if args.quick else args.budget
     with tempfile.TemporaryDirectory() as tmp:
         dirs = write_split_dirs(src, Path(tmp))
@@ -75,7 +91,7 @@ def main() -> int:
         for strategy in ("default", "random"):
             t0 = time.perf_counter()
             rows = simulate(pool, test, strategy=strategy, initial=args.initial, batch=args.batch, budget=budget,
-                            seed=seed, profile="fast", n_jobs=args.n_jobs)
+                            seed=seed, profile="fast", n_jobs=args.n_jobs, mix=mix)
             all_rows.extend(rows)
             n = labels_to_reach(rows, full_ap)
             n95 = labels_to_reach(rows, 0.95 * full_ap)

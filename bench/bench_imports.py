@@ -35,7 +35,10 @@ def main() -> int:
     parser.add_argument("--demo-n", type=int, default=int(os.environ.get("BENCH_DEMO_N", 500)))
     parser.add_argument("--workers", type=int, default=None)
     parser.add_argument("--only", default="", help="run only the imports whose name contains this text")
+    parser.add_argument("--quick", action="store_true", help="smoke run: the demo import only, 50 candidates")
     args = parser.parse_args()
+    if args.quick:
+        args.demo_n, args.only = 50, args.only or "demo"
     data = shared_data()
     if not (data / "README.md").exists():
         print(f"skipped: real data not found at {data} (set VETTING_SHARED_DATA)")

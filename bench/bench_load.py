@@ -226,7 +226,10 @@ def main() -> int:
     parser.add_argument("--seed-labels", type=int, default=100)
     parser.add_argument("--web-workers", type=int, default=3)
     parser.add_argument("--web-threads", type=int, default=4)
+    parser.add_argument("--quick", action="store_true", help="smoke run: 5 vetters for 10 s")
     args = parser.parse_args()
+    if args.quick:
+        args.duration, args.vetters, args.candidates, args.seed_labels = 10.0, 5, 100, 40
 
     server = os.environ.get("BENCH_POSTGRES_URL", "postgres://postgres@127.0.0.1:5432/postgres")
     session = f"benchload{os.getpid()}"

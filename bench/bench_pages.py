@@ -171,7 +171,10 @@ def main() -> None:
     parser.add_argument("--requests", type=int, default=200)
     parser.add_argument("--keep", action="store_true", help="keep the database (for EXPLAIN sessions)")
     parser.add_argument("--profile", action="store_true", help="print a cProfile of 20 candidate pages")
+    parser.add_argument("--quick", action="store_true", help="smoke run: 5,000 candidates, 20 requests")
     args = parser.parse_args()
+    if args.quick:
+        args.candidates, args.with_payload, args.requests = 5_000, 200, 20
     server = os.environ.get("BENCH_POSTGRES_URL", "postgres://postgres@127.0.0.1:5432/postgres")
 
     with throwaway_database(server, keep=args.keep) as (url, name):

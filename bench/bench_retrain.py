@@ -34,7 +34,10 @@ def main() -> int:
     parser.add_argument("--labels", type=int, default=15000)
     parser.add_argument("--candidates", type=int, default=100000)
     parser.add_argument("--profile", default="fast")
+    parser.add_argument("--quick", action="store_true", help="smoke run: 600 labels, 3,000 candidates")
     args = parser.parse_args()
+    if args.quick:
+        args.labels, args.candidates = 600, 3_000
     if args.labels > args.candidates:
         parser.error("--labels cannot exceed --candidates")
 
