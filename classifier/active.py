@@ -15,11 +15,11 @@ from sklearn.decomposition import PCA
 from sklearn.impute import SimpleImputer
 from sklearn.preprocessing import StandardScaler
 
-from classifier.evaluation import model_disagreement, normalized_entropy
+from classifier.evaluation import model_disagreement, normalized_entropy, planet_probability
 
 #: Default share of each strategy in a batch (values are normalised to sum to 1).
 DEFAULT_MIX: dict[str, float] = {"uncertainty": 0.5, "committee": 0.3, "random": 0.2}
-STRATEGIES = ("uncertainty", "least_confidence", "margin", "entropy", "committee", "random")
+STRATEGIES = ("uncertainty", "least_confidence", "margin", "entropy", "committee", "planet", "random")
 #: Candidate pool for the diversity step, as a multiple of the number of picks.
 DIVERSITY_POOL_FACTOR = 5
 
@@ -51,9 +51,13 @@ def informativeness(scores, strategy: str) -> np.ndarray:
     ----------
     scores : classifier.training.Scores or mapping
         Needs ``proba`` (n, k); ``committee`` also needs ``family_proba`` (or ``disagreement``).
-    strategy : {"uncertainty", "entropy", "least_confidence", "margin", "committee"}
-        ``uncertainty`` is an alias of ``entropy`` (normalised entropy).
+    strategy : {"uncertainty", "entropy", "least_confidence", "margin", "committee", "planet"}
+        ``uncertainty`` is an alias of ``entropy`` (normalised entropy). ``planet`` is the
+        uncertainty of planet vs not planet only, ``1 - |2 p_planet - 1|`` (what vetters care
+        about most; it needs ``p_planet``, or ``proba`` with ``classes``).
     """
+    if strategy == "planet":
+        return 1.0 - np.abs(2.0 * _planet_probability(scores) - 1.0)
     proba = np.asarray(_get(scores, "proba"), dtype=float)
     if strategy in ("uncertainty", "entropy"):
         return normalized_entropy(proba)
@@ -72,6 +76,16 @@ def informativeness(scores, strategy: str) -> np.ndarray:
             raise ValueError("committee strategy needs family_proba or disagreement in scores")
         return np.asarray(dis, dtype=float)
     raise ValueError(f"unknown strategy {strategy!r}; expected one of {', '.join(STRATEGIES)}")
+
+
+def _planet_probability(scores) -> np.ndarray:
+    p = _get(scores, "p_planet", None)
+    if p is not None:
+        return np.asarray(p, dtype=float)
+    classes = _get(scores, "classes", None)
+    if classes is None:
+        raise ValueError("planet strategy needs p_planet, or proba with classes, in scores")
+    return planet_probability(np.asarray(_get(scores, "proba"), dtype=float), list(classes))
 
 
 def _get(obj, name, *default):

@@ -105,6 +105,7 @@ def simulate(
     profile: str = "fast",
     n_jobs: int | None = None,
     log=None,
+    mix: dict | None = None,
 ) -> list[dict]:
     """Run an active-learning simulation and return one dict per round.
 
@@ -112,6 +113,7 @@ def simulate(
     random rows (more if needed until two classes are present). Each round fits
     :class:`VettingEnsemble` on the labeled rows, evaluates it on the labeled rows of ``test``
     (planet AP, triage AP, top-label ECE), then queries ``batch`` rows with ``strategy``.
+    ``mix`` (strategy -> share) replaces :data:`DEFAULT_MIX` when ``strategy="default"``.
     """
     if strategy not in SIMULATE_STRATEGIES:
         raise CLIError(f"unknown strategy {strategy!r}; expected one of {', '.join(SIMULATE_STRATEGIES)}")
@@ -130,7 +132,7 @@ def simulate(
         labeled.append(order[k])
         k += 1
     if strategy == "default":
-        mix, diversity = DEFAULT_MIX, True
+        mix, diversity = dict(mix or DEFAULT_MIX), True
     else:
         mix, diversity = {strategy: 1.0}, False
     emb = embed(pool.X, random_state=seed) if diversity else None

@@ -179,16 +179,20 @@ def make_family(
             class_weight="balanced",
             early_stopping=big,
             validation_fraction=0.1,
-            n_iter_no_change=15,
+            n_iter_no_change=10 if fast else 15,
             random_state=random_state,
         ))])
     if name == "extra_trees":
         return Pipeline([
             ("impute", SimpleImputer(strategy="median", keep_empty_features=True)),
             ("model", ExtraTreesClassifier(
-                n_estimators=100 if fast else 200,
-                min_samples_leaf=2,
+                # fast: fewer, shallower trees on half-size bootstrap samples: ~4x cheaper to
+                # fit, score and store (the ensemble keeps one model per fold), little AP lost.
+                n_estimators=60 if fast else 200,
+                min_samples_leaf=3 if fast else 2,
                 max_features="sqrt",
+                bootstrap=fast,
+                max_samples=0.5 if fast else None,
                 class_weight="balanced_subsample",
                 n_jobs=n_jobs,
                 random_state=random_state,

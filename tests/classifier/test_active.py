@@ -89,3 +89,14 @@ def test_rank_suspected_mislabels():
         rank_suspected_mislabels(y, P[:2], classes)
     with pytest.raises(ValueError, match="not among"):
         rank_suspected_mislabels(["BEB"] * 4, P, classes)
+
+
+def test_planet_strategy_prefers_p_planet_near_half():
+    proba = np.array([[0.5, 0.1, 0.4], [0.02, 0.49, 0.49], [0.95, 0.03, 0.02], [0.3, 0.3, 0.4]])
+    scores = {"proba": proba, "classes": ["PC", "EB", "J"]}
+    info = informativeness(scores, "planet")
+    np.testing.assert_allclose(info, 1 - np.abs(2 * proba[:, 0] - 1))
+    picked = select_batch(scores, batch_size=1, mix={"planet": 1.0}, diversity=False)
+    assert [q.index for q in picked] == [0]  # entropy would pick row 3, margin row 1
+    with pytest.raises(ValueError, match="classes"):
+        informativeness({"proba": proba}, "planet")

@@ -112,3 +112,22 @@ def test_real_astronet_rows_load(shared_data, tmp_path):
     ds = load_astronet_dir(tmp_path)
     assert ds.X.shape[0] == 40 and set(ds.y) <= {"PC", "EB", "J"}
     assert np.isfinite(ds.X[:, ds.feature_names.index("lv_depth")]).all()
+
+
+def test_design_matrix_from_arrays_matches_records():
+    from classifier.dataset import design_matrix_from_arrays
+
+    rng = np.random.default_rng(0)
+    gv, lv = rng.normal(size=(3, 201)), rng.normal(size=(3, 61))
+    gv[1] = np.nan  # absent global view
+    scalars = {"period_days": np.array([1.0, np.nan, 5.0]), "depth_ppm": np.array([100.0, 200.0, -1.0])}
+    recs = [
+        CandidateRecord(str(i), i, None if i == 1 else gv[i], lv[i], {k: v[i] for k, v in scalars.items()})
+        for i in range(3)
+    ]
+    X_rec, names_rec = design_matrix(recs)
+    X_arr, names_arr = design_matrix_from_arrays(scalars, gv, lv)
+    assert names_rec == names_arr
+    np.testing.assert_allclose(X_rec, X_arr, equal_nan=True)
+    col = names_arr.index("log_depth")
+    assert np.isnan(X_arr[2, col]) and X_arr[0, col] == pytest.approx(2.0)

@@ -86,3 +86,17 @@ def test_bad_inputs_give_clear_errors():
     model = VettingEnsemble(profile="fast").fit(X, y, g)
     with pytest.raises(ValueError, match="features"):
         model.predict_proba(X[:, :3])
+
+
+def test_train_metrics_come_from_cross_fitted_out_of_fold_probabilities():
+    X, y, g = toy(n=150)
+    result = train(X, y, g, seed=0, profile="fast", n_splits=3)
+    model = result.model
+    assert result.oof_proba is model.oof_proba_
+    np.testing.assert_allclose(result.oof_proba.sum(axis=1), 1.0, atol=1e-8)
+    # every row is held out exactly once, and no star is split between folds
+    test_rows = np.concatenate([te for _, te in model.splits_])
+    assert sorted(test_rows.tolist()) == list(range(150))
+    for tr, te in model.splits_:
+        assert not set(g[tr]) & set(g[te])
+    assert set(model.oof_family_proba_) == set(model.families_)

@@ -366,7 +366,7 @@ def _train_and_decide(run_id: int, *, rescore: str) -> None:
         model_params["families"] = [f.strip() for f in families.split(",")] if isinstance(families, str) else list(families)
     result = train(
         matrix.X.astype(np.float64), y, matrix.groups, seed=seed,
-        profile=settings.VETTING_TRAINING_PROFILE, n_splits=int(_setting("VETTING_TRAINING_CV_FOLDS", 5)),
+        profile=settings.VETTING_TRAINING_PROFILE, n_splits=int(_setting("VETTING_TRAINING_CV_FOLDS", 3)),
         **model_params,
     )
 
@@ -696,7 +696,7 @@ def queue_rebuild(*, version: ClassifierVersion | None = None) -> int:
         sel = np.array([pos[c] for c in cand_kept.tolist()], dtype=int)
         seed = int(settings.VETTING_TRAINING_SEED) + version.pk
         queries = select_batch(
-            {"proba": proba[sel], "disagreement": disagreement[sel]},
+            {"proba": proba[sel], "disagreement": disagreement[sel], "classes": list(version.classes)},
             embed(matrix.X[keep].astype(np.float64), random_state=seed),
             batch_size=min(size, len(sel)), mix=dict(settings.VETTING_QUERY_MIX), seed=seed,
         )
