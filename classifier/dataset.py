@@ -20,7 +20,8 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 
-from classifier.vocabulary import ASTRONET_TO_CLASS, DR24_TO_CLASS, validate_class
+from classifier import dispositions
+from classifier.vocabulary import ASTRONET_TO_CLASS, validate_class
 
 #: Number of phase bins of a global view (whole orbit, phase -0.5..0.5, transit at the centre).
 GLOBAL_VIEW_BINS = 201
@@ -556,9 +557,6 @@ def read_archive_csv(path: str | Path) -> pd.DataFrame:
     return pd.read_csv(path, comment="#", low_memory=False)
 
 
-#: TESS TFOPWG dispositions: confirmed/known planets and PCs are planets; FP (astrophysical false
-#: positive, mostly eclipsing binaries) -> EB; FA (false alarm) -> J; APC (ambiguous) is unlabeled.
-TOI_TO_CLASS: dict[str, str] = {"PC": "PC", "CP": "PC", "KP": "PC", "FP": "EB", "FA": "J"}
 
 _ARCHIVE_FORMATS = {
     # format: (detect column, id builder, group column, scalar column map)
@@ -598,11 +596,10 @@ def detect_archive_format(table: pd.DataFrame) -> str:
 def load_archive_table(path: str | Path) -> Dataset:
     """Load a NASA Exoplanet Archive table (KOI cumulative, DR24 TCE or TOI); tabular features only.
 
-    Labels: DR24 ``av_training_set`` PC/AFP/NTP -> PC/EB/J (UNK unlabeled); KOI
-    ``koi_disposition`` (else ``koi_pdisposition``): CONFIRMED/CANDIDATE -> PC, FALSE POSITIVE
-    -> BEB if the centroid-offset or ephemeris-match flag is set, else EB if the stellar-eclipse
-    flag is set, else J; TOI ``tfopwg_disp`` via :data:`TOI_TO_CLASS`. Groups are the star ids
-    (``kepid`` / ``tid``). Views are absent, so their columns are NaN.
+    Labels: DR24 ``av_training_set``, KOI ``koi_disposition`` (else ``koi_pdisposition``) with
+    its false-positive flags, TOI ``tfopwg_disp``, mapped by :mod:`classifier.dispositions`
+    (unlabeled rows are None). Groups are the star ids (``kepid`` / ``tid``). Views are absent,
+    so their columns are NaN.
     """
     table = read_archive_csv(path)
     fmt = detect_archive_format(table)
@@ -632,31 +629,22 @@ def load_archive_table(path: str | Path) -> Dataset:
 
 
 def _archive_labels(table: pd.DataFrame, fmt: str) -> np.ndarray | None:
+    """Labels from the archive dispositions, mapped by :mod:`classifier.dispositions` (the same
+    rules the site's importers use); None when the table has no disposition column."""
     if fmt == "dr24":
-        if "av_training_set" not in table:
-            return None
-        return np.array([_map_label(v, DR24_TO_CLASS) for v in table["av_training_set"]], dtype=object)
-    if fmt == "toi":
-        if "tfopwg_disp" not in table:
-            return None
-        return np.array([_map_label(v, TOI_TO_CLASS) for v in table["tfopwg_disp"]], dtype=object)
-    disp_col = "koi_disposition" if "koi_disposition" in table else "koi_pdisposition" if "koi_pdisposition" in table else None
-    if disp_col is None:
+        column = "av_training_set"
+    elif fmt == "toi":
+        column = "tfopwg_disp"
+    else:
+        column = next((c for c in ("koi_disposition", "koi_pdisposition") if c in table), None)
+    if column is None or column not in table:
         return None
-
-    def flag(name: str) -> np.ndarray:
-        return pd.to_numeric(table[name], errors="coerce").fillna(0).to_numpy() > 0 if name in table else np.zeros(len(table), bool)
-
-    co, ec, ss = flag("koi_fpflag_co"), flag("koi_fpflag_ec"), flag("koi_fpflag_ss")
-    y = np.empty(len(table), dtype=object)
-    for i, disp in enumerate(table[disp_col].astype(str).str.upper()):
-        if disp in ("CONFIRMED", "CANDIDATE"):
-            y[i] = "PC"
-        elif disp == "FALSE POSITIVE":
-            y[i] = "BEB" if (co[i] or ec[i]) else "EB" if ss[i] else "J"
-        else:
-            y[i] = None
-    return y
+    values = table[column].where(table[column].notna(), "").astype(str)
+    if fmt == "koi":
+        rows = table.to_dict("records")
+        return np.array([dispositions.koi_class(v, row) for v, row in zip(values, rows)], dtype=object)
+    mapper = dispositions.dr24_class if fmt == "dr24" else dispositions.toi_class
+    return np.array([mapper(v) for v in values], dtype=object)
 
 
 def load_any(path: str | Path) -> Dataset:

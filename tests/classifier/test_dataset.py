@@ -92,7 +92,8 @@ def test_archive_tables(tmp_path):
     assert list(ds.y) == ["PC", "EB", "BEB", "J"] and list(ds.groups) == ["1", "1", "2", "3"]
     toi = tmp_path / "toi.csv"
     toi.write_text("# TOI\ntoi,tid,tfopwg_disp,pl_orbper\n100.01,5,KP,1.0\n101.01,6,FA,2.0\n102.01,7,APC,3.0\n")
-    assert list(load_archive_table(toi).y) == ["PC", "J", None]
+    # FA (false alarm) -> IS, the same rule as the importers (classifier.dispositions.TOI_TO_CLASS)
+    assert list(load_archive_table(toi).y) == ["PC", "IS", None]
     bad = tmp_path / "bad.csv"
     bad.write_text("a,b\n1,2\n")
     with pytest.raises(ValueError, match="unrecognised"):
