@@ -116,6 +116,8 @@ class Command(BaseCommand):
 
     def _supervise(self) -> None:
         signal.signal(signal.SIGTERM, lambda *_: (_ for _ in ()).throw(KeyboardInterrupt()))
+        # A shell that starts us in the background sets SIGINT to "ignore"; Ctrl-C must still stop all.
+        signal.signal(signal.SIGINT, signal.default_int_handler)
         while True:
             for proc in self.children:
                 if proc.poll() is not None:
