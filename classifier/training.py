@@ -279,7 +279,9 @@ class VettingEnsemble(ClassifierMixin, BaseEstimator):
         self.calibration_method_ = self.calibration
         if self.calibration == "auto":
             self.calibration_method_ = "isotonic" if counts.min() >= MIN_PER_CLASS_FOR_ISOTONIC else "sigmoid"
-        splits = grouped_splits(y_idx, groups, n_splits=self.n_calibration_folds, random_state=self.random_state)
+        # Folds from the class codes (not their indices): the same folds as grouped_splits(y, ...)
+        # of any caller, so baselines evaluated on those folds compare like for like.
+        splits = grouped_splits(y, groups, n_splits=self.n_calibration_folds, random_state=self.random_state)
         # A fold whose training part holds a single class cannot fit a classifier (tiny label
         # sets). Drop such folds; if none is left, calibrate in-sample with a sigmoid (2
         # parameters per class, so the optimism stays small) rather than fail.
