@@ -256,7 +256,11 @@ def main() -> int:
         port = free_port()
         base = f"http://127.0.0.1:{port}"
         gunicorn = [PY, "-m", "gunicorn", "vetting.wsgi", "-b", f"127.0.0.1:{port}", "-k", "gthread",
-                    "-w", str(args.web_workers), "--threads", str(args.web_threads), "--timeout", "60"]
+                    "-w", str(args.web_workers), "--threads", str(args.web_threads), "--timeout", "60",
+                    # Keep idle connections longer than a vetter's pause between requests: with
+                    # gunicorn's 2 s default the server closes a pooled connection just as the
+                    # client reuses it ("connection reset by peer").
+                    "--keep-alive", "30"]
         worker = [PY, "-m", "celery", "-A", "vetting", "worker", "-P", "solo", "-Q", "default,training,imports",
                   "-n", f"{session}@localhost", "--without-heartbeat", "--without-mingle", "--without-gossip",
                   "-l", "WARNING"]
