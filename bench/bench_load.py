@@ -158,7 +158,13 @@ class Recorder:
                 self.errors[kind].append(detail[:200])
 
 
-def vetter_loop(base: str, user: dict, candidate_ids: list[int], deadline: float, rec: Recorder, seed: int) -> None:
+def vetter_loop(base: str, user: dict, candidate_ids: list[int], deadline: float, rec: Recorder, seed: int,
+                think_s: float = 0.0) -> None:
+    """One vetter: queue page, a candidate page, a label, sometimes the API queue; repeat.
+
+    ``think_s`` is the mean pause (exponential) after each action, like a person reading the
+    page; 0 makes a closed loop that only measures the saturated server.
+    """
     import requests
 
     rng = random.Random(seed)
@@ -177,6 +183,8 @@ def vetter_loop(base: str, user: dict, candidate_ids: list[int], deadline: float
         except requests.RequestException as exc:
             response, ok, detail = None, False, f"{type(exc).__name__}: {exc}"
         rec.record(kind, time.perf_counter() - started, ok, detail)
+        if think_s > 0:
+            time.sleep(min(rng.expovariate(1.0 / think_s), max(0.0, deadline - time.monotonic())))
         return response if ok else None
 
     while time.monotonic() < deadline:
@@ -222,6 +230,8 @@ def main() -> int:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     parser.add_argument("--duration", type=float, default=60.0, help="seconds of load (default 60)")
     parser.add_argument("--vetters", type=int, default=20)
+    parser.add_argument("--think-s", type=float, default=2.0,
+                        help="mean pause after each action (s); people take ~30-60 s per label, 0 = closed loop")
     parser.add_argument("--candidates", type=int, default=300)
     parser.add_argument("--seed-labels", type=int, default=100)
     parser.add_argument("--web-workers", type=int, default=3)
@@ -270,7 +280,7 @@ def main() -> int:
             deadline = time.monotonic() + args.duration
             threads = [threading.Thread(target=retrain_loop, args=(base, data["curator"], deadline, retrain))]
             threads += [
-                threading.Thread(target=vetter_loop, args=(base, user, data["candidate_ids"], deadline, rec, i))
+                threading.Thread(target=vetter_loop, args=(base, user, data["candidate_ids"], deadline, rec, i, args.think_s))
                 for i, user in enumerate(data["vetters"])
             ]
             load_started = time.perf_counter()
@@ -295,7 +305,8 @@ def main() -> int:
         all_latencies = [s for v in rec.latency.values() for s in v]
         n_errors = sum(len(v) for v in rec.errors.values())
         print(f"\n== bench_load: {args.vetters} vetters, {args.duration:.0f} s, {args.candidates} candidates, "
-              f"gunicorn {args.web_workers}x{args.web_threads} threads + 1 Celery worker (solo), 127.0.0.1")
+              f"gunicorn {args.web_workers}x{args.web_threads} threads + 1 Celery worker (solo), 127.0.0.1, "
+              f"mean think time {args.think_s:g} s")
         print(f"{'kind':<20}{'requests':>10}{'per s':>9}{'p50 ms':>9}{'p95 ms':>9}{'max ms':>9}{'errors':>8}")
         for kind in sorted(rec.latency):
             values = rec.latency[kind]
