@@ -177,3 +177,22 @@ def celery_worker_process(transactional_db):
     proc = spawn_celery_worker()
     yield proc
     stop_celery_worker(proc)
+
+
+@pytest.fixture(scope="session")
+def django_db_setup(django_db_setup, django_db_blocker):
+    """pytest-django's test database, and at the end no stray session left on it.
+
+    A killed worker or a finished live-server thread can leave a PostgreSQL session open for a
+    moment; the drop would then fail and leave ``test_vetting_*`` behind.
+    """
+    yield
+    from django.db import connection
+
+    with django_db_blocker.unblock():
+        if connection.vendor == "postgresql":
+            with connection.cursor() as cursor:
+                cursor.execute(
+                    "SELECT pg_terminate_backend(pid) FROM pg_stat_activity "
+                    "WHERE datname = current_database() AND pid <> pg_backend_pid()"
+                )
