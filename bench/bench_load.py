@@ -230,6 +230,7 @@ def main() -> int:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     parser.add_argument("--duration", type=float, default=60.0, help="seconds of load (default 60)")
     parser.add_argument("--vetters", type=int, default=20)
+    parser.add_argument("--no-retrain", action="store_true", help="no retrain during the load (to isolate its cost)")
     parser.add_argument("--think-s", type=float, default=2.0,
                         help="mean pause after each action (s); people take ~30-60 s per label, 0 = closed loop")
     parser.add_argument("--candidates", type=int, default=300)
@@ -278,7 +279,8 @@ def main() -> int:
             wait_http(f"{base}/health/")
             rec, retrain = Recorder(), {"requests": 0, "states": {}}
             deadline = time.monotonic() + args.duration
-            threads = [threading.Thread(target=retrain_loop, args=(base, data["curator"], deadline, retrain))]
+            threads = [] if args.no_retrain else [
+                threading.Thread(target=retrain_loop, args=(base, data["curator"], deadline, retrain))]
             threads += [
                 threading.Thread(target=vetter_loop, args=(base, user, data["candidate_ids"], deadline, rec, i, args.think_s))
                 for i, user in enumerate(data["vetters"])
