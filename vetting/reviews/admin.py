@@ -238,11 +238,8 @@ class DisputeAdmin(CurationMixin, CsvExportMixin, HistoryOnlyMixin, SimpleHistor
 
         def apply(label_class, note):
             def call(dispute):
+                # The service logs the "dispute_resolve" event itself.
                 services.dispute_resolve(dispute=dispute, curator=request.user, resolved_class=label_class, resolution=note)
-                logger.info("dispute resolved", extra={
-                    "event": "dispute_resolve", "dispute_id": dispute.pk, "candidate_id": dispute.candidate_id,
-                    "resolved_class": label_class, "curator": request.user.username,
-                })
 
             # All selected, not only the open ones: an already-resolved dispute is reported, not skipped silently.
             run_service_per_object(request, queryset, call, done="Disputes resolved", admin_obj=self)
