@@ -22,6 +22,7 @@ from api.serializers import (CandidateDetailSerializer, CandidateSerializer, Lig
 from vetting.candidates.models import Candidate, LightCurve, Target
 from vetting.learning import selectors as learning_selectors
 from vetting.learning.models import Prediction
+from vetting.web import selectors as page_selectors
 
 #: Orderings on columns that may be NULL (no prediction / not queued): such rows are left out,
 #: because keyset pagination needs a value to continue from.
@@ -128,11 +129,8 @@ class QueueView(APIView):
     def get(self, request):
         query = QueueQuerySerializer(data=request.query_params)
         query.is_valid(raise_exception=True)
-        candidates = learning_selectors.queue_for_user(request.user, limit=query.validated_data["limit"])
-        predictions = learning_selectors.predictions_for([c.pk for c in candidates])
-        for cand in candidates:
-            pred = predictions.get(cand.pk)
-            cand.p_planet = pred.p_planet if pred else None
-            cand.predicted_class = pred.predicted_class if pred else None
-            cand.uncertainty = pred.uncertainty if pred else None
+        candidates = page_selectors.queue_next(user=request.user, limit=query.validated_data["limit"])
+        for cand in candidates:  # the active model's columns, as on the queue page
+            cand.p_planet, cand.predicted_class = cand.model_p_planet, cand.model_class
+            cand.uncertainty = cand.model_uncertainty
         return Response(QueueItemSerializer(candidates, many=True).data)

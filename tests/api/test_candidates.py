@@ -211,6 +211,12 @@ def test_queue_next_n_for_me_excludes_what_i_labeled(vetter_client, scored, vett
     rows = vetter_client.get("/api/queue/?limit=2").json()
     assert [r["id"] for r in rows] == [s["b"].pk, s["c"].pk]
     assert rows[0]["queue_strategy"] == "committee" and rows[0]["p_planet"] == 0.1
+    # Past the active-learning queue: the same fallbacks as the queue page (here d, which only an
+    # old version scored: newest first).
+    rows = vetter_client.get("/api/queue/?limit=5").json()
+    assert [r["id"] for r in rows] == [s["b"].pk, s["c"].pk, s["d"].pk]
+    assert [(r["queue_strategy"], r["queue_priority"], r["p_planet"]) for r in rows[1:]] == [
+        ("random", 1.0, 0.55), ("fallback-newest", 0.0, None)]
 
 
 def test_queue_limit_validated(vetter_client, db):

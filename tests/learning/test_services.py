@@ -11,6 +11,7 @@ from tests.learning.conftest import label_all, label_fast
 from vetting.learning import selectors, services
 from vetting.learning.models import ClassifierVersion, MislabelFlag, Prediction, QueueEntry, TrainingRun
 from vetting.reviews.models import Consensus, Label
+from vetting.web import selectors as page_selectors
 
 pytestmark = pytest.mark.django_db
 
@@ -181,7 +182,7 @@ def test_first_run_promotes_rescores_and_builds_the_queue(trained, vetter):
     for e in entries:
         assert (e.candidate_id in labeled_ids) == (e.strategy == "mislabel")
     assert {e.strategy for e in entries} & {"uncertainty", "committee", "random"}
-    queue = selectors.queue_for_user(vetter, limit=10)
+    queue = page_selectors.queue_next(user=vetter, limit=10)
     assert len(queue) == 10 and not set(c.pk for c in queue) & set(
         Label.objects.filter(vetter=vetter).values_list("candidate_id", flat=True)
     )

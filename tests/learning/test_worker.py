@@ -19,6 +19,7 @@ from tests.learning.conftest import label_all
 from vetting.learning import selectors, services
 from vetting.learning.models import ClassifierVersion, Prediction, QueueEntry, TrainingRun
 from vetting.reviews.models import Consensus, Label
+from vetting.web import selectors as page_selectors
 
 pytestmark = [pytest.mark.worker, pytest.mark.slow, pytest.mark.django_db(transaction=True)]
 
@@ -78,7 +79,7 @@ def test_end_to_end_labels_to_new_model_and_queue(training_env, celery_worker_pr
     before = {p.candidate_id: p.probabilities for p in Prediction.objects.filter(classifier_version=v1)}
 
     # Vetters label what the queue showed them, then someone asks for a retrain from the API side.
-    shown = selectors.queue_for_user(vetter2, limit=30)
+    shown = page_selectors.queue_next(user=vetter2, limit=30)
     label_all([(c, c.simulated_truth) for c in shown], vetter2)
     label_all(pop[60:100], vetter)
     n_consensus = Consensus.objects.count()

@@ -109,3 +109,53 @@ def test_queue_counts(mixed, vetter, vetter2, django_assert_num_queries):
         counts = selectors.queue_counts(user=vetter)
     assert counts == {"total": 13, "without_consensus": 10, "queued_for_me": 3, "mine": 2}
     assert selectors.queue_counts(user=vetter2)["mine"] == 1
+
+
+def test_api_queue_and_next_button_follow_the_queue_page_order(mixed, vetter):
+    """One queue order: the queue page, ``/api/queue/`` (queue_next) and the "next" button."""
+    page = selectors.queue_page(user=vetter, filters=QueueFilters(), version=mixed,
+                                counts=selectors.queue_counts(user=vetter), page=1)
+    expected = [c.pk for c in page]
+    api = selectors.queue_next(user=vetter, limit=50)
+    assert [c.pk for c in api] == expected
+    assert [c.queue_strategy for c in api] == ["committee"] * 3 + ["fallback-uncertainty"] * 5 + ["fallback-newest"] * 3
+    assert [c.queue_priority for c in api[3:]] == [0.5, 0.5, 0.4, 0.3, 0.0] + [0.0] * 3
+    assert [c.pk for c in selectors.queue_next(user=vetter, limit=4)] == expected[:4]
+    assert selectors.next_candidate_id(user=vetter, exclude_ids=[]) == expected[0]
+    assert selectors.next_candidate_id(user=vetter, exclude_ids=expected[:4]) == expected[4]
+    assert selectors.next_candidate_id(user=vetter, exclude_ids=expected[:9]) == expected[9]
+    assert selectors.next_candidate_id(user=vetter, exclude_ids=expected) is None
+
+
+def test_next_candidate_id_queries_stay_bounded(mixed, vetter, django_assert_max_num_queries):
+    with django_assert_max_num_queries(4):  # active version + one query per part of the order
+        selectors.next_candidate_id(user=vetter, exclude_ids=[])
+
+
+def test_site_counts_are_reused_briefly_and_the_users_own_are_live(mixed, vetter, make_candidate,
+                                                                   django_assert_num_queries):
+    from django.core.cache import cache
+
+    before = selectors.queue_counts(user=vetter)
+    new = make_candidate("K09999.01")
+    services.label_create(candidate=new, vetter=vetter, label_class="PC")
+    with django_assert_num_queries(1):
+        cached = selectors.queue_counts(user=vetter)
+    assert (cached["total"], cached["without_consensus"]) == (before["total"], before["without_consensus"])
+    assert cached["mine"] == before["mine"] + 1
+    cache.clear()  # what SITE_COUNTS_TTL_S seconds do
+    fresh = selectors.queue_counts(user=vetter)
+    assert (fresh["total"], fresh["without_consensus"], fresh["mine"]) == (
+        before["total"] + 1, before["without_consensus"], before["mine"] + 1)
+
+
+def test_running_jobs_are_reused_briefly(db):
+    from django.core.cache import cache
+
+    from vetting.learning.models import TrainingRun
+
+    assert selectors.running_jobs() == {"imports": [], "training": []}
+    run = TrainingRun.objects.create(trigger="api")
+    assert selectors.running_jobs()["training"] == []
+    cache.clear()
+    assert [r.pk for r in selectors.running_jobs()["training"]] == [run.pk]

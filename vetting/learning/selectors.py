@@ -1,7 +1,8 @@
 """Reads of the learning app: the active model, predictions, the vetting queue, learning curves.
 
 No writes here. Views, the API and the admin call these; they never query models directly for
-these purposes, so query counts stay bounded (see tests/learning/test_selectors.py).
+these purposes, so query counts stay bounded (see tests/learning/test_selectors.py). The vetting
+queue's order is read in one place for the site and the API: ``vetting.web.selectors.queue_ids``.
 """
 from __future__ import annotations
 
@@ -14,10 +15,6 @@ from vetting.learning.models import ClassifierVersion, Prediction, QueueEntry, T
 
 #: Metric keys shown on learning curves (from classifier.evaluation.vetting_metrics).
 CURVE_METRICS = ("planet_ap", "triage_ap", "planet_auc", "triage_auc", "accuracy", "ece", "log_loss")
-
-# Heavy columns a queue listing never needs.
-_HEAVY = ("global_view", "local_view", "plot_payload")
-
 
 def active_version() -> ClassifierVersion | None:
     """The promoted, active classifier version, or None before the first promotion."""
@@ -42,72 +39,6 @@ def prediction_for(candidate: Candidate | int, *, version: ClassifierVersion | N
     """The active (or given) version's prediction for one candidate, or None."""
     cid = candidate if isinstance(candidate, int) else candidate.pk
     return predictions_for([cid], version=version).get(cid)
-
-
-def _labeled_by(user) -> QuerySet:
-    from vetting.reviews.models import Label
-
-    return Label.objects.filter(vetter=user, is_current=True).values("candidate_id")
-
-
-def queue_for_user(user, *, limit: int = 20) -> list[Candidate]:
-    """Candidates this user should vet next, best first (at most ``limit``).
-
-    Order: the active-learning queue (``QueueEntry`` by priority), then, to fill up when the
-    queue is short or absent, unlabeled candidates the active model is least sure about, then
-    the newest unlabeled candidates. Candidates the user already labeled are never returned.
-    Each returned candidate carries ``queue_strategy`` (``uncertainty``, ``committee``,
-    ``random``, ``diversity``, ``mislabel``, ``fallback-uncertainty``, ``fallback-newest``) and
-    ``queue_priority`` attributes. At most four queries.
-    """
-    if limit <= 0:
-        return []
-    mine = _labeled_by(user)
-    out: list[Candidate] = []
-    seen: set[int] = set()
-
-    entries = (
-        QueueEntry.objects.exclude(candidate_id__in=mine)
-        .select_related("candidate", "candidate__target")
-        .defer(*(f"candidate__{f}" for f in _HEAVY))
-        .order_by("-priority", "id")[:limit]
-    )
-    for entry in entries:
-        cand = entry.candidate
-        cand.queue_strategy, cand.queue_priority = entry.strategy, entry.priority
-        out.append(cand)
-        seen.add(cand.pk)
-
-    if len(out) < limit:
-        version = active_version()
-        if version is not None:
-            preds = (
-                Prediction.objects.filter(classifier_version=version, candidate__consensus__isnull=True)
-                .exclude(candidate_id__in=mine)
-                .exclude(candidate_id__in=seen)
-                .select_related("candidate", "candidate__target")
-                .defer(*(f"candidate__{f}" for f in _HEAVY))
-                .order_by("-uncertainty", "candidate_id")[: limit - len(out)]
-            )
-            for pred in preds:
-                cand = pred.candidate
-                cand.queue_strategy, cand.queue_priority = "fallback-uncertainty", pred.uncertainty
-                out.append(cand)
-                seen.add(cand.pk)
-
-    if len(out) < limit:
-        newest = (
-            Candidate.objects.with_target()
-            .defer(*_HEAVY)
-            .filter(consensus__isnull=True)
-            .exclude(pk__in=mine)
-            .exclude(pk__in=seen)
-            .order_by("-created_at", "-id")[: limit - len(out)]
-        )
-        for cand in newest:
-            cand.queue_strategy, cand.queue_priority = "fallback-newest", 0.0
-            out.append(cand)
-    return out
 
 
 def learning_curve() -> list[dict]:

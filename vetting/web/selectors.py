@@ -7,9 +7,11 @@ issues a fixed number of queries whatever the number of candidates or labels.
 """
 from __future__ import annotations
 
+from collections.abc import Iterable
 from dataclasses import dataclass
 
 from django.contrib.auth import get_user_model
+from django.core.cache import cache
 from django.db.models import CharField, Exists, F, FilteredRelation, FloatField, Func, IntegerField
 from django.db.models import OuterRef, Q, QuerySet, Subquery, Value
 
@@ -191,10 +193,8 @@ def queue_page(*, user, filters: QueueFilters, version: ClassifierVersion | None
                page: int | str | None, per_page: int = 50) -> QueuePage:
     """One page of :func:`queue` read through indexes, at most 7 queries whatever the size.
 
-    1. Ids of the page: per part of the order (see ``_tiers``) an id-only query with
-       ``LIMIT``/``OFFSET`` that the planner answers from an ordered index with nested loops
-       (and a ``COUNT`` of a part only when the page lies past it).
-    2. The rows of those ids with their columns (one query).
+    1. Ids of the page: :func:`queue_ids`.
+    2. The rows of those ids with their columns (one query): :func:`queue_rows`.
     3. The number of matches: unfiltered, from ``counts`` (:func:`queue_counts`); filtered, a
        ``COUNT`` that stops at ``COUNT_CAP`` + 1 rows.
     """
@@ -212,16 +212,31 @@ def queue_page(*, user, filters: QueueFilters, version: ClassifierVersion | None
         count = min(count, COUNT_CAP)
     if not capped:  # past the end: the last page, as Paginator.get_page does
         number = min(number, max(1, -(-count // per_page)))
-    ids = _page_ids(user=user, filters=filters, version=version, offset=(number - 1) * per_page, limit=per_page + 1)
+    ids = queue_ids(user=user, filters=filters, version=version, offset=(number - 1) * per_page, limit=per_page + 1)
     has_next = len(ids) > per_page
-    ids = ids[:per_page]
-    rows = {c.pk: c for c in _filtered(user=user, filters=filters, version=version, columns=True)
-            .filter(pk__in=ids)} if ids else {}
-    return QueuePage([rows[i] for i in ids if i in rows], number, per_page, has_next, count, capped)
+    rows = queue_rows(user=user, filters=filters, version=version, ids=ids[:per_page], fields=PAGE_FIELDS)
+    return QueuePage(rows, number, per_page, has_next, count, capped)
 
 
-def _page_ids(*, user, filters: QueueFilters, version, offset: int, limit: int) -> list[int]:
+#: The candidate and target columns a queue page row shows (the API's rows take every light one).
+PAGE_FIELDS = ("catalog_id", "period_days", "depth_ppm", "snr", "catalog_disposition",
+               "target__catalog_id", "target__mission")
+
+
+def queue_ids(*, user, filters: QueueFilters, version: ClassifierVersion | None, limit: int, offset: int = 0,
+              exclude_ids: Iterable[int] = ()) -> list[int]:
+    """Ids of ``limit`` candidates from position ``offset`` of the queue order (the one order of
+    the queue page, the "next" button and ``/api/queue/``), ``exclude_ids`` left out.
+
+    Per part of the order (see ``_tiers``) an id-only query with ``LIMIT``/``OFFSET`` that the
+    planner answers from an ordered index with nested loops, and a ``COUNT`` of a part only
+    when the requested positions lie past it: at most 3 queries (4 with the count), whatever
+    the number of candidates.
+    """
     base = _filtered(user=user, filters=filters, version=version, columns=False)
+    exclude_ids = list(exclude_ids)
+    if exclude_ids:
+        base = base.exclude(pk__in=exclude_ids)
     ids: list[int] = []
     for condition, order in _tiers(filters.sort, version):
         part = base.filter(condition).order_by(*order).values_list("pk", flat=True)
@@ -233,21 +248,81 @@ def _page_ids(*, user, filters: QueueFilters, version, offset: int, limit: int) 
     return ids
 
 
+def queue_rows(*, user, filters: QueueFilters, version: ClassifierVersion | None, ids: list[int],
+               fields: Iterable[str] | None = None) -> list[Candidate]:
+    """The candidates ``ids`` in that order with the queue columns annotated (one query, none
+    for no ids): ``model_p_planet``, ``model_uncertainty``, ``model_class`` (active version),
+    ``queue_priority``, ``queue_strategy``, ``is_mine``, ``has_open_dispute``, and their target
+    and consensus. ``fields`` limits the candidate/target columns read (default: all but blobs).
+    """
+    if not ids:
+        return []
+    qs = _filtered(user=user, filters=filters, version=version, columns=True).filter(pk__in=ids)
+    if fields is not None:
+        qs = qs.only(*fields, "target", "consensus__label_class")
+    rows = {c.pk: c for c in qs}
+    return [rows[i] for i in ids if i in rows]
+
+
+#: ``queue_strategy`` of candidates outside the active-learning queue (``/api/queue/``).
+FALLBACK_UNCERTAINTY = "fallback-uncertainty"
+FALLBACK_NEWEST = "fallback-newest"
+
+
+def queue_next(*, user, limit: int) -> list[Candidate]:
+    """The first ``limit`` candidates of the user's queue, best first (``/api/queue/``).
+
+    The queue page's default order (:func:`queue_ids`, no filters): the active-learning queue
+    by priority, then the active model's most uncertain candidates, then the newest; never a
+    candidate the user labeled. Every row carries the columns of :func:`queue_rows`, and
+    ``queue_strategy``/``queue_priority`` also outside the queue: ``fallback-uncertainty``
+    (priority = the model's uncertainty) or ``fallback-newest`` (priority 0). At most 5 queries.
+    """
+    if limit <= 0:
+        return []
+    version = active_version()
+    filters = QueueFilters()
+    rows = queue_rows(user=user, filters=filters, version=version,
+                      ids=queue_ids(user=user, filters=filters, version=version, limit=limit))
+    for cand in rows:
+        if cand.queue_strategy is None:
+            if cand.model_uncertainty is not None:
+                cand.queue_strategy, cand.queue_priority = FALLBACK_UNCERTAINTY, cand.model_uncertainty
+            else:
+                cand.queue_strategy, cand.queue_priority = FALLBACK_NEWEST, 0.0
+    return rows
+
+
+#: Seconds the site-wide figures of the queue page (all candidates, with a team label, in the
+#: active-learning queue) are reused within a web process: the same for every vetter, and a
+#: COUNT over every candidate is the page's most expensive query at TESS scale.
+SITE_COUNTS_TTL_S = 5.0
+_SITE_COUNTS_KEY = "vetting:queue-site-counts"
+
+
 def queue_counts(*, user) -> dict[str, int]:
     """What is left, in one query of indexed counts (no per-candidate work): all candidates,
     those without a team label, those in the active-learning queue that the user has not
-    labeled, and those the user labeled."""
+    labeled, and those the user labeled.
+
+    The site-wide counts come from the cache when fresh (``SITE_COUNTS_TTL_S``); the user's own
+    counts are always read.
+    """
     mine = Label.objects.filter(vetter=user, is_current=True, source=LabelSource.HUMAN)
     queued_mine = QueueEntry.objects.filter(Exists(mine.filter(candidate=OuterRef("candidate_id"))))
-    row = get_user_model().objects.filter(pk=user.pk).values(
-        total=_scalar_count(Candidate.objects.all()),
-        with_consensus=_scalar_count(Consensus.objects.all()),
-        queued=_scalar_count(QueueEntry.objects.all()),
-        queued_mine=_scalar_count(queued_mine),
-        mine=_scalar_count(mine),
-    ).first() or dict.fromkeys(("total", "with_consensus", "queued", "queued_mine", "mine"), 0)
-    return {"total": row["total"], "without_consensus": row["total"] - row["with_consensus"],
-            "queued_for_me": row["queued"] - row["queued_mine"], "mine": row["mine"]}
+    site = cache.get(_SITE_COUNTS_KEY)
+    columns = {"queued_mine": _scalar_count(queued_mine), "mine": _scalar_count(mine)}
+    if site is None:
+        columns.update(total=_scalar_count(Candidate.objects.all()),
+                       with_consensus=_scalar_count(Consensus.objects.all()),
+                       queued=_scalar_count(QueueEntry.objects.all()))
+    row = get_user_model().objects.filter(pk=user.pk).values(**columns).first() or dict.fromkeys(
+        ("total", "with_consensus", "queued", "queued_mine", "mine"), 0)
+    if site is None:
+        site = {k: row[k] for k in ("total", "with_consensus", "queued")}
+        cache.set(_SITE_COUNTS_KEY, site, SITE_COUNTS_TTL_S)
+    return {"total": site["total"], "without_consensus": max(0, site["total"] - site["with_consensus"]),
+            "queued_for_me": max(0, site["queued"] - row["queued_mine"]), "mine": row["mine"]}
 
 
 def _scalar_count(qs: QuerySet):
@@ -257,27 +332,11 @@ def _scalar_count(qs: QuerySet):
 
 
 def next_candidate_id(*, user, exclude_ids: list[int]) -> int | None:
-    """The first candidate in queue order the user has not labeled nor skipped (<= 3 queries).
-
-    Same order as :func:`queue` with no filters, but each fallback is a separate indexed
-    query (queue priority index, then (version, uncertainty) index, then created_at index)
-    so it stays fast on hundreds of thousands of candidates.
-    """
-    mine = Label.objects.filter(vetter=user, is_current=True, source=LabelSource.HUMAN,
-                                candidate=OuterRef("candidate_id"))
-    found = (QueueEntry.objects.exclude(candidate_id__in=exclude_ids).exclude(Exists(mine))
-             .order_by("-priority", "candidate_id").values_list("candidate_id", flat=True).first())
-    if found is None:
-        found = (Prediction.objects.filter(classifier_version__is_active=True)
-                 .exclude(candidate_id__in=exclude_ids)
-                 .exclude(Exists(mine)).order_by("-uncertainty", "candidate_id")
-                 .values_list("candidate_id", flat=True).first())
-    if found is None:
-        mine_here = Label.objects.filter(vetter=user, is_current=True, source=LabelSource.HUMAN,
-                                         candidate=OuterRef("pk"))
-        found = (Candidate.objects.exclude(pk__in=exclude_ids).exclude(Exists(mine_here))
-                 .order_by("-created_at", "id").values_list("pk", flat=True).first())
-    return found
+    """The first candidate in queue order (:func:`queue_ids`, no filters) the user has not
+    labeled nor skipped, or None (at most 4 queries: the active version, then one indexed
+    query per part of the order until one answers)."""
+    ids = queue_ids(user=user, filters=QueueFilters(), version=active_version(), limit=1, exclude_ids=exclude_ids)
+    return ids[0] if ids else None
 
 
 def active_prediction(*, candidate: Candidate) -> Prediction | None:
@@ -294,10 +353,25 @@ def model_classes(*, candidate_ids, version: ClassifierVersion | None) -> dict[i
                 .values_list("candidate_id", "predicted_class"))
 
 
+#: Seconds the running-jobs box of the queue page may lag (its progress bars poll on their own).
+RUNNING_JOBS_TTL_S = 2.0
+_RUNNING_JOBS_KEY = "vetting:running-jobs"
+
+
 def running_jobs(*, limit: int = 5) -> dict[str, list]:
-    """Imports and training runs that are queued or running (2 queries), newest first."""
-    live = ("queued", "running")
-    return {
-        "imports": list(ImportJob.objects.filter(state__in=live).order_by("-created_at")[:limit]),
-        "training": list(TrainingRun.objects.filter(state__in=live).order_by("-created_at")[:limit]),
-    }
+    """Imports and training runs that are queued or running (2 queries), newest first.
+
+    Cached for ``RUNNING_JOBS_TTL_S`` seconds: every vetter's queue page shows the same box.
+    """
+    key = f"{_RUNNING_JOBS_KEY}:{limit}"
+    jobs = cache.get(key)
+    if jobs is None:
+        live = ("queued", "running")
+        jobs = {
+            "imports": list(ImportJob.objects.filter(state__in=live).only("id", "state", "progress")
+                            .order_by("-created_at")[:limit]),
+            "training": list(TrainingRun.objects.filter(state__in=live).only("id", "state", "progress")
+                             .order_by("-created_at")[:limit]),
+        }
+        cache.set(key, jobs, RUNNING_JOBS_TTL_S)
+    return jobs
