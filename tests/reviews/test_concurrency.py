@@ -175,3 +175,42 @@ def test_concurrent_label_writers_lose_and_duplicate_nothing(make_candidate, dja
     catalog_current = Counter(Label.objects.filter(source="catalog", is_current=True).values_list("candidate_id", flat=True))
     assert all(n == 1 for n in catalog_current.values())
     assert not _consensus_mismatches()
+
+
+def test_a_label_never_waits_for_a_rescoring_transaction(make_candidate, vetter):
+    """An insert that references a candidate (a prediction upsert, a queue rebuild) locks its
+    row FOR KEY SHARE when its foreign keys are checked (at commit: they are deferred) until the
+    commit ends; the label's candidate lock must not wait for it."""
+    from tests.web.pagedata import make_prediction, make_version
+
+    candidate, version = make_candidate(), make_version()
+    holding, release = threading.Event(), threading.Event()
+    errors: list[BaseException] = []
+
+    def rescoring() -> None:
+        try:
+            with transaction.atomic():
+                with connection.cursor() as cursor:  # check the foreign keys now instead of at commit
+                    cursor.execute("SET CONSTRAINTS ALL IMMEDIATE")
+                make_prediction(candidate, version)  # the FK check locks the candidate FOR KEY SHARE
+                holding.set()
+                release.wait(30)
+        except BaseException as exc:
+            errors.append(exc)
+        finally:
+            connection.close()
+
+    thread = threading.Thread(target=rescoring)
+    thread.start()
+    try:
+        assert holding.wait(30)
+        with transaction.atomic():
+            with connection.cursor() as cursor:
+                cursor.execute("SET LOCAL lock_timeout = '2s'")  # FOR UPDATE would fail here
+            label = services.label_create(candidate=candidate, vetter=vetter, label_class="PC")
+    finally:
+        release.set()
+        thread.join(timeout=30)
+    assert not errors, errors
+    assert Label.objects.get(pk=label.pk).is_current
+    assert Consensus.objects.get(candidate=candidate).label_class == "PC"

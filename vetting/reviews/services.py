@@ -1,8 +1,11 @@
 """Writes for labels, disputes and consensus. Every function is keyword-only and atomic.
 
-Concurrency: each write first locks the candidate row (``SELECT ... FOR UPDATE`` on
+Concurrency: each write first locks the candidate row (``SELECT ... FOR NO KEY UPDATE`` on
 PostgreSQL), so concurrent submissions on one candidate are serialised and the
-"one current label per vetter" constraint and the consensus row stay consistent.
+"one current label per vetter" constraint and the consensus row stay consistent. ``NO KEY``:
+the lock does not wait for the ``FOR KEY SHARE`` locks that inserts referencing the candidate
+take (the worker upserting predictions and rebuilding the queue), so a label never waits for
+a rescoring transaction (and such an insert never waits for a label).
 """
 from __future__ import annotations
 
@@ -24,7 +27,7 @@ logger = logging.getLogger("vetting.reviews")
 
 def _lock_candidate(candidate: Candidate | int) -> Candidate:
     pk = candidate.pk if isinstance(candidate, Candidate) else candidate
-    return Candidate.objects.select_for_update().get(pk=pk)
+    return Candidate.objects.select_for_update(no_key=True).get(pk=pk)
 
 
 def _check_class(label_class: str) -> str:
@@ -163,7 +166,7 @@ def vetter_labels_exclude(*, vetter, curator, excluded: bool = True) -> int:
         raise PermissionDenied("only curators can exclude a vetter's labels")
     candidate_ids = list(Label.objects.filter(vetter=vetter, source=LabelSource.HUMAN).values_list("candidate_id", flat=True).distinct())
     changed = Label.objects.filter(vetter=vetter, source=LabelSource.HUMAN).exclude(excluded_from_training=excluded).update(excluded_from_training=excluded)
-    for candidate in Candidate.objects.select_for_update().filter(pk__in=candidate_ids).order_by("pk"):
+    for candidate in Candidate.objects.select_for_update(no_key=True).filter(pk__in=candidate_ids).order_by("pk"):
         consensus_update(candidate=candidate)
     return changed
 

@@ -47,7 +47,9 @@ def _batch(wanted: dict[int, tuple[str, str]]) -> Counter:
     from vetting.reviews.models import Label, LabelSource
 
     counts: Counter = Counter()
-    list(Candidate.objects.select_for_update().filter(pk__in=list(wanted)).order_by("pk").values_list("pk", flat=True))
+    # The same row lock as reviews.services (FOR NO KEY UPDATE): serialised with label writes.
+    list(Candidate.objects.select_for_update(no_key=True).filter(pk__in=list(wanted)).order_by("pk")
+         .values_list("pk", flat=True))
     current = {
         label.candidate_id: label
         for label in Label.objects.filter(candidate_id__in=list(wanted), source=LabelSource.CATALOG, is_current=True)
