@@ -11,8 +11,9 @@ A run's life (``training_run_execute``):
 3. flag suspected mislabels from the out-of-fold probabilities;
 4. save the artifact, create the ``ClassifierVersion`` and decide promotion (not worse than the
    active version by ``classifier.evaluation.compare``), finish the run;
-5. if promoted: rescore every candidate in chunks (Celery group, or synchronously), then
-   activate the version and rebuild the queue (``rescore_finish``).
+5. if promoted: rescore every candidate in chunks (Celery group, or synchronously; short
+   upsert transactions with pauses), then activate the version, rebuild the queue and prune
+   the predictions of superseded versions (``rescore_finish``).
 
 A heartbeat thread refreshes ``heartbeat_at`` while the run is running; ``recover_stale_runs``
 fails runs whose heartbeat stopped (dead worker) and requests a follow-up run.
@@ -543,14 +544,40 @@ def predictions_upsert_chunk(*, version_id: int, candidate_ids: list[int]) -> in
             Prediction(candidate_id=int(cid), classifier_version_id=version_id, **fields)
             for cid, fields in zip(matrix.candidate_ids.tolist(), _prediction_fields(scores))
         ]
+        for start in range(0, len(rows), PREDICTION_WRITE_BATCH):
+            written += _upsert_predictions(rows[start:start + PREDICTION_WRITE_BATCH])
+    return written
+
+
+#: Predictions per upsert transaction while rescoring.
+PREDICTION_WRITE_BATCH = 500
+
+
+def rescore_yield() -> float:
+    """After each prediction upsert the worker pauses this many times the upsert's duration
+    (``VETTING_RESCORE_YIELD``, default 1.0; 0 = no pause).
+
+    The worker process is niced, but the PostgreSQL backend that executes its upserts is not
+    (renicing a backend invites priority inversion on PostgreSQL's internal locks): pausing
+    keeps that backend busy at most 1 / (1 + yield) of the time, so page queries are not
+    starved while a large catalog is rescored.
+    """
+    return max(0.0, float(_setting("VETTING_RESCORE_YIELD", 1.0)))
+
+
+def _upsert_predictions(rows: list[Prediction]) -> int:
+    """One short transaction: insert or update ``rows`` (unique per candidate and version)."""
+    started = time.perf_counter()
+    with transaction.atomic():
         Prediction.objects.bulk_create(
-            rows, batch_size=1000, update_conflicts=True,
-            unique_fields=["candidate", "classifier_version"],
+            rows, update_conflicts=True, unique_fields=["candidate", "classifier_version"],
             update_fields=["probabilities", "per_model", "predicted_class", "p_planet", "p_triage",
                            "uncertainty", "disagreement"],
         )
-        written += len(rows)
-    return written
+    pause = rescore_yield() * (time.perf_counter() - started)
+    if pause > 0 and not connection.in_atomic_block:  # (inside a caller's transaction a pause only holds locks)
+        time.sleep(min(pause, 1.0))
+    return len(rows)
 
 
 def _prediction_fields(scores) -> list[dict]:
@@ -604,21 +631,41 @@ def rescore_async(*, version_id: int, run_id: int | None = None) -> None:
         logger.error("rescoring of version %s could not be enqueued: %s", version_id, exc)
 
 
-@transaction.atomic
 def rescore_finish(*, version_id: int, run_id: int | None = None) -> int:
-    """Activate a promoted version once it has scored every candidate; rebuild the queue.
+    """Activate a promoted version once it has scored every candidate, rebuild the queue from
+    it and prune the predictions of superseded versions (:func:`predictions_prune`).
 
-    Idempotent. An older version never replaces a newer promoted one. Returns queue size.
+    Idempotent (a redelivered task activates nothing twice and rebuilds the same queue). An
+    older version never replaces a newer promoted one. Returns the queue size. Each step is its
+    own short transaction: the selection of the queue, which is CPU work, runs outside any.
     """
+    version = _activate(version_id)
+    if version is None:
+        return 0
+    size = queue_rebuild(version=version)
+    pruned = predictions_prune()
+    if run_id is not None:
+        n_scored = Prediction.objects.filter(classifier_version=version).count()
+        TrainingRun.objects.filter(pk=run_id).update(
+            message=f"{version.name} active: {n_scored} candidates scored, {size} in the vetting queue"[:255]
+        )
+    logger.info("version %s active; queue %s entries; %s superseded predictions pruned", version.name, size, pruned)
+    return size
+
+
+@transaction.atomic
+def _activate(version_id: int) -> ClassifierVersion | None:
+    """Make a fully scored promoted version the active one (retiring the previous); None when
+    it must not be (not promoted, or a newer promoted version exists)."""
     _advisory_lock("promotion")
     version = ClassifierVersion.objects.select_for_update().get(pk=version_id)
     if version.status != ClassifierVersion.Status.PROMOTED:
-        return 0
+        return None
     newer = ClassifierVersion.objects.filter(
         status=ClassifierVersion.Status.PROMOTED, created_at__gt=version.created_at
     ).exists()
     if newer:
-        return 0
+        return None
     if not version.is_active:
         for old in ClassifierVersion.objects.filter(is_active=True).exclude(pk=version.pk):
             old.is_active = False
@@ -627,13 +674,43 @@ def rescore_finish(*, version_id: int, run_id: int | None = None) -> int:
         version.is_active = True
         version.promoted_at = _now()
         version.save(update_fields=["is_active", "promoted_at"])
-    size = queue_rebuild(version=version)
-    if run_id is not None:
-        n_scored = Prediction.objects.filter(classifier_version=version).count()
-        TrainingRun.objects.filter(pk=run_id).update(
-            message=f"{version.name} active: {n_scored} candidates scored, {size} in the vetting queue"[:255]
-        )
-    return size
+    return version
+
+
+#: Predictions deleted per transaction by :func:`predictions_prune`.
+PRUNE_BATCH = 5000
+
+
+def predictions_prune(*, batch_size: int = PRUNE_BATCH) -> int:
+    """Delete the predictions of superseded classifier versions; returns how many.
+
+    Kept: the active version's, the previous active version's (the retired version promoted
+    last: what the model page and ``/api/candidates/{id}/predictions/`` compare with), and
+    those of promoted versions newer than the active one (still being scored). Deleted: older
+    retired versions', rejected versions' (normally none: they are never scored) and those of
+    promoted versions that a newer version overtook before they became active. In batches of
+    ``batch_size`` rows, one transaction each, so no long delete holds locks or a snapshot.
+    """
+    active = ClassifierVersion.objects.filter(is_active=True).first()
+    if active is None:
+        return 0
+    keep = {active.pk}
+    previous = (ClassifierVersion.objects.filter(status=ClassifierVersion.Status.RETIRED)
+                .order_by(F("promoted_at").desc(nulls_last=True), "-created_at").values_list("pk", flat=True).first())
+    if previous is not None:
+        keep.add(previous)
+    keep.update(ClassifierVersion.objects.filter(
+        status=ClassifierVersion.Status.PROMOTED, is_active=False, created_at__gt=active.created_at,
+    ).values_list("pk", flat=True))
+    doomed = list(ClassifierVersion.objects.exclude(pk__in=keep).values_list("pk", flat=True))
+    deleted = 0
+    while doomed:
+        ids = list(Prediction.objects.filter(classifier_version_id__in=doomed).values_list("pk", flat=True)[:batch_size])
+        if not ids:
+            break
+        with transaction.atomic():
+            deleted += Prediction.objects.filter(pk__in=ids).delete()[0]
+    return deleted
 
 
 # --- The vetting queue -------------------------------------------------------------------------
@@ -666,21 +743,36 @@ def _queue_pool(version: ClassifierVersion, size: int) -> tuple[np.ndarray, np.n
     return cand, proba, disagreement
 
 
-@transaction.atomic
 def queue_rebuild(*, version: ClassifierVersion | None = None) -> int:
     """Rebuild the vetting queue from a version's predictions; returns the number of entries.
 
     Unlabeled candidates are chosen by ``classifier.active.select_batch`` with the strategy
     mix ``VETTING_QUERY_MIX`` (at most ``VETTING_QUEUE_SIZE``); open mislabel flags come
     first with strategy ``mislabel``; curator re-vet entries are kept.
-    """
-    from classifier.active import embed, select_batch
-    from vetting.learning.featurize import build_matrix
 
+    The selection (features, embedding, strategies: CPU work) runs outside any transaction;
+    only the swap of the entries is one short transaction, so readers always see a whole queue.
+    A rebuild from a version that stopped being active meanwhile changes nothing.
+    """
     version = version or ClassifierVersion.objects.filter(is_active=True).first()
     if version is None:
         return 0
-    _advisory_lock("queue")
+    entries = _queue_selection(version)
+    with transaction.atomic():
+        _advisory_lock("queue")
+        if version.is_active and not ClassifierVersion.objects.filter(pk=version.pk, is_active=True).exists():
+            return QueueEntry.objects.count()  # a newer version took over: its own rebuild decides
+        kept = set(QueueEntry.objects.filter(strategy__in=_KEPT_STRATEGIES).values_list("candidate_id", flat=True))
+        QueueEntry.objects.exclude(strategy__in=_KEPT_STRATEGIES).delete()
+        QueueEntry.objects.bulk_create([e for cid, e in entries.items() if cid not in kept], batch_size=1000)
+        return QueueEntry.objects.count()
+
+
+def _queue_selection(version: ClassifierVersion) -> dict[int, QueueEntry]:
+    """The queue entries (unsaved) the strategies and the open mislabel flags choose now."""
+    from classifier.active import embed, select_batch
+    from vetting.learning.featurize import build_matrix
+
     size = int(settings.VETTING_QUEUE_SIZE)
     cand, proba, disagreement = _queue_pool(version, max(4 * size, 1000))
     entries: dict[int, QueueEntry] = {}
@@ -712,10 +804,7 @@ def queue_rebuild(*, version: ClassifierVersion | None = None) -> int:
             candidate_id=flag.candidate_id, priority=top + 1.0 + (1.0 - flag.score),
             strategy=MISLABEL_STRATEGY, classifier_version=version,
         )
-    kept = set(QueueEntry.objects.filter(strategy__in=_KEPT_STRATEGIES).values_list("candidate_id", flat=True))
-    QueueEntry.objects.exclude(strategy__in=_KEPT_STRATEGIES).delete()
-    QueueEntry.objects.bulk_create([e for cid, e in entries.items() if cid not in kept], batch_size=1000)
-    return QueueEntry.objects.count()
+    return entries
 
 
 # --- Periodic tasks ----------------------------------------------------------------------------
