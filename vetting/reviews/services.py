@@ -25,9 +25,13 @@ from vetting.web.roles import is_curator
 logger = logging.getLogger("vetting.reviews")
 
 
+#: Candidate columns a label write never reads (the blobs: tens of kB per row to fetch and parse).
+_BLOBS = ("global_view", "local_view", "plot_payload", "features", "catalog_features")
+
+
 def _lock_candidate(candidate: Candidate | int) -> Candidate:
     pk = candidate.pk if isinstance(candidate, Candidate) else candidate
-    return Candidate.objects.select_for_update(no_key=True).get(pk=pk)
+    return Candidate.objects.select_for_update(no_key=True).defer(*_BLOBS).get(pk=pk)
 
 
 def _check_class(label_class: str) -> str:
@@ -49,6 +53,8 @@ def label_create(
 ) -> Label:
     """Record a vetter's label; their previous label on the candidate stays as history."""
     _check_class(label_class)
+    if vetter is None:
+        raise ValidationError({"vetter": "a vetter's label needs the vetter"})
     candidate = _lock_candidate(candidate)
     previous = Label.objects.filter(
         candidate=candidate, vetter=vetter, source=LabelSource.HUMAN, is_current=True
@@ -66,7 +72,10 @@ def label_create(
         supersedes=previous,
         seconds_spent=seconds_spent,
     )
-    label.full_clean()
+    # Fields only: the table's constraints cannot fail here (under the candidate lock the
+    # previous current label was just retired; the vetter is set; confidence has validators),
+    # and checking them would cost four queries per label. The database still enforces them.
+    label.full_clean(validate_constraints=False)
     label.save()
     consensus_update(candidate=candidate)
     logger.info(
