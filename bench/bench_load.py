@@ -7,12 +7,16 @@ What it does
    simulated candidates with ``--seed-labels`` seed labels (``load_demo``); creates
    ``--vetters`` vetters (API tokens and site sessions) and one curator. Dropped at the end.
 2. Starts gunicorn on 127.0.0.1 (a free port) and a Celery worker, both on that database and
-   on Redis db 9 under a private key prefix (never touching anyone's queues).
+   on Redis db 9 under a private key prefix (never touching anyone's queues). Database
+   connections are kept ``--conn-max-age`` seconds (default 60, as in production; the test
+   settings otherwise open one per request).
 3. The curator requests a retrain through the API (``POST /api/training-runs/``), and again
    whenever the previous one finished, so training runs during the whole test.
 4. ``--vetters`` threads (``requests``) loop for ``--duration`` seconds: open the queue page,
    open a candidate page, POST a label through the API (token auth), sometimes browse
-   ``/api/queue/``.
+   ``/api/queue/``, pausing ``--think-s`` on average after each. No request starts after the
+   deadline (a pause cut short by the deadline used to release every vetter's next requests
+   at the same instant: a burst no team produces).
 5. Prints throughput, p50/p95/max latency per request kind, errors, and the lost-label check:
    every label the server accepted (201 + id) must be in the database, there must be no human
    label the clients did not get a 201 for, and at most one current label per vetter and
@@ -175,6 +179,8 @@ def vetter_loop(base: str, user: dict, candidate_ids: list[int], deadline: float
     classes = ["PC", "EB", "BEB", "V", "IS", "J"]
 
     def timed(kind, call, expect):
+        if time.monotonic() >= deadline:
+            return None  # the load window is over: start nothing new
         started = time.perf_counter()
         try:
             response = call()
@@ -237,6 +243,8 @@ def main() -> int:
     parser.add_argument("--seed-labels", type=int, default=100)
     parser.add_argument("--web-workers", type=int, default=3)
     parser.add_argument("--web-threads", type=int, default=4)
+    parser.add_argument("--conn-max-age", type=int, default=60,
+                        help="seconds the server keeps a database connection (production: 60; 0 = one per request)")
     parser.add_argument("--quick", action="store_true", help="smoke run: 5 vetters for 10 s")
     args = parser.parse_args()
     if args.quick:
@@ -253,7 +261,7 @@ def main() -> int:
             "DJANGO_SETTINGS_MODULE": "vetting.settings.test", "TEST_DATABASE_URL": db_url,
             "VETTING_TEST_SESSION": session, "VETTING_VAR_DIR": str(var_dir), "PYTHONUNBUFFERED": "1",
             "BENCH_N": str(args.candidates), "BENCH_SEED_LABELS": str(args.seed_labels),
-            "BENCH_VETTERS": str(args.vetters),
+            "BENCH_VETTERS": str(args.vetters), "VETTING_TEST_CONN_MAX_AGE": str(args.conn_max_age),
         })
         print(f"seeding {args.candidates} simulated candidates, {args.vetters} vetters ...", flush=True)
         started = time.perf_counter()
@@ -308,7 +316,7 @@ def main() -> int:
         n_errors = sum(len(v) for v in rec.errors.values())
         print(f"\n== bench_load: {args.vetters} vetters, {args.duration:.0f} s, {args.candidates} candidates, "
               f"gunicorn {args.web_workers}x{args.web_threads} threads + 1 Celery worker (solo), 127.0.0.1, "
-              f"mean think time {args.think_s:g} s")
+              f"mean think time {args.think_s:g} s, database connections kept {args.conn_max_age} s")
         print(f"{'kind':<20}{'requests':>10}{'per s':>9}{'p50 ms':>9}{'p95 ms':>9}{'max ms':>9}{'errors':>8}")
         for kind in sorted(rec.latency):
             values = rec.latency[kind]

@@ -5,8 +5,13 @@ from .base import DATABASES, REST_FRAMEWORK, VAR_DIR, dj_database_url, os
 SECRET_KEY = "test-only-key"
 DEBUG = False
 ALLOWED_HOSTS = ["*"]
+# One connection per request in the suite (no session outlives a test); a server started with
+# these settings (bench/bench_load.py) sets VETTING_TEST_CONN_MAX_AGE to keep connections as
+# production does (base settings: 60 s).
+_CONN_MAX_AGE = int(os.environ.get("VETTING_TEST_CONN_MAX_AGE", "0"))
 DATABASES["default"] = dj_database_url.parse(
-    os.environ.get("TEST_DATABASE_URL", "postgres://postgres@127.0.0.1:5432/vetting"), conn_max_age=0
+    os.environ.get("TEST_DATABASE_URL", "postgres://postgres@127.0.0.1:5432/vetting"), conn_max_age=_CONN_MAX_AGE,
+    conn_health_checks=_CONN_MAX_AGE > 0,
 )
 PASSWORD_HASHERS = ["django.contrib.auth.hashers.MD5PasswordHasher"]  # fast logins in tests
 REST_FRAMEWORK = {**REST_FRAMEWORK, "DEFAULT_THROTTLE_RATES": {"anon": "1000/minute", "user": "100000/minute", "login": "1000/minute"}}
