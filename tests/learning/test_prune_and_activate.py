@@ -52,35 +52,46 @@ def test_prune_without_an_active_version_deletes_nothing(make_candidate):
     assert services.predictions_prune() == 0 and Prediction.objects.count() == 2
 
 
-def test_rescore_finish_activates_rebuilds_the_queue_and_prunes(make_candidate, monkeypatch):
+def _select(candidates, strategy="uncertainty"):
+    """A stand-in for the strategies: queue ``candidates`` in that order (no features needed)."""
+    def selection(version):
+        return {c.pk: QueueEntry(candidate_id=c.pk, priority=float(len(candidates) - i), strategy=strategy,
+                                 classifier_version=version) for i, c in enumerate(candidates)}
+    return selection
+
+
+def test_rescore_finish_activates_with_its_queue_and_prunes(make_candidate, monkeypatch):
     candidates = [make_candidate() for _ in range(4)]
     now = timezone.now()
     v1 = _version("v1", "retired", promoted_at=now - timezone.timedelta(days=1))
     v2 = _version("v2", "promoted", active=True, promoted_at=now)
     v3 = _version("v3", "promoted")  # just scored every candidate
     _scored([v1, v2, v3], candidates)
-    rebuilt = []
-    monkeypatch.setattr(services, "queue_rebuild", lambda *, version: rebuilt.append(version.name) or 7)
+    make_queue_entry(candidates[0], priority=1.0, version=v2)
+    monkeypatch.setattr(services, "_queue_selection", _select(candidates[1:3]))
 
-    assert services.rescore_finish(version_id=v3.pk) == 7
+    assert services.rescore_finish(version_id=v3.pk) == 2
     v2.refresh_from_db()
     v3.refresh_from_db()
     assert v3.is_active and v3.promoted_at and (v2.is_active, v2.status) == (False, "retired")
-    assert rebuilt == ["v3"]
+    assert list(QueueEntry.objects.order_by("-priority").values_list("candidate_id", "classifier_version__name")) == [
+        (candidates[1].pk, "v3"), (candidates[2].pk, "v3")]
     assert _left() == {"v2": 4, "v3": 4}  # v1 pruned: v2 is now the previous version
 
-    assert services.rescore_finish(version_id=v3.pk) == 7  # redelivered: same outcome
-    assert rebuilt == ["v3", "v3"] and _left() == {"v2": 4, "v3": 4}
+    assert services.rescore_finish(version_id=v3.pk) == 2  # redelivered: same outcome
+    assert _left() == {"v2": 4, "v3": 4} and QueueEntry.objects.count() == 2
     assert services.rescore_finish(version_id=v2.pk) == 0  # a retired version never comes back
     assert services.rescore_finish(version_id=v1.pk) == 0
+    v3.refresh_from_db()
+    assert v3.is_active and QueueEntry.objects.count() == 2
 
 
 def test_an_older_promoted_version_never_replaces_a_newer_one(make_candidate, monkeypatch):
-    monkeypatch.setattr(services, "queue_rebuild", lambda *, version: 0)
+    monkeypatch.setattr(services, "_queue_selection", _select([make_candidate()]))
     older, newer = _version("v1", "promoted"), _version("v2", "promoted")
     assert services.rescore_finish(version_id=older.pk) == 0
     older.refresh_from_db()
-    assert not older.is_active and not newer.is_active
+    assert not older.is_active and not newer.is_active and not QueueEntry.objects.exists()
 
 
 def test_queue_rebuild_from_a_version_no_longer_active_changes_nothing(make_candidate, monkeypatch):
@@ -101,8 +112,6 @@ def test_queue_rebuild_swaps_entries_and_keeps_curator_re_vets(make_candidate, m
     version = _version("v1", "promoted", active=True)
     make_queue_entry(a, priority=1.0, version=version)
     make_queue_entry(b, priority=9.0, strategy="re-vet")
-    monkeypatch.setattr(services, "_queue_selection", lambda version: {
-        cid: QueueEntry(candidate_id=cid, priority=p, strategy="uncertainty", classifier_version=version)
-        for cid, p in ((b.pk, 2.0), (c.pk, 3.0))})
+    monkeypatch.setattr(services, "_queue_selection", _select([c, b]))
     assert services.queue_rebuild(version=version) == 2
     assert dict(QueueEntry.objects.values_list("candidate_id", "strategy")) == {b.pk: "re-vet", c.pk: "uncertainty"}

@@ -632,17 +632,33 @@ def rescore_async(*, version_id: int, run_id: int | None = None) -> None:
 
 
 def rescore_finish(*, version_id: int, run_id: int | None = None) -> int:
-    """Activate a promoted version once it has scored every candidate, rebuild the queue from
-    it and prune the predictions of superseded versions (:func:`predictions_prune`).
+    """Activate a promoted version once it has scored every candidate together with the queue
+    rebuilt from it, then prune the predictions of superseded versions (:func:`predictions_prune`).
 
     Idempotent (a redelivered task activates nothing twice and rebuilds the same queue). An
-    older version never replaces a newer promoted one. Returns the queue size. Each step is its
-    own short transaction: the selection of the queue, which is CPU work, runs outside any.
+    older version never replaces a newer promoted one. Returns the queue size. The queue's
+    selection (CPU work) runs before and outside the transaction that activates the version and
+    swaps the queue entries, so that transaction is short and readers never see the new version
+    with the old queue; the pruning runs after it, in batches.
     """
-    version = _activate(version_id)
-    if version is None:
+    version = ClassifierVersion.objects.get(pk=version_id)
+    if _superseded(version):
         return 0
-    size = queue_rebuild(version=version)
+    entries = _queue_selection(version)
+    with transaction.atomic():
+        _advisory_lock("promotion")
+        version = ClassifierVersion.objects.select_for_update().get(pk=version_id)
+        if _superseded(version):
+            return 0
+        if not version.is_active:
+            for old in ClassifierVersion.objects.filter(is_active=True).exclude(pk=version.pk):
+                old.is_active = False
+                old.status = ClassifierVersion.Status.RETIRED
+                old.save(update_fields=["is_active", "status"])  # save() so the history records it
+            version.is_active = True
+            version.promoted_at = _now()
+            version.save(update_fields=["is_active", "promoted_at"])
+        size = _queue_swap(entries)
     pruned = predictions_prune()
     if run_id is not None:
         n_scored = Prediction.objects.filter(classifier_version=version).count()
@@ -653,28 +669,14 @@ def rescore_finish(*, version_id: int, run_id: int | None = None) -> int:
     return size
 
 
-@transaction.atomic
-def _activate(version_id: int) -> ClassifierVersion | None:
-    """Make a fully scored promoted version the active one (retiring the previous); None when
-    it must not be (not promoted, or a newer promoted version exists)."""
-    _advisory_lock("promotion")
-    version = ClassifierVersion.objects.select_for_update().get(pk=version_id)
+def _superseded(version: ClassifierVersion) -> bool:
+    """True when ``version`` must not become (or stay the base of) the active version: it is
+    not promoted, or a newer promoted version exists."""
     if version.status != ClassifierVersion.Status.PROMOTED:
-        return None
-    newer = ClassifierVersion.objects.filter(
+        return True
+    return ClassifierVersion.objects.filter(
         status=ClassifierVersion.Status.PROMOTED, created_at__gt=version.created_at
     ).exists()
-    if newer:
-        return None
-    if not version.is_active:
-        for old in ClassifierVersion.objects.filter(is_active=True).exclude(pk=version.pk):
-            old.is_active = False
-            old.status = ClassifierVersion.Status.RETIRED
-            old.save(update_fields=["is_active", "status"])  # save() so the history records it
-        version.is_active = True
-        version.promoted_at = _now()
-        version.save(update_fields=["is_active", "promoted_at"])
-    return version
 
 
 #: Predictions deleted per transaction by :func:`predictions_prune`.
@@ -762,10 +764,16 @@ def queue_rebuild(*, version: ClassifierVersion | None = None) -> int:
         _advisory_lock("queue")
         if version.is_active and not ClassifierVersion.objects.filter(pk=version.pk, is_active=True).exists():
             return QueueEntry.objects.count()  # a newer version took over: its own rebuild decides
-        kept = set(QueueEntry.objects.filter(strategy__in=_KEPT_STRATEGIES).values_list("candidate_id", flat=True))
-        QueueEntry.objects.exclude(strategy__in=_KEPT_STRATEGIES).delete()
-        QueueEntry.objects.bulk_create([e for cid, e in entries.items() if cid not in kept], batch_size=1000)
-        return QueueEntry.objects.count()
+        return _queue_swap(entries)
+
+
+def _queue_swap(entries: dict[int, QueueEntry]) -> int:
+    """Replace the queue by ``entries``, keeping curator re-vet entries (caller's transaction)."""
+    _advisory_lock("queue")
+    kept = set(QueueEntry.objects.filter(strategy__in=_KEPT_STRATEGIES).values_list("candidate_id", flat=True))
+    QueueEntry.objects.exclude(strategy__in=_KEPT_STRATEGIES).delete()
+    QueueEntry.objects.bulk_create([e for cid, e in entries.items() if cid not in kept], batch_size=1000)
+    return QueueEntry.objects.count()
 
 
 def _queue_selection(version: ClassifierVersion) -> dict[int, QueueEntry]:
