@@ -8,7 +8,10 @@ the same (fast-profile) model trained on the whole pool. Writes the learning cur
 
 Per-round fits use the ``fast`` profile (boosting + extra trees + logistic, calibrated).
 
-    python bench/bench_active_learning.py [--quick] [--seeds 3] [--budget 2000] [--batch 100]
+    python bench/bench_active_learning.py [--quick] [--seeds 3] [--budget 2000] [--random-budget 4000] [--batch 100]
+
+Random sampling runs to ``--random-budget`` (by default 3x the 10 %-of-pool mark and more), so
+the bench can tell whether random needs at least 3x the labels of the default strategy.
 """
 from __future__ import annotations
 
@@ -59,7 +62,8 @@ def main() -> int:
     parser.add_argument("--seeds", type=int, default=3)
     parser.add_argument("--initial", type=int, default=200)
     parser.add_argument("--batch", type=int, default=100)
-    parser.add_argument("--budget", type=int, default=2000)
+    parser.add_argument("--budget", type=int, default=2000, help="labels for the default strategy")
+    parser.add_argument("--random-budget", type=int, default=4000, help="labels for random sampling")
     parser.add_argument("--n-jobs", type=int, default=2)
     parser.add_argument("--out", default=str(REPO / "bench-out"))
     parser.add_argument("--mix", default=None,
@@ -73,7 +77,7 @@ def main() -> int:
     seeds = 1 if args.quick else args.seeds
     mix = json.loads(args.mix) if args.mix else site_query_mix()
     print(f"default strategy mix: {mix} (with diversity)")
-    budget = 600 if args.quick else args.budget
+    budgets = {"default": 600, "random": 600} if args.quick else {"default": args.budget, "random": args.random_budget}
     with tempfile.TemporaryDirectory() as tmp:
         dirs = write_split_dirs(src, Path(tmp))
         pool, test = load_astronet_dir(dirs["train"]), load_astronet_dir(dirs["val"])
@@ -90,6 +94,7 @@ def main() -> int:
     for seed in range(seeds):
         for strategy in ("default", "random"):
             t0 = time.perf_counter()
+            budget = budgets[strategy]
             rows = simulate(pool, test, strategy=strategy, initial=args.initial, batch=args.batch, budget=budget,
                             seed=seed, profile="fast", n_jobs=args.n_jobs, mix=mix)
             all_rows.extend(rows)
@@ -110,6 +115,14 @@ def main() -> int:
         reached = [v for v in values if v is not None]
         print(f"{strategy:<8}: reached full-pool AP in {len(reached)}/{len(values)} seeds; labels "
               f"{values} (10% of pool = {ten_pct}); median {np.median(reached) if reached else 'n/a'}")
+    for seed, (d, r) in enumerate(zip(reach["default"], reach["random"])):
+        if d is None:
+            ratio = "default did not reach it"
+        elif r is None:
+            ratio = f"> {budgets['random'] / d:.1f}x (random did not reach it within {budgets['random']})"
+        else:
+            ratio = f"{r / d:.1f}x"
+        print(f"seed {seed}: random needs {ratio} the labels of default")
     print("target: default reaches full-pool AP with <= 10% of the pool; random needs >= 3x more")
     try:
         import matplotlib

@@ -4,7 +4,7 @@ from __future__ import annotations
 import numpy as np
 import pytest
 
-from classifier.active import informativeness, k_center_greedy, rank_suspected_mislabels, select_batch
+from classifier.active import informativeness, rank_suspected_mislabels, select_batch, spread_by_score
 
 PROBA = np.array([
     [0.98, 0.01, 0.01],  # 0 confident
@@ -37,7 +37,7 @@ def test_committee_picks_disagreement():
 def test_mix_counts_exclude_and_random_share():
     rng = np.random.default_rng(0)
     proba = rng.dirichlet([1, 1, 1], size=200)
-    s = {"proba": proba, "family_proba": {"a": proba, "b": rng.dirichlet([1, 1, 1], size=200)}}
+    s = {"proba": proba, "classes": ["PC", "EB", "J"], "family_proba": {"a": proba, "b": rng.dirichlet([1, 1, 1], size=200)}}
     exclude = np.arange(50)
     q = select_batch(s, rng.normal(size=(200, 3)), batch_size=20,
                      mix={"uncertainty": 0.5, "committee": 0.3, "random": 0.2}, seed=1, exclude=exclude)
@@ -71,9 +71,18 @@ def test_diversity_spreads_a_batch_over_near_copies():
     assert min_dist([x.index for x in diverse]) > 10 * min_dist([x.index for x in plain])
 
 
-def test_k_center_greedy_picks_far_points():
-    emb = np.array([[0.0, 0], [0.1, 0], [10, 0], [0, 10]])
-    assert sorted(k_center_greedy(emb, np.arange(4), 3)) == [0, 2, 3]
+def test_spread_by_score_keeps_order_and_skips_near_copies():
+    emb = np.array([[0.0, 0], [0.01, 0], [5, 0], [0, 5], [20, 20]])
+    # Row 1 is a near-copy of row 0: skipped while others remain; the far outlier (row 4)
+    # is not preferred over the better-ranked rows 2 and 3, as k-center would do.
+    assert spread_by_score(emb, np.arange(5), 3) == [0, 2, 3]
+    # Near-copies of rows already in the batch are skipped as well.
+    assert spread_by_score(emb, np.array([1, 2, 3]), 2, selected=[0]) == [2, 3]
+    # Too few distinct rows: the skipped ones fill the batch, after the distinct ones.
+    clump = np.array([[0.0, 0], [0.001, 0], [1, 0]])
+    assert spread_by_score(clump, np.arange(3), 2) == [0, 2]
+    assert spread_by_score(clump, np.arange(3), 3) == [0, 2, 1]
+    assert spread_by_score(emb, np.arange(5), 0) == []
 
 
 def test_rank_suspected_mislabels():
@@ -100,3 +109,12 @@ def test_planet_strategy_prefers_p_planet_near_half():
     assert [q.index for q in picked] == [0]  # entropy would pick row 3, margin row 1
     with pytest.raises(ValueError, match="classes"):
         informativeness({"proba": proba}, "planet")
+
+
+def test_likely_planet_strategy_takes_the_most_probable_planets_first():
+    proba = np.array([[0.5, 0.1, 0.4], [0.02, 0.49, 0.49], [0.95, 0.03, 0.02], [0.3, 0.3, 0.4]])
+    scores = {"proba": proba, "classes": ["PC", "EB", "J"]}
+    np.testing.assert_allclose(informativeness(scores, "likely_planet"), proba[:, 0])
+    picked = select_batch(scores, batch_size=2, mix={"likely_planet": 1.0}, diversity=False)
+    assert [q.index for q in picked] == [2, 0]  # "planet" would take row 0 (p = 0.5) first
+    assert {q.strategy for q in picked} == {"likely_planet"}

@@ -216,7 +216,7 @@ VETTING_CONSENSUS = {
     "weight_by_confidence": True,
 }
 #: Active-learning mix (share of each batch by strategy); diversity spreads each share.
-VETTING_QUERY_MIX = {"uncertainty": 0.5, "committee": 0.3, "random": 0.2}
+VETTING_QUERY_MIX = {"likely_planet": 0.6, "planet": 0.2, "committee": 0.1, "random": 0.1}
 VETTING_QUEUE_SIZE = env_int("VETTING_QUEUE_SIZE", 500)
 VETTING_TRAINING_PROFILE = os.environ.get("VETTING_TRAINING_PROFILE", "fast")
 VETTING_TRAINING_SEED = env_int("VETTING_TRAINING_SEED", 20261123)
