@@ -1,4 +1,4 @@
-"""vetting_format.fixed: the queue table's number formatting (the cheap floatformat)."""
+"""vetting_format: the queue table's number formatting (fixed, the cheap floatformat) and code names (words)."""
 from __future__ import annotations
 
 from decimal import Decimal
@@ -28,3 +28,11 @@ def test_fixed_matches_floatformat_away_from_exact_ties(value, digits):
 def test_fixed_in_a_template_with_a_default():
     template = Template('{% load vetting_format %}[{{ a|fixed:2|default:"—" }}][{{ b|fixed:2|default:"—" }}]')
     assert template.render(Context({"a": None, "b": 0.256})) == "[—][0.26]"
+
+
+def test_words_turns_codes_into_words():
+    from vetting.web.templatetags.vetting_format import words
+
+    assert words("likely_planet") == "likely planet"
+    assert words("random") == "random"
+    assert words(None) == ""

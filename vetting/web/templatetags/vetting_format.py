@@ -28,3 +28,9 @@ def fixed(value, digits=2) -> str:
     if text.startswith("-") and not text.strip("-0."):
         text = text[1:]
     return text
+
+
+@register.filter
+def words(value) -> str:
+    """A code such as ``likely_planet`` as words (``"likely planet"``); ``""`` for None."""
+    return "" if value is None else str(value).replace("_", " ")
