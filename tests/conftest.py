@@ -9,6 +9,17 @@ import pytest
 REPO_ROOT = Path(__file__).resolve().parent.parent
 
 
+def run_python(code: str, timeout: float = 120):
+    """Run ``code`` in a fresh interpreter with the test settings (for start-up behaviour that
+    this process has already gone through); returns the CompletedProcess (text output)."""
+    import subprocess
+    import sys
+
+    env = {**os.environ, "DJANGO_SETTINGS_MODULE": "vetting.settings.test"}
+    return subprocess.run([sys.executable, "-c", code], cwd=REPO_ROOT, env=env, capture_output=True, text=True,
+                          timeout=timeout)
+
+
 def shared_data_path() -> Path:
     """Folder of real Kepler/TESS data (``VETTING_SHARED_DATA``, default ``../shared/data``)."""
     return Path(os.environ.get("VETTING_SHARED_DATA", REPO_ROOT.parent / "shared" / "data"))

@@ -1,11 +1,9 @@
 """The Celery worker yields the CPU to the web server: niced and, on Linux, SCHED_IDLE."""
 import os
-import subprocess
-import sys
 
 import pytest
 
-from tests.conftest import REPO_ROOT
+from tests.conftest import run_python
 
 
 @pytest.mark.skipif(not hasattr(os, "SCHED_IDLE"), reason="SCHED_IDLE is Linux-only")
@@ -23,8 +21,6 @@ def test_idle_policy_applies_to_the_thread_and_what_it_starts():
         "_, status = os.waitpid(child, 0)\n"
         "print(seen == [os.SCHED_IDLE], os.waitstatus_to_exitcode(status) == 0)\n"
     )
-    env = {**os.environ, "DJANGO_SETTINGS_MODULE": "vetting.settings.test"}
-    result = subprocess.run([sys.executable, "-c", code], cwd=REPO_ROOT, env=env, capture_output=True, text=True,
-                            timeout=120)
+    result = run_python(code)
     assert result.returncode == 0, result.stderr
     assert result.stdout.split() == ["True", "True"]
