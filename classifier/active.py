@@ -19,9 +19,9 @@ from classifier.evaluation import model_disagreement, normalized_entropy, planet
 
 #: Default share of each strategy in a batch (values are normalised to sum to 1).
 #: Planets are rare, so most picks go to the model's likeliest planets and to planet-vs-rest
-#: uncertainty; on Astronet-Triage this reached the whole-pool planet AP with under 10 % of the
-#: pool where an uncertainty/committee/random mix of 0.5/0.3/0.2 did not reach it by 1,400
-#: labels (bench/bench_active_learning.py). A tenth stays random for unbiased estimates.
+#: uncertainty; a tenth stays random for unbiased estimates. On Astronet-Triage this reached the
+#: planet AP of a model trained on the whole pool with 800-1,100 labels (under 10 % of the pool,
+#: 3 seeds) where random sampling needed more than 4,000 (bench/bench_active_learning.py).
 DEFAULT_MIX: dict[str, float] = {"likely_planet": 0.6, "planet": 0.2, "committee": 0.1, "random": 0.1}
 STRATEGIES = (
     "uncertainty", "least_confidence", "margin", "entropy", "committee", "planet", "likely_planet", "random",
