@@ -41,8 +41,8 @@ class Query:
     strategy : str
         Strategy that chose it (for unbiased estimates, ``random`` picks can be singled out).
     priority : float
-        Order within the batch: larger is shown first (the strategy's informativeness score;
-        random picks get the batch's median so they interleave).
+        Order within the batch, 1 down to 1/len(batch): larger is shown first. Strategies are
+        interleaved in their mix shares; within a strategy, its most informative pick first.
     """
 
     index: int
@@ -242,7 +242,6 @@ def select_batch(
             continue
         if strategy == "random":
             idx = rng.choice(np.flatnonzero(available), size=min(k, int(available.sum())), replace=False)
-            prio = [float("nan")] * len(idx)
         else:
             used = strategy if (strategy != "committee" or has_committee) else "uncertainty"
             info = informativeness(scores, used)
@@ -254,13 +253,26 @@ def select_batch(
                 idx = np.array(spread_by_score(embedding, pool, k, [q.index for q in chosen]), dtype=int)
             else:
                 idx = cand[:k]
-            prio = info[idx].tolist()
         available[idx] = False
-        chosen.extend(Query(int(i), strategy, float(p)) for i, p in zip(idx, prio))
-    finite = [q.priority for q in chosen if np.isfinite(q.priority)]
-    fill = float(np.median(finite)) if finite else 0.0
-    chosen = [q if np.isfinite(q.priority) else Query(q.index, q.strategy, fill) for q in chosen]
-    return sorted(chosen, key=lambda q: -q.priority)
+        chosen.extend(Query(int(i), strategy, 0.0) for i in idx)  # best first; priority set below
+    return _interleave(chosen)
+
+
+def _interleave(chosen: list[Query]) -> list[Query]:
+    """Order a batch so that every prefix holds the strategies in about their mix shares.
+
+    Vetters work from the top of the queue and rarely finish it: sorting by raw scores would
+    put one strategy's picks first (their scales differ: p_planet near 1 beats a committee's
+    disagreement of 0.1). The j-th of a strategy's n picks (best first) is placed at
+    (j + 0.5) / n of the batch; priorities run from 1 down to 1/len(batch).
+    """
+    groups: dict[str, list[Query]] = {}
+    for q in chosen:
+        groups.setdefault(q.strategy, []).append(q)
+    keyed = [((j + 0.5) / len(qs), rank, q) for rank, qs in enumerate(groups.values()) for j, q in enumerate(qs)]
+    keyed.sort(key=lambda t: (t[0], t[1]))
+    n = len(keyed)
+    return [Query(q.index, q.strategy, (n - r) / n) for r, (_, _, q) in enumerate(keyed)]
 
 
 def _allocate(mix: Mapping[str, float], total: float, batch_size: int) -> dict[str, int]:

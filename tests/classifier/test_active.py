@@ -118,3 +118,22 @@ def test_likely_planet_strategy_takes_the_most_probable_planets_first():
     picked = select_batch(scores, batch_size=2, mix={"likely_planet": 1.0}, diversity=False)
     assert [q.index for q in picked] == [2, 0]  # "planet" would take row 0 (p = 0.5) first
     assert {q.strategy for q in picked} == {"likely_planet"}
+
+
+def test_every_prefix_of_a_batch_follows_the_mix():
+    # Raw scores are on different scales (p_planet near 1, disagreement near 0): sorting by them
+    # would put all likely planets first. Vetters see the top of the queue, so interleave.
+    rng = np.random.default_rng(3)
+    proba = rng.dirichlet([1, 1, 1], size=300)
+    s = {"proba": proba, "classes": ["PC", "EB", "J"],
+         "family_proba": {"a": proba, "b": rng.dirichlet([1, 1, 1], size=300)}}
+    mix = {"likely_planet": 0.6, "committee": 0.2, "random": 0.2}
+    q = select_batch(s, batch_size=50, mix=mix, seed=0, diversity=False)
+    assert [x.priority for x in q] == sorted((x.priority for x in q), reverse=True)
+    for n in (5, 10, 25):
+        counts = {k: sum(x.strategy == k for x in q[:n]) for k in mix}
+        for k, share in mix.items():
+            assert abs(counts[k] - share * n) <= 1, (n, counts)
+    # Within a strategy the most informative pick still comes first.
+    planets = [x.index for x in q if x.strategy == "likely_planet"]
+    assert planets == sorted(planets, key=lambda i: -proba[i, 0])
