@@ -345,8 +345,6 @@ class VettingEnsemble(ClassifierMixin, BaseEstimator):
         self.oof_proba_ = np.zeros((len(y), k))
         self.oof_family_proba_ = {name: np.zeros((len(y), k)) for name in kept}
         for tr, te in splits:
-            if in_sample or len(np.unique(y_idx[tr])) < 2:
-                tr = np.arange(len(y))
             calibrators, stacker = self._fit_second_level(raw, y_idx, tr, kept)
             fam = {name: calibrators[name].predict_proba(raw[name][te]) for name in kept}
             for name in kept:
