@@ -16,7 +16,7 @@ import pytest
 
 from tests.conftest import spawn_celery_worker, stop_celery_worker
 from tests.learning.conftest import label_all
-from vetting.learning import selectors, services
+from vetting.learning import services
 from vetting.learning.models import ClassifierVersion, Prediction, QueueEntry, TrainingRun
 from vetting.reviews.models import Consensus, Label
 from vetting.web import selectors as page_selectors

@@ -11,7 +11,7 @@ from collections.abc import Iterable
 from django.db.models import QuerySet
 
 from vetting.candidates.models import Candidate
-from vetting.learning.models import ClassifierVersion, Prediction, QueueEntry, TrainingRun
+from vetting.learning.models import ClassifierVersion, Prediction, TrainingRun
 
 #: Metric keys shown on learning curves (from classifier.evaluation.vetting_metrics).
 CURVE_METRICS = ("planet_ap", "triage_ap", "planet_auc", "triage_auc", "accuracy", "ece", "log_loss")
