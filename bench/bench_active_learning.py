@@ -1,7 +1,8 @@
 """Benchmark: label efficiency of active learning on Astronet-Triage (pool = train, test = val).
 
 For several seeds, runs the same simulation as ``python -m classifier simulate`` with the
-site's default strategy mix (``VETTING_QUERY_MIX``, with diversity; ``--mix`` to try another) and
+site's default strategy mix (``classifier.active.DEFAULT_MIX``, which ``VETTING_QUERY_MIX`` equals;
+with diversity; ``--mix`` to try another) and
 with random sampling, then reports how many labels each needs to reach the planet-vs-rest AP of
 the same (fast-profile) model trained on the whole pool. Writes the learning curves to
 ``bench-out/active_learning.png`` and the rounds to ``bench-out/active_learning.csv``.
@@ -16,7 +17,6 @@ the bench can tell whether random needs at least 3x the labels of the default st
 from __future__ import annotations
 
 import argparse
-import ast
 import csv
 import json
 import os
@@ -33,19 +33,11 @@ sys.path.insert(0, str(REPO / "bench"))
 
 from bench_tess_views import shared_data, write_split_dirs  # noqa: E402
 
+from classifier.active import DEFAULT_MIX  # noqa: E402
 from classifier.cli import simulate  # noqa: E402
 from classifier.dataset import load_astronet_dir  # noqa: E402
 from classifier.evaluation import vetting_metrics  # noqa: E402
 from classifier.training import VettingEnsemble, score  # noqa: E402
-
-
-def site_query_mix() -> dict:
-    """``VETTING_QUERY_MIX`` of the site settings, parsed from the file (no Django needed)."""
-    text = (REPO / "vetting" / "settings" / "base.py").read_text()
-    for line in text.splitlines():
-        if line.startswith("VETTING_QUERY_MIX"):
-            return ast.literal_eval(line.split("=", 1)[1].strip())
-    raise RuntimeError("VETTING_QUERY_MIX not found in vetting/settings/base.py")
 
 
 def labels_to_reach(rows: list[dict], target: float) -> int | None:
@@ -68,14 +60,14 @@ def main() -> int:
     parser.add_argument("--out", default=str(REPO / "bench-out"))
     parser.add_argument("--mix", default=None,
                         help='strategy mix of "default" as JSON, e.g. \'{"planet": 0.5, "committee": 0.3, "random": 0.2}\' '
-                             "(default: the site's VETTING_QUERY_MIX, read from vetting/settings/base.py)")
+                             "(default: classifier.active.DEFAULT_MIX, the site's VETTING_QUERY_MIX)")
     args = parser.parse_args()
     src = shared_data() / "tess" / "astronet_triage"
     if not (src / "candidates.csv").exists():
         print(f"SKIP bench_active_learning: Astronet-Triage data not found at {src} (set VETTING_SHARED_DATA)")
         return 0
     seeds = 1 if args.quick else args.seeds
-    mix = json.loads(args.mix) if args.mix else site_query_mix()
+    mix = json.loads(args.mix) if args.mix else dict(DEFAULT_MIX)
     print(f"default strategy mix: {mix} (with diversity)")
     budgets = {"default": 600, "random": 600} if args.quick else {"default": args.budget, "random": args.random_budget}
     with tempfile.TemporaryDirectory() as tmp:

@@ -248,3 +248,11 @@ def test_better_model_replaces_the_active_one(trained, vetter2, django_capture_o
         assert not QueueEntry.objects.filter(candidate_id__in=newly).exclude(strategy="mislabel").exists()
     else:  # not promoted: the reason names the metrics that got worse
         assert "worse" in second.decision_reason and first.is_active
+
+
+def test_site_query_mix_is_the_benchmarked_default_mix():
+    # bench/bench_active_learning.py measures classifier.active.DEFAULT_MIX; the queue uses the setting.
+    from classifier.active import DEFAULT_MIX
+    from vetting.settings import base
+
+    assert base.VETTING_QUERY_MIX == DEFAULT_MIX

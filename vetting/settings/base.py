@@ -215,7 +215,9 @@ VETTING_CONSENSUS = {
     "curator_overrides": True,
     "weight_by_confidence": True,
 }
-#: Active-learning mix (share of each batch by strategy); diversity spreads each share.
+#: Active-learning mix (share of each batch by strategy); diversity spreads each share. The same
+#: as classifier.active.DEFAULT_MIX (what the benchmarks measure; a test keeps them equal),
+#: written out so loading the settings does not import scikit-learn.
 VETTING_QUERY_MIX = {"likely_planet": 0.6, "planet": 0.2, "committee": 0.1, "random": 0.1}
 VETTING_QUEUE_SIZE = env_int("VETTING_QUEUE_SIZE", 500)
 VETTING_TRAINING_PROFILE = os.environ.get("VETTING_TRAINING_PROFILE", "fast")
