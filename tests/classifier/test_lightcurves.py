@@ -122,12 +122,17 @@ def test_bls_recovers_injected_period():
     assert res.periods_days.shape == res.power.shape and res.power.size <= 2000
 
 
-def test_fold_and_bin_agree_with_lightkurve_on_real_kepler_file(shared_data):
+def _read_kepler_file(shared_data, name: str):
+    """lightkurve and its reading of one real Kepler file of the shared data (else skip)."""
     lk = pytest.importorskip("lightkurve")
-    path = shared_data / "kepler" / "lightcurves" / "exohunt_example_10854555.fits"
+    path = shared_data / "kepler" / "lightcurves" / name
     if not path.exists():
         pytest.skip(f"{path.name} not in the shared data")
-    raw = lk.read(path)
+    return lk, lk.read(path)
+
+
+def test_fold_and_bin_agree_with_lightkurve_on_real_kepler_file(shared_data):
+    lk, raw = _read_kepler_file(shared_data, "exohunt_example_10854555.fits")
     t = np.asarray(raw.time.value, float)
     f = np.asarray(raw.flux.value, float)
     good = np.isfinite(t) & np.isfinite(f)
@@ -172,11 +177,7 @@ def test_detrend_reproduces_lightkurve_flatten_with_mask_gaps_and_outliers():
 
 
 def test_detrend_reproduces_lightkurve_flatten_on_real_kepler_file(shared_data):
-    lk = pytest.importorskip("lightkurve")
-    path = shared_data / "kepler" / "lightcurves" / "exohunt_example_10848459.fits"
-    if not path.exists():
-        pytest.skip(f"{path.name} not in the shared data")
-    raw = lk.read(path)
+    lk, raw = _read_kepler_file(shared_data, "exohunt_example_10848459.fits")
     lc = lcmod.clean(raw.time.value, raw.flux.value, raw.flux_err.value, raw.quality.value)
     mask = lcmod.transit_mask(lc.time, period_days=1.736952453, epoch=170.307565,
                               duration_hours=2.40641)  # K00754.01, an 8000 ppm eclipse

@@ -363,15 +363,13 @@ def running_jobs(*, limit: int = 5) -> dict[str, list]:
 
     Cached for ``RUNNING_JOBS_TTL_S`` seconds: every vetter's queue page shows the same box.
     """
-    key = f"{_RUNNING_JOBS_KEY}:{limit}"
-    jobs = cache.get(key)
-    if jobs is None:
+    def load() -> dict[str, list]:
         live = ("queued", "running")
-        jobs = {
+        return {
             "imports": list(ImportJob.objects.filter(state__in=live).only("id", "state", "progress")
                             .order_by("-created_at")[:limit]),
             "training": list(TrainingRun.objects.filter(state__in=live).only("id", "state", "progress")
                              .order_by("-created_at")[:limit]),
         }
-        cache.set(key, jobs, RUNNING_JOBS_TTL_S)
-    return jobs
+
+    return cache.get_or_set(f"{_RUNNING_JOBS_KEY}:{limit}", load, RUNNING_JOBS_TTL_S)

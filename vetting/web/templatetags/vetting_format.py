@@ -1,4 +1,5 @@
-"""Template filters for long tables: cheap number formatting.
+"""Template filters for long tables: cheap number formatting (``fixed``) and codes shown as
+words (``words``).
 
 ``floatformat`` goes through ``Decimal`` and the localisation machinery for every cell; a
 50-row queue page calls it 300 times (a third of the page's rendering time). The site is
