@@ -6,14 +6,13 @@ bytes leave before the last row is read.
 """
 from __future__ import annotations
 
-import csv
-import json
 from collections.abc import Iterable, Iterator
 
 from django.db.models import F, QuerySet
 from django.http import StreamingHttpResponse
 
 from classifier.vocabulary import CLASS_CODES
+from vetting.core.export import streaming_download
 
 CHUNK_ROWS = 2000
 
@@ -23,17 +22,6 @@ PREDICTION_COLUMNS = ("id", "candidate_id", "catalog_id", "classifier_version", 
                       "p_triage", "uncertainty", "disagreement", "created_at") + tuple(f"p_{c}" for c in CLASS_CODES)
 
 
-class _Echo:
-    """A file-like object whose ``write`` returns the line (csv.writer into a generator)."""
-
-    def write(self, value: str) -> str:
-        return value
-
-
-def _cell(value):
-    return value.isoformat() if hasattr(value, "isoformat") else value
-
-
 def label_rows(queryset: QuerySet) -> Iterator[tuple]:
     rows = queryset.order_by("id").values_list(
         "id", "candidate_id", F("candidate__catalog_id"), F("candidate__target__mission"), F("vetter__username"),
@@ -41,7 +29,7 @@ def label_rows(queryset: QuerySet) -> Iterator[tuple]:
         "created_at", "note",
     )
     for row in rows.iterator(chunk_size=CHUNK_ROWS):
-        yield tuple(_cell(v) for v in row)
+        yield tuple(row)
 
 
 def prediction_rows(queryset: QuerySet) -> Iterator[tuple]:
@@ -52,30 +40,10 @@ def prediction_rows(queryset: QuerySet) -> Iterator[tuple]:
     for row in rows.iterator(chunk_size=CHUNK_ROWS):
         *head, probabilities = row
         probabilities = probabilities or {}
-        yield tuple(_cell(v) for v in head) + tuple(probabilities.get(c) for c in CLASS_CODES)
-
-
-def _csv_stream(columns: tuple[str, ...], rows: Iterable[tuple]) -> Iterator[str]:
-    writer = csv.writer(_Echo())
-    yield writer.writerow(columns)
-    for row in rows:
-        yield writer.writerow(row)
-
-
-def _json_stream(columns: tuple[str, ...], rows: Iterable[tuple]) -> Iterator[str]:
-    yield "["
-    first = True
-    for row in rows:
-        yield ("" if first else ",\n") + json.dumps(dict(zip(columns, row)))
-        first = False
-    yield "]\n"
+        yield tuple(head) + tuple(probabilities.get(c) for c in CLASS_CODES)
 
 
 def streaming_export(columns: tuple[str, ...], rows: Iterable[tuple], *, fmt: str, filename: str) -> StreamingHttpResponse:
-    """A CSV or JSON (array of objects) download, streamed."""
-    if fmt == "csv":
-        response = StreamingHttpResponse(_csv_stream(columns, rows), content_type="text/csv; charset=utf-8")
-    else:
-        response = StreamingHttpResponse(_json_stream(columns, rows), content_type="application/json")
-    response["Content-Disposition"] = f'attachment; filename="{filename}.{fmt}"'
-    return response
+    """A CSV or JSON (array of objects) download, streamed (:func:`vetting.core.export.streaming_download`:
+    the admin's exports write CSV the same way, formulas neutralised)."""
+    return streaming_download(columns, rows, fmt=fmt, filename=filename)

@@ -1,4 +1,4 @@
-"""Permission classes named by role (groups vetter/curator/admin, see ``vetting.web.roles``).
+"""Permission classes named by role (groups vetter/curator/admin, see ``vetting.core.roles``).
 
 Roles nest: a curator is also a vetter, an admin is also a curator. Anonymous requests fail
 authentication first (401), signed-in users without the role get 403.
@@ -7,7 +7,7 @@ from __future__ import annotations
 
 from rest_framework.permissions import SAFE_METHODS, BasePermission
 
-from vetting.web.roles import is_admin, is_curator, is_vetter
+from vetting.core.roles import is_admin, is_curator, is_vetter
 
 
 class _RolePermission(BasePermission):

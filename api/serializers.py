@@ -11,6 +11,7 @@ from rest_framework import serializers
 from classifier.vocabulary import CLASSES
 from vetting.candidates.models import Candidate, ImportJob, LightCurve, Target
 from vetting.learning.models import ClassifierVersion, Prediction, TrainingRun
+from vetting.reviews import selectors as review_selectors
 from vetting.reviews.models import Consensus, Dispute, DisputeComment, Label
 
 
@@ -37,7 +38,8 @@ class CandidateSerializer(serializers.ModelSerializer):
     p_planet = serializers.FloatField(read_only=True, allow_null=True, help_text="active model, 0..1")
     predicted_class = serializers.ChoiceField(choices=CLASSES, read_only=True, allow_null=True)
     uncertainty = serializers.FloatField(read_only=True, allow_null=True, help_text="active model, 0..1")
-    priority = serializers.FloatField(read_only=True, allow_null=True, help_text="active-learning queue priority")
+    priority = serializers.FloatField(source="queue_priority", read_only=True, allow_null=True,
+                                      help_text="active-learning queue priority")
 
     class Meta:
         model = Candidate
@@ -73,7 +75,10 @@ class CandidateDetailSerializer(CandidateSerializer):
                                                     "has_views"]
 
     def get_consensus(self, obj) -> ConsensusSerializer(allow_null=True):
-        consensus = Consensus.objects.filter(candidate=obj).first()
+        """The team consensus, under the site's visibility rule (null until you label it)."""
+        user = self.context["request"].user
+        consensus = review_selectors.visible_consensus(
+            user=user, candidate=obj, has_labeled=review_selectors.has_labeled(user=user, candidate_id=obj.pk))
         return ConsensusSerializer(consensus).data if consensus else None
 
     def get_has_views(self, obj) -> bool:
@@ -313,7 +318,7 @@ class MeSerializer(serializers.ModelSerializer):
         fields = ["id", "username", "roles"]
 
     def get_roles(self, obj) -> list[str]:
-        from vetting.web.roles import is_admin, is_curator, is_vetter
+        from vetting.core.roles import is_admin, is_curator, is_vetter
 
         return [name for name, check in (("vetter", is_vetter), ("curator", is_curator), ("admin", is_admin))
                 if check(obj)]

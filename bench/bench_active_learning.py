@@ -16,28 +16,19 @@ the bench can tell whether random needs at least 3x the labels of the default st
 """
 from __future__ import annotations
 
-import argparse
 import csv
 import json
 import os
 import sys
-import tempfile
-import time
 from pathlib import Path
 
 import numpy as np
+from _common import REPO, Stopwatch, astronet_dir, astronet_splits, bench_parser
 
-REPO = Path(__file__).resolve().parent.parent
-sys.path.insert(0, str(REPO))
-sys.path.insert(0, str(REPO / "bench"))
-
-from bench_tess_views import shared_data, write_split_dirs  # noqa: E402
-
-from classifier.active import DEFAULT_MIX  # noqa: E402
-from classifier.cli import simulate  # noqa: E402
-from classifier.dataset import load_astronet_dir  # noqa: E402
-from classifier.evaluation import vetting_metrics  # noqa: E402
-from classifier.training import VettingEnsemble, score  # noqa: E402
+from classifier.active import DEFAULT_MIX
+from classifier.cli import simulate
+from classifier.evaluation import classification_metrics
+from classifier.training import VettingEnsemble, score
 
 
 def labels_to_reach(rows: list[dict], target: float) -> int | None:
@@ -49,8 +40,7 @@ def labels_to_reach(rows: list[dict], target: float) -> int | None:
 
 
 def main() -> int:
-    parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
-    parser.add_argument("--quick", action="store_true", help="smoke run: 1 seed, budget 600, batch 100")
+    parser = bench_parser(__doc__, quick="1 seed, budget 600, batch 100")
     parser.add_argument("--seeds", type=int, default=3)
     parser.add_argument("--initial", type=int, default=200)
     parser.add_argument("--batch", type=int, default=100)
@@ -59,33 +49,31 @@ def main() -> int:
     parser.add_argument("--n-jobs", type=int, default=2)
     parser.add_argument("--out", default=str(REPO / "bench-out"))
     parser.add_argument("--mix", default=None,
-                        help='strategy mix of "default" as JSON, e.g. \'{"planet": 0.5, "committee": 0.3, "random": 0.2}\' '
+                        help='strategy mix of "default" as JSON, '
+                             'e.g. \'{"planet": 0.5, "committee": 0.3, "random": 0.2}\' '
                              "(default: classifier.active.DEFAULT_MIX, the site's VETTING_QUERY_MIX)")
     args = parser.parse_args()
-    src = shared_data() / "tess" / "astronet_triage"
-    if not (src / "candidates.csv").exists():
-        print(f"SKIP bench_active_learning: Astronet-Triage data not found at {src} (set VETTING_SHARED_DATA)")
+    src = astronet_dir()
+    if src is None:
         return 0
     seeds = 1 if args.quick else args.seeds
     mix = json.loads(args.mix) if args.mix else dict(DEFAULT_MIX)
     print(f"default strategy mix: {mix} (with diversity)")
     budgets = {"default": 600, "random": 600} if args.quick else {"default": args.budget, "random": args.random_budget}
-    with tempfile.TemporaryDirectory() as tmp:
-        dirs = write_split_dirs(src, Path(tmp))
-        pool, test = load_astronet_dir(dirs["train"]), load_astronet_dir(dirs["val"])
+    pool, test = astronet_splits(src, "train", "val")
     pool = pool.subset(pool.labeled_mask)
-    t0 = time.perf_counter()
-    full = VettingEnsemble(profile="fast", random_state=0, n_jobs=args.n_jobs).fit(pool.X, pool.y, pool.groups)
-    s = score(full, test.X)
-    full_ap = vetting_metrics(test.y, s.proba, s.classes)["planet_ap"]
+    with Stopwatch() as sw:
+        full = VettingEnsemble(profile="fast", random_state=0, n_jobs=args.n_jobs).fit(pool.X, pool.y, pool.groups)
+        s = score(full, test.X)
+    full_ap = classification_metrics(test.y, s.proba, s.classes)["planet_ap"]
     print(f"pool {len(pool.y)} labeled TCEs, test {len(test.y)}; fast model on the whole pool: planet AP {full_ap:.3f} "
-          f"(fit {time.perf_counter() - t0:.0f} s)")
+          f"(fit {sw.wall:.0f} s)")
     ten_pct = int(0.1 * len(pool.y))
     all_rows = []
     reach = {"default": [], "random": []}
     for seed in range(seeds):
         for strategy in ("default", "random"):
-            t0 = time.perf_counter()
+            sw = Stopwatch()
             budget = budgets[strategy]
             rows = simulate(pool, test, strategy=strategy, initial=args.initial, batch=args.batch, budget=budget,
                             seed=seed, profile="fast", n_jobs=args.n_jobs, mix=mix)
@@ -94,9 +82,11 @@ def main() -> int:
             n95 = labels_to_reach(rows, 0.95 * full_ap)
             reach[strategy].append(n)
             curve = " ".join(f"{r['n_labels']}:{r['planet_ap']:.2f}" for r in rows[:: max(1, len(rows) // 8)])
-            print(f"seed {seed} {strategy:<8} labels to reach full-pool AP: {n or f'>{budget}'}; to 95%: {n95 or f'>{budget}'}; "
-                  f"final AP {rows[-1]['planet_ap']:.3f} triage AP {rows[-1]['triage_ap']:.3f} ECE {rows[-1]['ece']:.4f} "
-                  f"({time.perf_counter() - t0:.0f} s)  [{curve}]", flush=True)
+            last = rows[-1]
+            print(f"seed {seed} {strategy:<8} labels to reach full-pool AP: {n or f'>{budget}'}; "
+                  f"to 95%: {n95 or f'>{budget}'}; "
+                  f"final AP {last['planet_ap']:.3f} triage AP {last['triage_ap']:.3f} ECE {last['ece']:.4f} "
+                  f"({sw.wall:.0f} s)  [{curve}]", flush=True)
     out = Path(args.out)
     out.mkdir(parents=True, exist_ok=True)
     with open(out / "active_learning.csv", "w", newline="") as fh:

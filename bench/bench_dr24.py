@@ -9,31 +9,16 @@ and a single histogram-gradient-boosting model.
 """
 from __future__ import annotations
 
-import argparse
 import os
 import sys
-import time
-from pathlib import Path
 
 import numpy as np
+from _common import Stopwatch, add_model_options, bench_parser, metrics_line, model_profile, require_data, shared_data
 
-REPO = Path(__file__).resolve().parent.parent
-sys.path.insert(0, str(REPO))
-
-from classifier.dataset import load_archive_table  # noqa: E402
-from classifier.evaluation import grouped_splits, vetting_metrics  # noqa: E402
-from classifier.training import cross_val_proba  # noqa: E402
-from classifier.vocabulary import CLASS_CODES  # noqa: E402
-
-
-def shared_data() -> Path:
-    return Path(os.environ.get("VETTING_SHARED_DATA", REPO.parent / "shared" / "data"))
-
-
-def line(name: str, m: dict) -> str:
-    rec = " ".join(f"{c}={v:.3f}" for c, v in m["recall"].items() if v is not None)
-    return (f"{name:<28} planet AUC {m['planet_auc']:.4f} AP {m['planet_ap']:.4f} | "
-            f"triage AUC {m['triage_auc']:.4f} AP {m['triage_ap']:.4f} | ECE {m['ece']:.4f} | recall {rec}")
+from classifier.dataset import load_archive_table
+from classifier.evaluation import classification_metrics, grouped_splits
+from classifier.training import cross_val_proba
+from classifier.vocabulary import CLASS_CODES
 
 
 def oof_simple(make, X, y, splits, classes):
@@ -46,18 +31,14 @@ def oof_simple(make, X, y, splits, classes):
 
 
 def main() -> int:
-    parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
-    parser.add_argument("--quick", action="store_true", help="smoke run: 3000 TCEs, 3 folds, fast profile")
+    parser = bench_parser(__doc__, quick="3000 TCEs, 3 folds, fast profile")
     parser.add_argument("--folds", type=int, default=5)
-    parser.add_argument("--profile", default=None, choices=["full", "fast"])
-    parser.add_argument("--n-jobs", type=int, default=2)
-    parser.add_argument("--seed", type=int, default=0)
+    add_model_options(parser)
     args = parser.parse_args()
     path = shared_data() / "kepler" / "dr24_tce_autovetter.csv"
-    if not path.exists():
-        print(f"SKIP bench_dr24: {path} not found (set VETTING_SHARED_DATA)")
+    if not require_data(path, "the DR24 TCE table"):
         return 0
-    profile = args.profile or ("fast" if args.quick else "full")
+    profile = model_profile(args)
     folds = 3 if args.quick else args.folds
     ds = load_archive_table(path)
     ds = ds.subset(ds.labeled_mask)  # UNK rows are unlabeled
@@ -79,14 +60,13 @@ def main() -> int:
     snr = [names.index("log_snr")]
     oof = oof_simple(lambda: make_pipeline(SimpleImputer(strategy="median"), LogisticRegression(max_iter=1000)),
                      X[:, snr], y, splits, classes)
-    print(line("baseline SNR-only logistic", vetting_metrics(y, oof, classes)))
+    print(metrics_line("baseline SNR-only logistic", classification_metrics(y, oof, classes)))
     oof = oof_simple(lambda: HistGradientBoostingClassifier(random_state=args.seed), X, y, splits, classes)
-    print(line("single HGB (uncalibrated)", vetting_metrics(y, oof, classes)))
-    t0 = time.perf_counter()
-    oof, cls, _ = cross_val_proba(X, y, groups, n_splits=folds, seed=args.seed, profile=profile, n_jobs=args.n_jobs)
-    elapsed = time.perf_counter() - t0
-    print(line(f"calibrated ensemble ({profile})", vetting_metrics(y, oof, cls)))
-    print(f"ensemble cross-validation time {elapsed:.0f} s for {folds} folds (load {os.getloadavg()[0]:.1f})")
+    print(metrics_line("single HGB (uncalibrated)", classification_metrics(y, oof, classes)))
+    with Stopwatch() as sw:
+        oof, cls, _ = cross_val_proba(X, y, groups, n_splits=folds, seed=args.seed, profile=profile, n_jobs=args.n_jobs)
+    print(metrics_line(f"calibrated ensemble ({profile})", classification_metrics(y, oof, cls)))
+    print(f"ensemble cross-validation time {sw.wall:.0f} s for {folds} folds (load {os.getloadavg()[0]:.1f})")
     return 0
 
 

@@ -8,29 +8,22 @@ Usage: python bench/bench_features.py [--quick] [--n N] [--points N]
 """
 from __future__ import annotations
 
-import argparse
-import sys
-import time
 import warnings
-from pathlib import Path
 
 import numpy as np
+from _common import Stopwatch, bench_parser
 
-sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
-
-from classifier import lightcurves as lcmod  # noqa: E402
-from classifier.features import StarParams, vetting_metrics  # noqa: E402
-from classifier.synthetic import simulate_population  # noqa: E402
+from classifier import lightcurves as lcmod
+from classifier.features import StarParams, vetting_metrics
+from classifier.synthetic import simulate_population
 
 
 def main() -> None:
-    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--quick", action="store_true", help="smoke run: few light curves")
+    parser = bench_parser(__doc__, quick="6 light curves")
     parser.add_argument("--n", type=int, default=60, help="light curves to time")
     parser.add_argument("--points", type=int, default=60000, help="points per light curve")
     args = parser.parse_args()
     n = 6 if args.quick else args.n
-    cadence_min = 29.4
     n_days = 90.0
     # pick the cadence so that ~90 days give the requested number of points
     cadence_min = n_days * 1440.0 / args.points
@@ -38,10 +31,10 @@ def main() -> None:
 
     prepared, prep_times = [], []
     for c in simulate_population(n, seed=2024, n_days=n_days, cadence_minutes=cadence_min):
-        t0 = time.perf_counter()
-        lc = lcmod.prepare(c.time_bkjd, c.flux, c.flux_err, c.quality, period_days=c.period_days,
-                           epoch=c.epoch_bkjd, duration_hours=c.duration_hours)
-        prep_times.append(time.perf_counter() - t0)
+        with Stopwatch() as sw:
+            lc = lcmod.prepare(c.time_bkjd, c.flux, c.flux_err, c.quality, period_days=c.period_days,
+                               epoch=c.epoch_bkjd, duration_hours=c.duration_hours)
+        prep_times.append(sw.wall)
         star = StarParams(c.teff_k, c.logg_cgs, c.radius_rsun, c.mass_msun, c.magnitude)
         prepared.append((lc, c, star))
 
@@ -50,14 +43,14 @@ def main() -> None:
     vetting_metrics(lc.time, lc.flux, lc.flux_err, period_days=c.period_days,
                     epoch=c.epoch_bkjd, duration_hours=c.duration_hours, star=star)
     times, cpu_times = [], []
-    start = time.perf_counter()
+    overall = Stopwatch()
     for lc, c, star in prepared:
-        t0, c0 = time.perf_counter(), time.process_time()
-        vetting_metrics(lc.time, lc.flux, lc.flux_err, period_days=c.period_days,
-                        epoch=c.epoch_bkjd, duration_hours=c.duration_hours, star=star)
-        times.append(time.perf_counter() - t0)
-        cpu_times.append(time.process_time() - c0)
-    total = time.perf_counter() - start
+        with Stopwatch() as sw:
+            vetting_metrics(lc.time, lc.flux, lc.flux_err, period_days=c.period_days,
+                            epoch=c.epoch_bkjd, duration_hours=c.duration_hours, star=star)
+        times.append(sw.wall)
+        cpu_times.append(sw.cpu)
+    total = overall.wall
     times_ms = np.array(times) * 1e3
     cpu_ms = np.array(cpu_times) * 1e3
     points = np.array([len(p[0]) for p in prepared])

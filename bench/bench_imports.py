@@ -14,69 +14,33 @@ Usage: ``.venv/bin/python bench/bench_imports.py [--demo-n 500] [--workers 2]``
 """
 from __future__ import annotations
 
-import argparse
 import os
-import shutil
 import sys
-import tempfile
-import time
 from pathlib import Path
 
-REPO = Path(__file__).resolve().parent.parent
-sys.path.insert(0, str(REPO))
-
-
-def shared_data() -> Path:
-    return Path(os.environ.get("VETTING_SHARED_DATA", REPO.parent / "shared" / "data"))
+from _common import Stopwatch, Table, bench_parser, django_database, require_data, shared_data
 
 
 def main() -> int:
-    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser = bench_parser(__doc__, quick="the demo import only, 50 candidates")
     parser.add_argument("--demo-n", type=int, default=int(os.environ.get("BENCH_DEMO_N", 500)))
     parser.add_argument("--workers", type=int, default=None)
     parser.add_argument("--only", default="", help="run only the imports whose name contains this text")
-    parser.add_argument("--quick", action="store_true", help="smoke run: the demo import only, 50 candidates")
     args = parser.parse_args()
     if args.quick:
         args.demo_n, args.only = 50, args.only or "demo"
     data = shared_data()
-    if not (data / "README.md").exists():
-        print(f"skipped: real data not found at {data} (set VETTING_SHARED_DATA)")
+    if not require_data(data / "README.md", "real data"):
         return 0
-
-    import psycopg
-
-    server = os.environ.get("BENCH_DATABASE_URL", "postgres://postgres@127.0.0.1:5432/postgres")
-    name = f"bench_imports_{os.getpid()}"
-    with psycopg.connect(server, autocommit=True) as conn:
-        conn.execute(f'CREATE DATABASE "{name}"')
-    media = Path(tempfile.mkdtemp(prefix="bench-imports-media-"))
-    try:
-        os.environ["DATABASE_URL"] = server.rsplit("/", 1)[0] + "/" + name
-        os.environ["VETTING_MEDIA_ROOT"] = str(media)
-        os.environ["DJANGO_SETTINGS_MODULE"] = "vetting.settings.dev"
-        os.environ.setdefault("VETTING_LOG_LEVEL", "WARNING")
+    with django_database(f"bench_imports_{os.getpid()}", media=True):
         return run(data, args)
-    finally:
-        from django.db import connections
-
-        connections.close_all()
-        with psycopg.connect(server, autocommit=True) as conn:
-            conn.execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
-        shutil.rmtree(media, ignore_errors=True)
 
 
 def run(data: Path, args) -> int:
-    import django
-
-    django.setup()
-    from django.core.management import call_command
-
     from vetting.candidates import services
     from vetting.candidates.models import Candidate, LightCurve, Target
+    from vetting.reviews import demo
     from vetting.reviews.models import Consensus, Label
-
-    call_command("migrate", verbosity=0)
 
     def table_counts() -> dict[str, int]:
         return {"targets": Target.objects.count(), "candidates": Candidate.objects.count(),
@@ -99,22 +63,22 @@ def run(data: Path, args) -> int:
         ("Kepler FITS files (14)", fits_all),
         ("Astronet-Triage views (14,858 rows)", lambda: services.import_views_bundle(
             path=data / "tess" / "astronet_triage", with_catalog_labels=True)),
-        (f"simulated demo (n={args.demo_n}, 200 labels)", lambda: services.load_demo(
+        (f"simulated demo (n={args.demo_n}, 200 labels)", lambda: demo.load_demo(
             n=args.demo_n, seed=42, labels=min(200, args.demo_n), workers=args.workers)),
     ]
     failures = 0
-    print(f"{'import':40s} {'run':>3s} {'seconds':>8s}  rows added per table")
+    table = Table(("import", 40), ("run", 3, "d"), ("seconds", 8, ".2f"))
+    table.header(note="rows added per table")
     for label, step in steps:
         if args.only.lower() not in label.lower():
             continue
         for run_number in (1, 2):
             before = table_counts()
-            start = time.perf_counter()
-            step()
-            seconds = time.perf_counter() - start
+            with Stopwatch() as sw:
+                step()
             after = table_counts()
             added = {k: after[k] - before[k] for k in after}
-            print(f"{label:40s} {run_number:3d} {seconds:8.2f}  " + ", ".join(f"{k}+{v}" for k, v in added.items()), flush=True)
+            table.row(label, run_number, sw.wall, note=", ".join(f"{k}+{v}" for k, v in added.items()))
             if run_number == 2 and any(added.values()):
                 print(f"  FAIL: the second import of {label} added rows")
                 failures += 1

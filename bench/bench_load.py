@@ -2,7 +2,7 @@
 
 What it does
 ------------
-1. Creates a throwaway PostgreSQL database ``bench_load_<pid>`` (``BENCH_POSTGRES_URL``, default
+1. Creates a throwaway PostgreSQL database ``bench_load_<pid>`` (``BENCH_DATABASE_URL``, default
    ``postgres://postgres@127.0.0.1:5432/postgres``), migrates it and loads ``--candidates``
    simulated candidates with ``--seed-labels`` seed labels (``load_demo``); creates
    ``--vetters`` vetters (API tokens and site sessions) and one curator. Dropped at the end.
@@ -31,7 +31,6 @@ Targets: no errors, no lost labels, p95 < 300 ms.
 """
 from __future__ import annotations
 
-import argparse
 import json
 import os
 import random
@@ -47,7 +46,8 @@ from collections import defaultdict
 from contextlib import contextmanager
 from pathlib import Path
 
-REPO = Path(__file__).resolve().parent.parent
+from _common import REPO, Stopwatch, Table, bench_parser, django_env, percentile, throwaway_database
+
 PY = sys.executable
 
 SEED_SCRIPT = r"""
@@ -60,7 +60,7 @@ from django.contrib.sessions.backends.db import SessionStore
 from django.core.management import call_command
 from rest_framework.authtoken.models import Token
 from vetting.candidates.models import Candidate
-from vetting.candidates.services import load_demo
+from vetting.reviews.demo import load_demo
 
 call_command("migrate", verbosity=0)
 load_demo(n=int(os.environ["BENCH_N"]), labels=int(os.environ["BENCH_SEED_LABELS"]), seed=7)
@@ -97,21 +97,6 @@ def free_port() -> int:
     with socket.socket() as sock:
         sock.bind(("127.0.0.1", 0))
         return sock.getsockname()[1]
-
-
-@contextmanager
-def throwaway_database(server_url: str):
-    import psycopg
-
-    name = f"bench_load_{os.getpid()}"
-    with psycopg.connect(server_url, autocommit=True) as conn:
-        conn.execute(f'CREATE DATABASE "{name}"')
-    try:
-        yield f"{server_url.rsplit('/', 1)[0]}/{name}"
-    finally:
-        with psycopg.connect(server_url, autocommit=True) as conn:
-            conn.execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
-        print(f"dropped database {name}")
 
 
 @contextmanager
@@ -227,13 +212,8 @@ def retrain_loop(base: str, curator: dict, deadline: float, stats: dict) -> None
         time.sleep(1.0)
 
 
-def percentile(values: list[float], q: float) -> float:
-    ordered = sorted(values)
-    return ordered[min(len(ordered) - 1, int(round(q * (len(ordered) - 1))))] if ordered else float("nan")
-
-
 def main() -> int:
-    parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+    parser = bench_parser(__doc__, quick="5 vetters for 10 s")
     parser.add_argument("--duration", type=float, default=60.0, help="seconds of load (default 60)")
     parser.add_argument("--vetters", type=int, default=20)
     parser.add_argument("--no-retrain", action="store_true", help="no retrain during the load (to isolate its cost)")
@@ -245,32 +225,29 @@ def main() -> int:
     parser.add_argument("--web-threads", type=int, default=4)
     parser.add_argument("--conn-max-age", type=int, default=60,
                         help="seconds the server keeps a database connection (production: 60; 0 = one per request)")
-    parser.add_argument("--quick", action="store_true", help="smoke run: 5 vetters for 10 s")
     args = parser.parse_args()
     if args.quick:
         args.duration, args.vetters, args.candidates, args.seed_labels = 10.0, 5, 100, 40
 
-    server = os.environ.get("BENCH_POSTGRES_URL", "postgres://postgres@127.0.0.1:5432/postgres")
     session = f"benchload{os.getpid()}"
     var_dir = Path(tempfile.mkdtemp(prefix="bench-load-"))
-    with throwaway_database(server) as db_url:
-        env = dict(os.environ)
+    with throwaway_database(f"bench_load_{os.getpid()}") as db_url:
+        # Test settings: DEBUG off, PostgreSQL at TEST_DATABASE_URL, Redis db 9 with a private
+        # key prefix (VETTING_TEST_SESSION), generous API throttles; media in a temp dir.
+        env = {**os.environ, **django_env(db_url, "vetting.settings.test")}
         env.update({
-            # Test settings: DEBUG off, PostgreSQL at TEST_DATABASE_URL, Redis db 9 with a private
-            # key prefix (VETTING_TEST_SESSION), generous API throttles; media in a temp dir.
-            "DJANGO_SETTINGS_MODULE": "vetting.settings.test", "TEST_DATABASE_URL": db_url,
             "VETTING_TEST_SESSION": session, "VETTING_VAR_DIR": str(var_dir), "PYTHONUNBUFFERED": "1",
             "BENCH_N": str(args.candidates), "BENCH_SEED_LABELS": str(args.seed_labels),
             "BENCH_VETTERS": str(args.vetters), "VETTING_TEST_CONN_MAX_AGE": str(args.conn_max_age),
         })
         print(f"seeding {args.candidates} simulated candidates, {args.vetters} vetters ...", flush=True)
-        started = time.perf_counter()
-        seeded = subprocess.run([PY, "-c", SEED_SCRIPT], cwd=REPO, env=env, capture_output=True, text=True)
+        with Stopwatch() as seeding:
+            seeded = subprocess.run([PY, "-c", SEED_SCRIPT], cwd=REPO, env=env, capture_output=True, text=True)
         if seeded.returncode != 0:
             print(seeded.stderr[-4000:], file=sys.stderr)
             return 1
         data = json.loads(seeded.stdout.strip().splitlines()[-1])
-        print(f"seeded in {time.perf_counter() - started:.1f} s", flush=True)
+        print(f"seeded in {seeding.wall:.1f} s", flush=True)
 
         port = free_port()
         base = f"http://127.0.0.1:{port}"
@@ -290,15 +267,16 @@ def main() -> int:
             threads = [] if args.no_retrain else [
                 threading.Thread(target=retrain_loop, args=(base, data["curator"], deadline, retrain))]
             threads += [
-                threading.Thread(target=vetter_loop, args=(base, user, data["candidate_ids"], deadline, rec, i, args.think_s))
+                threading.Thread(target=vetter_loop,
+                                 args=(base, user, data["candidate_ids"], deadline, rec, i, args.think_s))
                 for i, user in enumerate(data["vetters"])
             ]
-            load_started = time.perf_counter()
-            for thread in threads:
-                thread.start()
-            for thread in threads:
-                thread.join()
-            elapsed = time.perf_counter() - load_started
+            with Stopwatch() as load:
+                for thread in threads:
+                    thread.start()
+                for thread in threads:
+                    thread.join()
+            elapsed = load.wall
 
         # --- Verify: nothing lost, nothing extra, no duplicate current labels -------------------
         import psycopg
@@ -311,26 +289,25 @@ def main() -> int:
         accepted = set(rec.accepted_labels)
         lost, extra = accepted - in_db, in_db - accepted
 
-        total = sum(len(v) for v in rec.latency.values())
         all_latencies = [s for v in rec.latency.values() for s in v]
         n_errors = sum(len(v) for v in rec.errors.values())
         print(f"\n== bench_load: {args.vetters} vetters, {args.duration:.0f} s, {args.candidates} candidates, "
               f"gunicorn {args.web_workers}x{args.web_threads} threads + 1 Celery worker (solo), 127.0.0.1, "
               f"mean think time {args.think_s:g} s, database connections kept {args.conn_max_age} s")
-        print(f"{'kind':<20}{'requests':>10}{'per s':>9}{'p50 ms':>9}{'p95 ms':>9}{'max ms':>9}{'errors':>8}")
-        for kind in sorted(rec.latency):
-            values = rec.latency[kind]
-            print(f"{kind:<20}{len(values):>10}{len(values) / elapsed:>9.1f}{1000 * statistics.median(values):>9.1f}"
-                  f"{1000 * percentile(values, 0.95):>9.1f}{1000 * max(values):>9.1f}{len(rec.errors[kind]):>8}")
-        print(f"{'all':<20}{total:>10}{total / elapsed:>9.1f}{1000 * statistics.median(all_latencies):>9.1f}"
-              f"{1000 * percentile(all_latencies, 0.95):>9.1f}{1000 * max(all_latencies):>9.1f}{n_errors:>8}")
+        table = Table(("kind", 20), ("requests", 9, "d"), ("per s", 8, ".1f"), ("p50 ms", 8, ".1f"),
+                      ("p95 ms", 8, ".1f"), ("max ms", 8, ".1f"), ("errors", 7, "d"))
+        table.header()
+        rows = [(kind, rec.latency[kind], len(rec.errors[kind])) for kind in sorted(rec.latency)]
+        for kind, values, errors in rows + [("all", all_latencies, n_errors)]:
+            ms = [1000 * v for v in values]
+            table.row(kind, len(ms), len(ms) / elapsed, statistics.median(ms), percentile(ms, 95), max(ms), errors)
         print(f"labels accepted (201): {len(accepted)}; human labels by these vetters in the database: {len(in_db)}; "
               f"lost: {len(lost)}; unexpected: {len(extra)}; duplicate current labels: {duplicates}")
         print(f"training runs during the test: requested {retrain['requests']} times; states now {runs}")
         for kind, errs in rec.errors.items():
             for err in errs[:3]:
                 print(f"  error [{kind}]: {err}")
-        p95 = percentile(all_latencies, 0.95)
+        p95 = percentile(all_latencies, 95)
         ok = n_errors == 0 and not lost and not extra and duplicates == 0
         print(f"RESULT: {'PASS' if ok and p95 < 0.300 else 'FAIL'} (errors {n_errors}, lost {len(lost)}, "
               f"p95 {1000 * p95:.0f} ms, target < 300 ms); logs in {var_dir}")

@@ -3,13 +3,14 @@
 What it does
 ------------
 1. Creates a throwaway PostgreSQL database ``bench_pages_<pid>`` (on the server named by
-   ``BENCH_POSTGRES_URL``, default ``postgres://postgres@127.0.0.1:5432/postgres``) and
+   ``BENCH_DATABASE_URL``, default ``postgres://postgres@127.0.0.1:5432/postgres``) and
    migrates it. It is dropped at the end, also after an error or Ctrl-C.
-2. Loads the data (``INSERT ... SELECT generate_series`` for the bulk, ``bulk_create`` for the rest): ``--candidates`` candidates (default 100,000) on 1/5 as many
+2. Loads the data (``INSERT ... SELECT generate_series`` for the bulk, ``bulk_create`` for the
+   rest): ``--candidates`` candidates (default 100,000) on 1/5 as many
    targets, an active classifier version with a prediction for every candidate, 500 queue
    entries, labels by 4 vetters on 2,000 candidates with their consensus, 200 open disputes.
    ``--with-payload`` candidates (default 2,000) carry a real plot payload (one simulated
-   light curve processed by ``classifier.plots.plot_payload``, shared by all of them).
+   light curve processed by ``classifier.products.lightcurve_products``, shared by all of them).
 3. Times ``--requests`` GETs (default 200) of each page with the Django test client (the whole
    Django stack: middleware, session, login, templates; no network) and prints p50/p95/max.
 
@@ -22,40 +23,10 @@ The figure to watch: the candidate page p95 must stay below 150 ms.
 """
 from __future__ import annotations
 
-import argparse
 import os
 import random
-import statistics
-import sys
-import time
-from contextlib import contextmanager
-from pathlib import Path
 
-REPO = Path(__file__).resolve().parent.parent
-sys.path.insert(0, str(REPO))
-
-
-@contextmanager
-def throwaway_database(server_url: str, keep: bool = False):
-    """Create ``bench_pages_<pid>`` on the server, yield its URL, drop it afterwards (unless ``keep``)."""
-    import psycopg
-
-    name = f"bench_pages_{os.getpid()}"
-    with psycopg.connect(server_url, autocommit=True) as conn:
-        conn.execute(f'CREATE DATABASE "{name}"')
-    base = server_url.rsplit("/", 1)[0]
-    try:
-        yield f"{base}/{name}", name
-    finally:
-        from django.db import connections
-
-        connections.close_all()
-        if keep:
-            print(f"kept database {name} (drop it with: DROP DATABASE \"{name}\")")
-            return
-        with psycopg.connect(server_url, autocommit=True) as conn:
-            conn.execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
-        print(f"dropped database {name}")
+from _common import Stopwatch, Table, bench_parser, django_database, percentile
 
 
 def populate(n_candidates: int, n_payload: int, seed: int = 1) -> dict:
@@ -64,18 +35,21 @@ def populate(n_candidates: int, n_payload: int, seed: int = 1) -> dict:
     from django.contrib.auth.models import Group, User
     from django.db import connection
 
-    from classifier import lightcurves, plots, synthetic
+    from classifier import lightcurves, synthetic
+    from classifier.jsonutil import jsonable
+    from classifier.products import lightcurve_products
     from classifier.vocabulary import CLASS_CODES
     from vetting.candidates.models import Candidate, Target
     from vetting.learning.models import ClassifierVersion, QueueEntry
     from vetting.reviews.models import Consensus, Dispute, Label
 
     rng = random.Random(seed)
-    t0 = time.perf_counter()
+    setup = Stopwatch()
     sim = synthetic.simulate_candidate("PC", np.random.default_rng(seed), candidate_id="SIM-1.01")
     bls = lightcurves.bls_search(sim.time_bkjd, sim.flux, sim.flux_err, n_periods=2000)
-    payload = plots.plot_payload(sim.time_bkjd, sim.flux, sim.flux_err, sim.quality, period_days=sim.period_days,
-                                 epoch=sim.epoch_bkjd, duration_hours=sim.duration_hours, bls=bls)
+    products = lightcurve_products(sim.time_bkjd, sim.flux, sim.flux_err, sim.quality, period_days=sim.period_days,
+                                   epoch=sim.epoch_bkjd, duration_hours=sim.duration_hours, bls=bls)
+    payload, features = products.payload, jsonable(products.metrics)
 
     vetter_group = Group.objects.get(name="vetter")
     vetters = []
@@ -98,7 +72,7 @@ def populate(n_candidates: int, n_payload: int, seed: int = 1) -> dict:
         period_days=rng.uniform(0.5, 300), epoch=rng.uniform(120, 600), duration_hours=rng.uniform(1, 12),
         depth_ppm=rng.uniform(50, 20000), snr=rng.uniform(7, 300),
         catalog_disposition=rng.choice(["CANDIDATE", "FALSE POSITIVE", "CONFIRMED"]),
-        plot_payload=payload, features=payload["metrics"],
+        plot_payload=payload, features=features,
     ) for i in range(n_payload)], batch_size=500)
     with connection.cursor() as cursor:
         cursor.execute("SELECT setseed(%s)", [seed / 10])
@@ -143,7 +117,7 @@ def populate(n_candidates: int, n_payload: int, seed: int = 1) -> dict:
     Dispute.objects.bulk_create([Dispute(candidate_id=cid, subject="prediction", model_version="bench",
                                          reason="bench", opened_by=vetters[1]) for cid in labeled[:200]])
     print(f"loaded {n_candidates:,} candidates, {len(cids):,} predictions, {len(labeled) * 3:,} labels "
-          f"in {time.perf_counter() - t0:.1f} s")
+          f"in {setup.wall:.1f} s")
     return {"user": vetters[0], "payload_ids": cids[:n_payload], "all_ids": cids}
 
 
@@ -151,50 +125,42 @@ def time_requests(client, urls: list[str]) -> list[float]:
     """Milliseconds per GET (each must answer 200)."""
     out = []
     for url in urls:
-        t = time.perf_counter()
-        response = client.get(url)
-        out.append((time.perf_counter() - t) * 1000)
+        with Stopwatch() as sw:
+            response = client.get(url)
+        out.append(sw.wall * 1000)
         if response.status_code != 200:
             raise SystemExit(f"GET {url} answered {response.status_code}")
     return out
 
 
+TABLE = Table(("page", 42), ("n", 4, "d"), ("p50 ms", 8, ".1f"), ("p95 ms", 8, ".1f"), ("max ms", 8, ".1f"))
+
+
 def report(name: str, ms: list[float]) -> None:
-    q = statistics.quantiles(ms, n=100, method="inclusive")
-    print(f"{name:<42} n={len(ms):<4} p50={q[49]:7.1f} ms  p95={q[94]:7.1f} ms  max={max(ms):7.1f} ms")
+    TABLE.row(name, len(ms), percentile(ms, 50), percentile(ms, 95), max(ms))
 
 
 def main() -> None:
-    parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
+    parser = bench_parser(__doc__, quick="5,000 candidates, 20 requests")
     parser.add_argument("--candidates", type=int, default=100_000)
     parser.add_argument("--with-payload", type=int, default=2_000)
     parser.add_argument("--requests", type=int, default=200)
     parser.add_argument("--keep", action="store_true", help="keep the database (for EXPLAIN sessions)")
     parser.add_argument("--profile", action="store_true", help="print a cProfile of 20 candidate pages")
-    parser.add_argument("--quick", action="store_true", help="smoke run: 5,000 candidates, 20 requests")
     args = parser.parse_args()
     if args.quick:
         args.candidates, args.with_payload, args.requests = 5_000, 200, 20
-    server = os.environ.get("BENCH_POSTGRES_URL", "postgres://postgres@127.0.0.1:5432/postgres")
 
-    with throwaway_database(server, keep=args.keep) as (url, name):
-        os.environ["DJANGO_SETTINGS_MODULE"] = "vetting.settings.test"
-        os.environ["TEST_DATABASE_URL"] = url
-        import django
-
-        django.setup()
+    with django_database(f"bench_pages_{os.getpid()}", settings="vetting.settings.test", keep=args.keep):
         from django.conf import settings
 
         # Persistent connections as in production (base settings: CONN_MAX_AGE=60); the test
         # settings close the connection after every request, which would time connecting.
         settings.DATABASES["default"]["CONN_MAX_AGE"] = 60
-        from django.core.management import call_command
         from django.db import connection
         from django.test import Client
         from django.test.utils import CaptureQueriesContext
 
-        print(f"database {name}: migrating")
-        call_command("migrate", verbosity=0)
         data = populate(args.candidates, min(args.with_payload, args.candidates))
         with connection.cursor() as cursor:
             cursor.execute("ANALYZE")  # fresh statistics, as autovacuum would give a live site
@@ -218,13 +184,15 @@ def main() -> None:
             prof = cProfile.Profile()
             prof.runcall(time_requests, client, detail[:20])
             pstats.Stats(prof).sort_stats("tottime").print_stats(25)
+        TABLE.header()
         report("candidate page (with plots, labels)", time_requests(client, detail))
         report("candidate page (random candidate)", time_requests(client, plain))
         report("queue page (default order)", time_requests(client, ["/candidates/"] * n))
         report("queue page (page 40, p_planet sort)",
                time_requests(client, ["/candidates/?sort=p_planet_desc&page=40"] * max(1, n // 4)))
         report("queue page (filters: kepler, EB, 0.1-0.5)",
-               time_requests(client, ["/candidates/?mission=kepler&model_class=EB&p_min=0.1&p_max=0.5"] * max(1, n // 4)))
+               time_requests(client,
+                             ["/candidates/?mission=kepler&model_class=EB&p_min=0.1&p_max=0.5"] * max(1, n // 4)))
 
 
 if __name__ == "__main__":

@@ -15,54 +15,25 @@ Usage: ``.venv/bin/python bench/bench_retrain.py [--labels 15000] [--candidates 
 """
 from __future__ import annotations
 
-import argparse
 import os
-import shutil
-import sys
-import tempfile
-import time
-from pathlib import Path
 
 import numpy as np
-
-REPO = Path(__file__).resolve().parent.parent
-sys.path.insert(0, str(REPO))
+from _common import Stopwatch, bench_parser, django_database
 
 
 def main() -> int:
-    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser = bench_parser(__doc__, quick="600 labels, 3,000 candidates")
     parser.add_argument("--labels", type=int, default=15000)
     parser.add_argument("--candidates", type=int, default=100000)
     parser.add_argument("--profile", default="fast")
-    parser.add_argument("--quick", action="store_true", help="smoke run: 600 labels, 3,000 candidates")
     args = parser.parse_args()
     if args.quick:
         args.labels, args.candidates = 600, 3_000
     if args.labels > args.candidates:
         parser.error("--labels cannot exceed --candidates")
-
-    import psycopg
-
-    server = os.environ.get("BENCH_DATABASE_URL", "postgres://postgres@127.0.0.1:5432/postgres")
-    name = f"bench_retrain_{os.getpid()}"
-    with psycopg.connect(server, autocommit=True) as conn:
-        conn.execute(f'CREATE DATABASE "{name}"')
-    media = Path(tempfile.mkdtemp(prefix="bench-retrain-media-"))
-    try:
-        os.environ["DATABASE_URL"] = server.rsplit("/", 1)[0] + "/" + name
-        os.environ["VETTING_MEDIA_ROOT"] = str(media)
-        os.environ["VETTING_ARTIFACT_DIR"] = str(media / "models")
-        os.environ["VETTING_TRAINING_PROFILE"] = args.profile
-        os.environ["DJANGO_SETTINGS_MODULE"] = "vetting.settings.dev"
-        os.environ.setdefault("VETTING_LOG_LEVEL", "WARNING")
+    os.environ["VETTING_TRAINING_PROFILE"] = args.profile
+    with django_database(f"bench_retrain_{os.getpid()}", media=True):
         return run(args)
-    finally:
-        from django.db import connections
-
-        connections.close_all()
-        with psycopg.connect(server, autocommit=True) as conn:
-            conn.execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
-        shutil.rmtree(media, ignore_errors=True)
 
 
 def simulated_views(labels: np.ndarray, rng: np.random.Generator) -> tuple[np.ndarray, np.ndarray]:
@@ -86,10 +57,6 @@ def simulated_views(labels: np.ndarray, rng: np.random.Generator) -> tuple[np.nd
 
 
 def run(args) -> int:
-    import django
-
-    django.setup()
-    from django.core.management import call_command
     from django.db import connection
 
     from vetting.candidates.models import Candidate, Mission, SourceCatalog, Target
@@ -97,12 +64,11 @@ def run(args) -> int:
     from vetting.learning.models import ClassifierVersion, Prediction, QueueEntry, TrainingRun
     from vetting.reviews.models import Consensus
 
-    call_command("migrate", verbosity=0)
     rng = np.random.default_rng(0)
     n, n_labels = args.candidates, args.labels
     truth = np.array(["PC", "EB", "J"], dtype=object)[rng.integers(0, 3, n)]
 
-    start = time.perf_counter()
+    setup = Stopwatch()
     n_targets = int(n / 1.2)
     Target.objects.bulk_create(
         [Target(mission=Mission.SIMULATED, catalog_id=f"SIM-{i:07d}", teff_k=float(rng.uniform(4000, 6500)))
@@ -129,27 +95,27 @@ def run(args) -> int:
                    method="weighted_majority") for i in labeled], batch_size=5000)
     with connection.cursor() as cursor:
         cursor.execute("VACUUM ANALYZE")
-    print(f"setup: {n} candidates, {n_labels} consensus labels inserted in {time.perf_counter() - start:.1f} s")
+    print(f"setup: {n} candidates, {n_labels} consensus labels inserted in {setup.wall:.1f} s")
     print(f"cpu cores visible: {os.cpu_count()}, training profile: {args.profile}")
 
-    start = time.perf_counter()
-    matrix = featurize.build_matrix()
-    t_feat = time.perf_counter() - start
-    print(f"featurize all candidates: {t_feat:.1f} s, matrix {matrix.X.shape} float32 = {matrix.X.nbytes / 1e6:.0f} MB")
+    with Stopwatch() as feat:
+        matrix = featurize.build_matrix()
+    print(f"featurize all candidates: {feat.wall:.1f} s, "
+          f"matrix {matrix.X.shape} float32 = {matrix.X.nbytes / 1e6:.0f} MB")
     del matrix
 
     run_row = TrainingRun.objects.create(trigger=TrainingRun.Trigger.MANUAL)
-    start = time.perf_counter()
-    outcome = services.training_run_execute(run_id=run_row.pk, rescore="sync")
-    t_run = time.perf_counter() - start
+    with Stopwatch() as whole:
+        outcome = services.training_run_execute(run_id=run_row.pk, rescore="sync")
+    t_run = whole.wall
     run_row.refresh_from_db()
     if outcome != "finished":
         print(f"run {outcome}: {run_row.error}")
         return 1
     version = ClassifierVersion.objects.get(training_run=run_row)
-    start = time.perf_counter()
-    services.rescore_sync(version=version)
-    t_rescore = time.perf_counter() - start
+    with Stopwatch() as rescore:
+        services.rescore_sync(version=version)
+    t_rescore = rescore.wall
     t_train = t_run - t_rescore
     print(f"version {version.name} {version.status}; cv planet_ap={version.metrics.get('planet_ap'):.3f} "
           f"triage_ap={version.metrics.get('triage_ap'):.3f}; predictions={Prediction.objects.count()}, "

@@ -20,24 +20,15 @@ Usage: python bench/compare_reference.py [--quick]
 """
 from __future__ import annotations
 
-import argparse
-import os
 import sys
 import time
 import warnings
-from pathlib import Path
 
 import numpy as np
+from _common import bench_parser, require_data, shared_data
 
-REPO = Path(__file__).resolve().parent.parent
-sys.path.insert(0, str(REPO))
-
-from classifier import lightcurves as lcmod  # noqa: E402
-from classifier.features import vetting_metrics  # noqa: E402
-
-
-def _shared() -> Path:
-    return Path(os.environ.get("VETTING_SHARED_DATA", REPO.parent / "shared" / "data"))
+from classifier import lightcurves as lcmod
+from classifier.features import vetting_metrics
 
 
 def _first_epoch(epoch: float, period: float, t0: float) -> float:
@@ -57,14 +48,12 @@ def _spearman(a, b) -> float:
 
 
 def main() -> int:
-    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--quick", action="store_true", help="first 3 files only")
+    parser = bench_parser(__doc__, quick="the first 3 files only")
     args = parser.parse_args()
-    data = _shared()
+    data = shared_data()
     folder = data / "kepler" / "lightcurves"
     index_path = folder / "fits_index_with_labels.csv"
-    if not index_path.exists():
-        print(f"SKIP: real Kepler data not found at {folder} (set VETTING_SHARED_DATA)")
+    if not require_data(index_path, "the Kepler light-curve index"):
         return 0
     warnings.simplefilter("ignore")
     import logging
@@ -179,7 +168,8 @@ def main() -> int:
     print(f"fold/bin vs lightkurve: median max|diff| {np.nanmedian(col['bin_maxdiff_ppm']):.3f} ppm, "
           f"worst {np.nanmax(col['bin_maxdiff_ppm']):.3f} ppm; min correlation {np.nanmin(col['bin_corr']):.6f}")
     d = col["oe_diff_ours"] - col["oe_diff_exo"]
-    print(f"odd-even depth difference vs exovetter OddEven: Spearman {_spearman(col['oe_diff_ours'], col['oe_diff_exo']):.2f}, "
+    print(f"odd-even depth difference vs exovetter OddEven: "
+          f"Spearman {_spearman(col['oe_diff_ours'], col['oe_diff_exo']):.2f}, "
           f"median |ours - exo| {np.nanmedian(np.abs(d)):.0f} ppm "
           f"(both the central half of the transit; exovetter: median, ours: mean)")
     ours_d = np.r_[col["odd_ours"], col["even_ours"]]

@@ -13,24 +13,14 @@ Needs ``torch`` (``pip install torch==2.13.0``); skips with a message without it
 """
 from __future__ import annotations
 
-import argparse
 import sys
-import tempfile
-import time
-from pathlib import Path
 
 import numpy as np
 import pandas as pd
+from _common import Stopwatch, astronet_dir, astronet_splits, bench_parser, metrics_line
 
-REPO = Path(__file__).resolve().parent.parent
-sys.path.insert(0, str(REPO))
-sys.path.insert(0, str(REPO / "bench"))
-
-from bench_tess_views import shared_data, write_split_dirs  # noqa: E402
-
-from classifier.dataset import load_astronet_dir  # noqa: E402
-from classifier.evaluation import vetting_metrics  # noqa: E402
-from classifier.training import VettingEnsemble, score  # noqa: E402
+from classifier.evaluation import classification_metrics
+from classifier.training import VettingEnsemble, score
 
 #: Class order of the network's outputs.
 CNN_CLASSES = ["PC", "EB", "J"]
@@ -63,8 +53,8 @@ def train_cnn(torch, gv, lv, sc, y, seed: int, epochs: int):
             self.h = nn.Sequential(nn.Linear(64 * 4 + 32 * 4 + sc.shape[1], 128), nn.ReLU(), nn.Dropout(0.3),
                                    nn.Linear(128, 128), nn.ReLU(), nn.Linear(128, 3))
 
-        def forward(self, g, l, c):
-            return self.h(torch.cat([self.g(g[:, None]), self.l(l[:, None]), c], 1))
+        def forward(self, g, loc, c):
+            return self.h(torch.cat([self.g(g[:, None]), self.l(loc[:, None]), c], 1))
 
     net = Net()
     opt = torch.optim.Adam(net.parameters(), 1e-3, weight_decay=1e-5)
@@ -79,16 +69,16 @@ def train_cnn(torch, gv, lv, sc, y, seed: int, epochs: int):
             b = perm[i:i + 64]
             flip = (torch.rand(len(b)) < 0.5)[:, None]
             g = torch.where(flip, G[b].flip(1), G[b])
-            l = torch.where(flip, L[b].flip(1), L[b])
+            loc = torch.where(flip, L[b].flip(1), L[b])
             opt.zero_grad()
-            loss_fn(net(g, l, C[b]), Y[b]).backward()
+            loss_fn(net(g, loc, C[b]), Y[b]).backward()
             opt.step()
     net.eval()
     return net
 
 
 def main() -> int:
-    parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
+    parser = bench_parser(__doc__, quick=None)
     parser.add_argument("--seeds", type=int, default=3)
     parser.add_argument("--epochs", type=int, default=25)
     parser.add_argument("--threads", type=int, default=2)
@@ -98,9 +88,8 @@ def main() -> int:
     except ImportError:
         print("SKIP reference_cnn: PyTorch is not installed (pip install torch==2.13.0)")
         return 0
-    src = shared_data() / "tess" / "astronet_triage"
-    if not (src / "candidates.csv").exists():
-        print(f"SKIP reference_cnn: Astronet-Triage data not found at {src} (set VETTING_SHARED_DATA)")
+    src = astronet_dir()
+    if src is None:
         return 0
     torch.set_num_threads(args.threads)
     table = pd.read_csv(src / "candidates.csv")
@@ -111,27 +100,23 @@ def main() -> int:
     y = table.label_4class.map({"PC": 0, "EB": 1, "J": 2, "O": 2}).to_numpy()
     tr, va = (table.split == "train").to_numpy(), (table.split == "val").to_numpy()
 
-    t0 = time.perf_counter()
-    nets = [train_cnn(torch, gv[tr], lv[tr], sc[tr], y[tr], seed, args.epochs) for seed in range(args.seeds)]
-    with torch.no_grad():
-        cnn = np.mean([torch.softmax(n(torch.tensor(gv[va]), torch.tensor(lv[va]), torch.tensor(sc[va])), 1).numpy()
-                       for n in nets], axis=0).astype(np.float64)
-    cnn_s = time.perf_counter() - t0
+    with Stopwatch() as cnn_time:
+        nets = [train_cnn(torch, gv[tr], lv[tr], sc[tr], y[tr], seed, args.epochs) for seed in range(args.seeds)]
+        with torch.no_grad():
+            cnn = np.mean([torch.softmax(n(torch.tensor(gv[va]), torch.tensor(lv[va]), torch.tensor(sc[va])), 1).numpy()
+                           for n in nets], axis=0).astype(np.float64)
 
-    with tempfile.TemporaryDirectory() as tmp:
-        dirs = write_split_dirs(src, Path(tmp))
-        train, val = load_astronet_dir(dirs["train"]), load_astronet_dir(dirs["val"])
-    t0 = time.perf_counter()
-    s = score(VettingEnsemble(random_state=0, n_jobs=2).fit(train.X, train.y, train.groups), val.X)
-    ens_s = time.perf_counter() - t0
+    train, val = astronet_splits(src, "train", "val")
+    with Stopwatch() as ens_time:
+        s = score(VettingEnsemble(random_state=0, n_jobs=2).fit(train.X, train.y, train.groups), val.X)
     ens = s.proba[:, [list(s.classes).index(c) for c in CNN_CLASSES]]
     if list(val.candidate_ids) != table.candidate_id[va].astype(str).tolist():
         raise RuntimeError("val rows of the loader and of the CSV are not in the same order")
 
     for name, proba in (("reference CNN", cnn), ("project ensemble", ens), ("average of both", (cnn + ens) / 2)):
-        m = vetting_metrics(val.y, proba, CNN_CLASSES)
-        print(f"{name:<18} planet AP {m['planet_ap']:.4f}  triage AP {m['triage_ap']:.4f}  ECE {m['ece']:.4f}")
-    print(f"CNN: {args.seeds} seeds x {args.epochs} epochs in {cnn_s:.0f} s; ensemble fit+score {ens_s:.0f} s")
+        print(metrics_line(name, classification_metrics(val.y, proba, CNN_CLASSES)))
+    print(f"CNN: {args.seeds} seeds x {args.epochs} epochs in {cnn_time.wall:.0f} s; "
+          f"ensemble fit+score {ens_time.wall:.0f} s")
     print("Yu et al. 2019 (their test split): triage AP 0.970, planet AP 0.693")
     return 0
 

@@ -25,8 +25,9 @@ from pathlib import Path
 import numpy as np
 
 from classifier.active import DEFAULT_MIX, STRATEGIES, embed, select_batch
-from classifier.dataset import Dataset, load_any
-from classifier.evaluation import top_label_ece, vetting_metrics
+from classifier.dataset import Dataset
+from classifier.evaluation import classification_metrics, top_label_ece
+from classifier.loaders import load_any
 from classifier.training import VettingEnsemble, score
 
 #: Strategy names accepted by ``simulate``: single strategies, or ``default`` (the site's mix
@@ -77,7 +78,7 @@ def cmd_evaluate(args: argparse.Namespace) -> dict | None:
     metrics = None
     mask = test_ds.labeled_mask
     if mask.any():
-        metrics = vetting_metrics(test_ds.y[mask], s.proba[mask], s.classes)
+        metrics = classification_metrics(test_ds.y[mask], s.proba[mask], s.classes)
         metrics.update({
             "n_train": int(len(train_ds.y)),
             "classes": list(s.classes),
@@ -142,7 +143,7 @@ def simulate(
         idx = np.array(labeled)
         model = VettingEnsemble(profile=profile, random_state=seed, n_jobs=n_jobs).fit(pool.X[idx], pool.y[idx], pool.groups[idx])
         s_test = score(model, test.X)
-        m = vetting_metrics(test.y, s_test.proba, s_test.classes)
+        m = classification_metrics(test.y, s_test.proba, s_test.classes)
         row = {
             "n_labels": len(labeled), "strategy": strategy, "seed": seed,
             "planet_ap": m["planet_ap"], "triage_ap": m["triage_ap"],

@@ -1,11 +1,16 @@
-"""Design matrix and dataset loaders for the vetting classifier.
+"""The design matrix of the vetting classifier.
 
-One function, :func:`design_matrix`, turns candidates into the feature matrix used everywhere
-(the command line, benchmarks and the Django site), so a model trained by one caller can score
-rows built by another. Loaders read the two public formats the project supports:
+One function, :func:`design_matrix` (and its vectorised form :func:`design_matrix_from_arrays`),
+turns candidates into the feature matrix used everywhere (the command line, benchmarks and the
+Django site), so a model trained by one caller can score rows built by another. The loaders of
+the public formats (Astronet-Triage directories, NASA Exoplanet Archive tables) are in
+:mod:`classifier.loaders`.
 
-* a directory in the Astronet-Triage layout (``candidates.csv`` + ``views.npz``), and
-* NASA Exoplanet Archive tables (KOI cumulative, Kepler DR24 TCE, TESS TOI), with ``#`` comments.
+Columns, in order: scalars (:data:`DEFAULT_SCALAR_NAMES`: catalog values named like the site's
+model fields, then the light-curve vetting metrics ``lc_*`` of :mod:`classifier.features`),
+derived scalars, summary features of the views, the global view averaged over
+:data:`GLOBAL_DOWNSAMPLE` bins and the local view. Models store the scalar names they were
+trained with; names used before a rename (:data:`RENAMED_SCALARS`) are still understood.
 
 Nothing here imports Django.
 """
@@ -15,25 +20,21 @@ import math
 import warnings
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
-from pathlib import Path
 
 import numpy as np
-import pandas as pd
 
-from classifier import dispositions
-from classifier.vocabulary import ASTRONET_TO_CLASS, validate_class
+from classifier.features import FEATURE_NAMES, PASS_THROUGH_NAMES
+from classifier.lightcurves import GLOBAL_VIEW_BINS, LOCAL_VIEW_BINS
 
-#: Number of phase bins of a global view (whole orbit, phase -0.5..0.5, transit at the centre).
-GLOBAL_VIEW_BINS = 201
-#: Number of phase bins of a local view (about +/- two transit durations around the transit).
-LOCAL_VIEW_BINS = 61
 #: Global views are averaged over this many adjacent bins before entering the design matrix:
 #: trees gain nothing from 201 highly correlated pixels and fits get ~3x cheaper.
 GLOBAL_DOWNSAMPLE = 3
 
-#: Scalar features in their fixed order (catalog values and light-curve vetting metrics).
-#: Units: period [days], duration [hours], depth [ppm], radii [R_sun] / [R_earth], teff [K].
-DEFAULT_SCALAR_NAMES: tuple[str, ...] = (
+#: Catalog scalars, named like the model fields (``Candidate.period_days``, ...,
+#: ``Target.teff_k``, ...) with their units: period [days], duration [hours], depth [ppm],
+#: teff [K], logg [log10 cm/s^2], radius [R_sun], mass [M_sun], planet radius [R_earth];
+#: ``ingress_fraction`` and ``is_multi`` come from ``Candidate.catalog_features``.
+CATALOG_SCALAR_NAMES: tuple[str, ...] = (
     "period_days",
     "duration_hours",
     "depth_ppm",
@@ -41,13 +42,34 @@ DEFAULT_SCALAR_NAMES: tuple[str, ...] = (
     "impact",
     "ingress_fraction",
     "magnitude",
-    "teff",
-    "logg",
-    "star_radius_rsun",
-    "star_mass_msun",
-    "planet_radius_earth",
+    "teff_k",
+    "logg_cgs",
+    "radius_rsun",
+    "mass_msun",
+    "planet_radius_rearth",
     "is_multi",
 )
+
+#: Light-curve vetting metrics (:data:`classifier.features.FEATURE_NAMES`, i.e.
+#: ``Candidate.features``) prefixed ``lc_`` so they never clash with catalog scalars; the
+#: metrics that only pass a catalog value or a star parameter through are catalog columns already.
+LIGHTCURVE_SCALAR_NAMES: tuple[str, ...] = tuple(
+    f"lc_{name}" for name in FEATURE_NAMES if name not in PASS_THROUGH_NAMES
+)
+
+#: Scalar features in their fixed order: catalog values, then light-curve metrics (NaN for a
+#: candidate without a light curve).
+DEFAULT_SCALAR_NAMES: tuple[str, ...] = CATALOG_SCALAR_NAMES + LIGHTCURVE_SCALAR_NAMES
+
+#: Scalar names of models trained before they were aligned with the model fields -> today's
+#: name. A stored model asking for an old name gets the same quantity under it.
+RENAMED_SCALARS: dict[str, str] = {
+    "teff": "teff_k",
+    "logg": "logg_cgs",
+    "star_radius_rsun": "radius_rsun",
+    "star_mass_msun": "mass_msun",
+    "planet_radius_earth": "planet_radius_rearth",
+}
 
 _DERIVED_SCALAR_NAMES: tuple[str, ...] = (
     "log_period",
@@ -168,9 +190,18 @@ def feature_names_for(scalar_names: Sequence[str] = DEFAULT_SCALAR_NAMES) -> lis
 
 
 def scalar_names_from_feature_names(feature_names: Sequence[str]) -> list[str]:
-    """Recover the ``scalar_names`` a design matrix was built with (e.g. from an artifact)."""
-    stop = feature_names.index(_DERIVED_SCALAR_NAMES[0])
+    """Recover the ``scalar_names`` a design matrix was built with (e.g. from an artifact).
+
+    Names are returned as stored (old names included): :func:`design_matrix` understands them,
+    so the matrix gets the model's own column names back.
+    """
+    stop = list(feature_names).index(_DERIVED_SCALAR_NAMES[0])
     return list(feature_names[:stop])
+
+
+def canonical_scalar_name(name: str) -> str:
+    """Today's name of a scalar (:data:`RENAMED_SCALARS`); other names are returned unchanged."""
+    return RENAMED_SCALARS.get(name, name)
 
 
 def design_matrix(
@@ -205,7 +236,8 @@ def design_matrix(
     n = len(records)
     # Derived scalars need these even when the caller's scalar_names leave them out.
     wanted = list(dict.fromkeys(names + list(_DERIVED_INPUTS)))
-    scalars = {name: np.array([_as_float(rec.scalars.get(name)) for rec in records], dtype=np.float64).reshape(n)
+    scalars = {name: np.array([_as_float(rec.scalars.get(canonical_scalar_name(name))) for rec in records],
+                              dtype=np.float64).reshape(n)
                for name in wanted}
     global_views = _stack_views(records, "global_view", GLOBAL_VIEW_BINS)
     local_views = _stack_views(records, "local_view", LOCAL_VIEW_BINS)
@@ -224,7 +256,8 @@ def design_matrix_from_arrays(
     Parameters
     ----------
     scalars : mapping of str to ndarray of shape (n,)
-        Scalar columns by name (float; NaN = missing). Names not given are NaN columns.
+        Scalar columns by name (float; NaN = missing). Names not given are NaN columns; a
+        name of :data:`RENAMED_SCALARS` is looked up under its new name.
     global_views : ndarray of shape (n, 201) or None
         NaN rows mark absent views.
     local_views : ndarray of shape (n, 61) or None
@@ -243,9 +276,10 @@ def design_matrix_from_arrays(
     lv = _views_or_nan(local_views, n, LOCAL_VIEW_BINS, "local_views")
 
     def column(name: str) -> np.ndarray:
-        if name not in scalars:
+        key = name if name in scalars else canonical_scalar_name(name)
+        if key not in scalars:
             return np.full(n, np.nan)
-        col = np.asarray(scalars[name], dtype=np.float64).reshape(-1)
+        col = np.asarray(scalars[key], dtype=np.float64).reshape(-1)
         if col.shape != (n,):
             raise ValueError(f"scalar {name!r} has {col.size} values; expected {n}")
         return np.where(np.isfinite(col), col, np.nan)
@@ -263,8 +297,9 @@ def design_matrix_from_arrays(
     return X, feature_names
 
 
-#: Scalars that the derived columns are computed from.
-_DERIVED_INPUTS = ("period_days", "duration_hours", "depth_ppm", "snr", "star_radius_rsun", "star_mass_msun", "logg")
+#: Scalars that the derived columns are computed from (taken even when the caller's
+#: ``scalar_names`` leave them out).
+_DERIVED_INPUTS = ("period_days", "duration_hours", "depth_ppm", "snr", "radius_rsun", "mass_msun", "logg_cgs")
 
 
 def _n_rows(scalars, global_views, local_views) -> int:
@@ -346,9 +381,9 @@ def _derived_scalars(column) -> np.ndarray:
     duration_h = column("duration_hours")
     depth = column("depth_ppm")
     snr = column("snr")
-    r_star = column("star_radius_rsun")
-    m_star = column("star_mass_msun")
-    logg = column("logg")
+    r_star = column("radius_rsun")
+    m_star = column("mass_msun")
+    logg = column("logg_cgs")
     with np.errstate(all="ignore"):
         pos_p, pos_d = period > 0, depth > 0
         log_period = np.where(pos_p, np.log10(np.where(pos_p, period, 1.0)), np.nan)
@@ -432,226 +467,3 @@ def _view_features(gv: np.ndarray, lv: np.ndarray) -> np.ndarray:
         both = has_gv & has_lv & (out[:, 0] > 0)
         out[:, 21] = np.where(both, out[:, 7] / out[:, 0], np.nan)
     return out
-
-
-# --------------------------------------------------------------------------------------------
-# Loaders
-# --------------------------------------------------------------------------------------------
-
-ASTRONET_REQUIRED_COLUMNS = ("candidate_id", "tic_id")
-
-
-def load_astronet_dir(path: str | Path, *, fine_labels: bool = False) -> Dataset:
-    """Load a directory in the Astronet-Triage layout.
-
-    Parameters
-    ----------
-    path : path
-        Directory holding ``candidates.csv`` (one row per TCE: ``candidate_id``, ``tic_id``,
-        catalog columns, optional ``label_4class``/``label_orig_6class``) and ``views.npz``
-        (``candidate_id``, ``global_view`` (N, 201), ``local_view`` (N, 61)).
-    fine_labels : bool
-        If True and ``label_orig_6class`` is present, junk (J) is refined into V / IS / J.
-
-    Returns
-    -------
-    Dataset
-        ``y`` holds class codes (PC, EB, J; O maps to J) or None when no label column exists.
-
-    Raises
-    ------
-    FileNotFoundError, ValueError
-        Missing files, missing columns, or views that do not match the CSV rows.
-    """
-    path = Path(path)
-    csv_path, npz_path = path / "candidates.csv", path / "views.npz"
-    for p in (csv_path, npz_path):
-        if not p.exists():
-            raise FileNotFoundError(f"{p} not found: an Astronet-layout directory needs candidates.csv and views.npz")
-    table = pd.read_csv(csv_path, comment=None)
-    missing = [c for c in ASTRONET_REQUIRED_COLUMNS if c not in table.columns]
-    if missing:
-        raise ValueError(f"{csv_path} lacks required column(s): {', '.join(missing)}")
-    with np.load(npz_path, allow_pickle=False) as npz:
-        for key in ("candidate_id", "global_view", "local_view"):
-            if key not in npz.files:
-                raise ValueError(f"{npz_path} lacks array {key!r} (has {', '.join(npz.files)})")
-        view_ids = npz["candidate_id"].astype(str)
-        global_views = npz["global_view"]
-        local_views = npz["local_view"]
-    if len(view_ids) != len(table) or len(global_views) != len(table) or len(local_views) != len(table):
-        raise ValueError(
-            f"{npz_path} holds {len(view_ids)} candidates but {csv_path} has {len(table)} rows; "
-            "they must describe the same candidates"
-        )
-    ids = table["candidate_id"].astype(str).to_numpy()
-    if not np.array_equal(ids, view_ids):
-        # Same candidates in another order is fine; anything else is an error.
-        position = {cid: k for k, cid in enumerate(view_ids)}
-        try:
-            order = np.array([position[cid] for cid in ids])
-        except KeyError as exc:
-            raise ValueError(f"candidate {exc.args[0]!r} of {csv_path} has no views in {npz_path}") from None
-        global_views, local_views = global_views[order], local_views[order]
-    if global_views.shape[1:] != (GLOBAL_VIEW_BINS,) or local_views.shape[1:] != (LOCAL_VIEW_BINS,):
-        raise ValueError(
-            f"{npz_path}: global_view must be (N, {GLOBAL_VIEW_BINS}) and local_view (N, {LOCAL_VIEW_BINS}); "
-            f"got {global_views.shape} and {local_views.shape}"
-        )
-
-    def col(name: str) -> np.ndarray:
-        return pd.to_numeric(table[name], errors="coerce").to_numpy(float) if name in table else np.full(len(table), np.nan)
-
-    scalar_columns = {
-        "period_days": col("period_days"),
-        "duration_hours": col("duration_days") * 24.0,
-        "depth_ppm": col("transit_depth_ppm"),
-        "snr": col("snr"),
-        "ingress_fraction": col("qingress"),
-        "magnitude": col("tmag"),
-        "teff": col("teff"),
-        "logg": col("logg"),
-        "star_radius_rsun": col("star_rad"),
-        "star_mass_msun": col("star_mass"),
-        "is_multi": col("is_multi"),
-    }
-    records = [
-        CandidateRecord(
-            candidate_id=ids[i],
-            group=str(table["tic_id"].iloc[i]),
-            global_view=global_views[i],
-            local_view=local_views[i],
-            scalars={k: v[i] for k, v in scalar_columns.items()},
-        )
-        for i in range(len(table))
-    ]
-    X, names = design_matrix(records)
-    y = _astronet_labels(table, fine_labels)
-    return Dataset(ids.astype(object), X, names, y, table["tic_id"].astype(str).to_numpy(dtype=object))
-
-
-def _astronet_labels(table: pd.DataFrame, fine_labels: bool) -> np.ndarray | None:
-    if "label_4class" not in table.columns:
-        return None
-    y = np.array([_map_label(v, ASTRONET_TO_CLASS) for v in table["label_4class"]], dtype=object)
-    if fine_labels and "label_orig_6class" in table.columns:
-        fine = np.array([_map_label(v, ASTRONET_TO_CLASS) for v in table["label_orig_6class"]], dtype=object)
-        refine = (y == "J") & np.isin(fine, ["V", "IS", "J"])
-        y[refine] = fine[refine]
-    return y
-
-
-def _map_label(value, mapping: Mapping[str, str]) -> str | None:
-    if value is None or (isinstance(value, float) and math.isnan(value)):
-        return None
-    key = str(value).strip()
-    if key == "":
-        return None
-    if key not in mapping:
-        return None
-    return validate_class(mapping[key])
-
-
-def read_archive_csv(path: str | Path) -> pd.DataFrame:
-    """Read a NASA Exoplanet Archive CSV export (lines starting with ``#`` are comments)."""
-    return pd.read_csv(path, comment="#", low_memory=False)
-
-
-
-_ARCHIVE_FORMATS = {
-    # format: (detect column, id builder, group column, scalar column map)
-    "dr24": ("av_training_set", "kepid", {
-        "period_days": "tce_period", "duration_hours": "tce_duration", "depth_ppm": "tce_depth",
-        "snr": "tce_model_snr", "impact": "tce_impact", "teff": "tce_steff", "logg": "tce_slogg",
-        "star_radius_rsun": "tce_sradius", "planet_radius_earth": "tce_prad",
-    }),
-    "koi": ("koi_disposition", "kepid", {
-        "period_days": "koi_period", "duration_hours": "koi_duration", "depth_ppm": "koi_depth",
-        "snr": "koi_model_snr", "impact": "koi_impact", "magnitude": "koi_kepmag", "teff": "koi_steff",
-        "logg": "koi_slogg", "star_radius_rsun": "koi_srad", "planet_radius_earth": "koi_prad",
-    }),
-    "toi": ("tfopwg_disp", "tid", {
-        "period_days": "pl_orbper", "duration_hours": "pl_trandurh", "depth_ppm": "pl_trandep",
-        "magnitude": "st_tmag", "teff": "st_teff", "logg": "st_logg", "star_radius_rsun": "st_rad",
-        "planet_radius_earth": "pl_rade",
-    }),
-}
-
-
-def detect_archive_format(table: pd.DataFrame) -> str:
-    """Return ``"dr24"``, ``"koi"`` or ``"toi"`` from the columns of an archive table."""
-    if "av_training_set" in table.columns or "tce_plnt_num" in table.columns:
-        return "dr24"
-    if "koi_disposition" in table.columns or "koi_pdisposition" in table.columns or "kepoi_name" in table.columns:
-        return "koi"
-    if "tfopwg_disp" in table.columns or "toi" in table.columns:
-        return "toi"
-    raise ValueError(
-        "unrecognised NASA Exoplanet Archive table: expected DR24 TCE (av_training_set, kepid, "
-        "tce_plnt_num), KOI cumulative (kepoi_name, koi_disposition) or TOI (toi, tid, tfopwg_disp) columns; "
-        f"got {', '.join(map(str, table.columns[:12]))}..."
-    )
-
-
-def load_archive_table(path: str | Path) -> Dataset:
-    """Load a NASA Exoplanet Archive table (KOI cumulative, DR24 TCE or TOI); tabular features only.
-
-    Labels: DR24 ``av_training_set``, KOI ``koi_disposition`` (else ``koi_pdisposition``) with
-    its false-positive flags, TOI ``tfopwg_disp``, mapped by :mod:`classifier.dispositions`
-    (unlabeled rows are None). Groups are the star ids (``kepid`` / ``tid``). Views are absent,
-    so their columns are NaN.
-    """
-    table = read_archive_csv(path)
-    fmt = detect_archive_format(table)
-    _, group_col, colmap = _ARCHIVE_FORMATS[fmt]
-    required = {"dr24": ["kepid", "tce_plnt_num"], "koi": ["kepid", "kepoi_name"], "toi": ["toi", "tid"]}[fmt]
-    missing = [c for c in required if c not in table.columns]
-    if missing:
-        raise ValueError(f"{path}: {fmt.upper()} table lacks required column(s): {', '.join(missing)}")
-    if fmt == "dr24":
-        ids = (table["kepid"].astype(str) + "-" + table["tce_plnt_num"].astype(str)).to_numpy()
-    elif fmt == "koi":
-        ids = table["kepoi_name"].astype(str).to_numpy()
-    else:
-        ids = table["toi"].astype(str).to_numpy()
-    groups = table[group_col].astype(str).to_numpy(dtype=object)
-    columns = {
-        name: pd.to_numeric(table[src], errors="coerce").to_numpy(float)
-        for name, src in colmap.items() if src in table.columns
-    }
-    records = [
-        CandidateRecord(ids[i], groups[i], scalars={k: v[i] for k, v in columns.items()})
-        for i in range(len(table))
-    ]
-    X, names = design_matrix(records)
-    y = _archive_labels(table, fmt)
-    return Dataset(ids.astype(object), X, names, y, groups)
-
-
-def _archive_labels(table: pd.DataFrame, fmt: str) -> np.ndarray | None:
-    """Labels from the archive dispositions, mapped by :mod:`classifier.dispositions` (the same
-    rules the site's importers use); None when the table has no disposition column."""
-    if fmt == "dr24":
-        column = "av_training_set"
-    elif fmt == "toi":
-        column = "tfopwg_disp"
-    else:
-        column = next((c for c in ("koi_disposition", "koi_pdisposition") if c in table), None)
-    if column is None or column not in table:
-        return None
-    values = table[column].where(table[column].notna(), "").astype(str)
-    if fmt == "koi":
-        rows = table.to_dict("records")
-        return np.array([dispositions.koi_class(v, row) for v, row in zip(values, rows)], dtype=object)
-    mapper = dispositions.dr24_class if fmt == "dr24" else dispositions.toi_class
-    return np.array([mapper(v) for v in values], dtype=object)
-
-
-def load_any(path: str | Path) -> Dataset:
-    """Load ``path``: an Astronet-layout directory or a NASA Exoplanet Archive CSV file."""
-    path = Path(path)
-    if path.is_dir():
-        return load_astronet_dir(path)
-    if path.is_file():
-        return load_archive_table(path)
-    raise FileNotFoundError(f"{path} is neither an Astronet-layout directory nor a CSV file")

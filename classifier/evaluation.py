@@ -1,6 +1,6 @@
 """Grouped cross-validation, vetting metrics, calibration and model comparison.
 
-Metric names (keys of :func:`vetting_metrics`):
+Metric names (keys of :func:`classification_metrics`):
 
 ``planet_ap`` / ``planet_auc``  average precision / ROC AUC of ``p_planet`` for planet vs rest
 ``triage_ap`` / ``triage_auc``  same for ``p_triage`` (planet + eclipsing binaries vs rest)
@@ -139,7 +139,7 @@ def _safe(fn, y_true, score) -> float | None:
     return float(fn(y_true, score))
 
 
-def vetting_metrics(y: np.ndarray, proba: np.ndarray, classes: Sequence[str]) -> dict:
+def classification_metrics(y: np.ndarray, proba: np.ndarray, classes: Sequence[str]) -> dict:
     """All evaluation figures for labels ``y`` and probabilities ``proba``.
 
     Parameters
@@ -232,7 +232,7 @@ def compare(new_metrics: Mapping, old_metrics: Mapping | None, tolerance: float 
     Parameters
     ----------
     new_metrics, old_metrics : mapping
-        Outputs of :func:`vetting_metrics` (cross-validated). ``old_metrics`` None or empty
+        Outputs of :func:`classification_metrics` (cross-validated). ``old_metrics`` None or empty
         means there is no current model: the new one is accepted.
     tolerance : float
         Allowed absolute drop of each higher-is-better metric (and rise of ECE).

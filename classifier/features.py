@@ -1,213 +1,311 @@
 """Vetting metrics of a transit candidate, computed from its light curve.
 
-One entry point, :func:`vetting_metrics`, returns a flat ``dict[str, float]`` with stable
-snake_case keys (listed in :data:`FEATURE_NAMES`, units in the key or below). Metrics that
-cannot be computed from the data (no out-of-transit points, no even transit, no star
-parameters, ...) are NaN; weak data never raises. Invalid ephemerides (period <= 0) raise
-:class:`classifier.lightcurves.LightCurveError`.
+:func:`vetting_metrics` returns a flat ``dict[str, float]`` with stable snake_case keys, units in
+the key (:data:`FEATURE_NAMES`, units in :data:`FEATURE_UNITS`). Metrics that cannot be computed
+from the data (no out-of-transit points, no even transit, no star parameters, ...) are NaN; weak
+data never raises. Invalid ephemerides (period <= 0) raise
+:class:`classifier.lightcurves.LightCurveError`. Input is a cleaned, detrended light curve
+(flux ~1), e.g. from :func:`classifier.lightcurves.prepare`; non-finite points are ignored.
 
-Input is a cleaned, detrended light curve (flux ~1), e.g. from
-:func:`classifier.lightcurves.prepare`; non-finite points are ignored.
-
-Metrics (units)
+Adding a metric
 ---------------
-``depth_ppm``                 depth: out-of-transit median minus the mean of the central
-                              half of the transit, parts per million
-``depth_err_ppm``             its 1-sigma uncertainty from the out-of-transit scatter, ppm
-``snr``                       full-duration box depth over its uncertainty (dimensionless)
-``noise_ppm``                 robust (MAD) per-point scatter out of transit, ppm
-``n_transits``                transits with at least one point in transit (count)
-``n_points_in_transit``       points within the full transit duration (count)
-``odd_depth_ppm``, ``even_depth_ppm``   depth of odd/even-numbered transits, ppm
-``odd_even_diff_ppm``         odd minus even depth, ppm
-``odd_even_sigma``            |odd - even| / combined uncertainty (sigma)
-``secondary_depth_ppm``       box depth at phase 0.5 (full duration), ppm
-``secondary_sigma``           its significance (sigma); negative for a brightening
-``secondary_best_phase``      phase (cycles, 0..1) of the deepest box away from the transit
-``secondary_best_depth_ppm``, ``secondary_best_sigma``  depth (ppm) and significance there
-``trapezoid_depth_ppm``       depth of the best-fit trapezoid, ppm
-``trapezoid_duration_hours``  its total duration (first to fourth contact), hours
-``trapezoid_ingress_hours``   its ingress duration, hours
-``shape_flat_fraction``       flat-bottom duration / total duration (0 = V, 1 = box; U ~0.7+)
-``expected_duration_hours``   central-transit duration for the star's density, hours
-``duration_ratio``            catalog duration / expected duration (dimensionless)
-``stellar_density_solar``     mean stellar density in solar units
-``radius_ratio``              sqrt(depth), planet-to-star radius ratio (dimensionless)
-``planet_radius_rearth``      radius_ratio x stellar radius, Earth radii
-plus pass-through catalog values: ``period_days``, ``duration_hours``,
-``catalog_depth_ppm``, ``catalog_snr``, ``teff_k``, ``logg_cgs``, ``radius_rsun``,
-``mass_msun``, ``magnitude``.
+Write its function here, decorated with ``@metric("name_unit", "unit")``: it takes the
+:class:`Fold` (the light curve folded on the ephemeris, with the shared intermediate results:
+baseline, noise, transit masks, box depths, the trapezoid fit) and returns a float, NaN when the
+data cannot tell; the docstring says what it measures. Add its test to
+``tests/classifier/test_features.py``. Nothing else: the registry gives :data:`FEATURE_NAMES`,
+the importers store it in ``Candidate.features``, ``manage.py recompute_products`` adds it to the
+candidates already stored, the design matrix gains the column ``lc_<name>`` (site and
+``python -m classifier`` alike, see :data:`classifier.dataset.LIGHTCURVE_SCALAR_NAMES`) and the
+candidate page lists it with the unit of its key suffix. Metrics of the ephemeris and the star
+alone use ``needs="star"`` (computed even without a light curve).
 """
 from __future__ import annotations
 
 import math
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 
 import numpy as np
 
+from classifier.folded import Fold, StarParams, expected_duration_hours, finite, trapezoid_model
 from classifier.lightcurves import LightCurveError
 
 _NAN = float("nan")
-_RSUN_PER_AU = 215.032
 _REARTH_PER_RSUN = 109.1
-_LOGG_SUN = 4.438
 
-FEATURE_NAMES: tuple[str, ...] = (
-    "depth_ppm", "depth_err_ppm", "snr", "noise_ppm", "n_transits", "n_points_in_transit",
-    "odd_depth_ppm", "even_depth_ppm", "odd_even_diff_ppm", "odd_even_sigma",
-    "secondary_depth_ppm", "secondary_sigma", "secondary_best_phase",
-    "secondary_best_depth_ppm", "secondary_best_sigma",
-    "trapezoid_depth_ppm", "trapezoid_duration_hours", "trapezoid_ingress_hours",
-    "shape_flat_fraction",
-    "expected_duration_hours", "duration_ratio", "stellar_density_solar",
-    "radius_ratio", "planet_radius_rearth",
-    "period_days", "duration_hours", "catalog_depth_ppm", "catalog_snr",
-    "teff_k", "logg_cgs", "radius_rsun", "mass_msun", "magnitude",
-)
 
+def _float(x) -> float:
+    """A float, NaN for None."""
+    return _NAN if x is None else float(x)
+
+
+# --------------------------------------------------------------------------------------
+# the registry
+# --------------------------------------------------------------------------------------
 
 @dataclass(frozen=True)
-class StarParams:
-    """Host-star parameters; any may be NaN (unknown)."""
+class Metric:
+    """One registered metric: ``name`` (key, unit suffix), ``unit``, ``func(fold) -> float``,
+    ``needs`` ("lightcurve" or "star"), ``empty`` (the value without usable light-curve data)."""
 
-    teff_k: float = _NAN
-    logg_cgs: float = _NAN
-    radius_rsun: float = _NAN
-    mass_msun: float = _NAN
-    magnitude: float = _NAN
+    name: str
+    unit: str
+    func: Callable[[Fold], float]
+    needs: str = "lightcurve"
+    empty: float = _NAN
 
-    def mass_and_radius(self) -> tuple[float, float]:
-        """Mass (Msun) and radius (Rsun), filling one from logg when it is missing."""
-        m, r, g = self.mass_msun, self.radius_rsun, self.logg_cgs
-        g_rel = 10 ** (g - _LOGG_SUN) if _finite(g) else _NAN
-        if not _finite(m) and _finite(r):
-            m = g_rel * r**2
-        if not _finite(r) and _finite(m):
-            r = math.sqrt(m / g_rel) if _finite(g_rel) and g_rel > 0 else _NAN
-        return float(m), float(r)
+    @property
+    def description(self) -> str:
+        return " ".join((self.func.__doc__ or "").split())
 
 
-def _finite(x) -> bool:
-    return x is not None and bool(np.isfinite(x))
+#: Every metric in registration order (the order of :data:`FEATURE_NAMES`).
+METRICS: list[Metric] = []
 
 
-def expected_duration_hours(period_days: float, star: StarParams) -> float:
-    """Duration (hours) of a central transit of a small planet on a circular orbit.
+def metric(name: str, unit: str, *, needs: str = "lightcurve", empty: float = _NAN):
+    """Register the decorated ``func(fold) -> float`` as the metric ``name`` (see the module docstring)."""
+    if needs not in ("lightcurve", "star"):
+        raise ValueError(f"needs must be 'lightcurve' or 'star', not {needs!r}")
 
-    ``T = P / pi * arcsin(R* / a)`` with ``a`` from Kepler's third law.
-    NaN when the star's mass or radius is unknown.
-    """
-    mass, radius = star.mass_and_radius()
-    if not (_finite(mass) and _finite(radius) and mass > 0 and radius > 0):
-        return _NAN
-    a_r = (mass * (period_days / 365.25) ** 2) ** (1 / 3) * _RSUN_PER_AU / radius
-    return float(24.0 * period_days / math.pi * math.asin(min(1.0 / a_r, 1.0)))
+    def register(func: Callable[[Fold], float]) -> Callable[[Fold], float]:
+        if any(m.name == name for m in METRICS):
+            raise ValueError(f"metric {name!r} is registered twice")
+        METRICS.append(Metric(name, unit, func, needs, empty))
+        return func
 
-
-def _robust_std(x: np.ndarray) -> float:
-    if x.size < 3:
-        return _NAN
-    return float(1.4826 * np.median(np.abs(x - np.median(x))))
+    return register
 
 
-def _box(flux_in: np.ndarray, baseline: float, sigma: float) -> tuple[float, float]:
-    """Depth (relative) and its 1-sigma error for points inside a box."""
-    if flux_in.size == 0 or not _finite(sigma):
-        return _NAN, _NAN
-    return float(baseline - flux_in.mean()), float(sigma / math.sqrt(flux_in.size))
+# --------------------------------------------------------------------------------------
+# the metrics
+# --------------------------------------------------------------------------------------
+
+@metric("depth_ppm", "ppm")
+def depth_ppm(fold: Fold) -> float:
+    """Depth: out-of-transit median minus the mean of the central half of the transit."""
+    return fold.core_box[0] * 1e6
 
 
-def _trapezoid(x, depth, total, flat_fraction, x0):
-    """Trapezoid transit: 1 outside, 1 - depth on the flat bottom, linear ingress/egress."""
-    half = 0.5 * total
-    ingress = max(0.5 * total * (1.0 - flat_fraction), 1e-9)
-    d = np.abs(x - x0)
-    frac = np.clip((half - d) / ingress, 0.0, 1.0)
-    return 1.0 - depth * frac
+@metric("depth_err_ppm", "ppm")
+def depth_err_ppm(fold: Fold) -> float:
+    """1-sigma uncertainty of the depth from the out-of-transit scatter."""
+    return fold.core_box[1] * 1e6
 
 
-def _fit_trapezoid(x_days, flux, duration_days, depth_guess, baseline):
-    """Least-squares trapezoid on the binned transit; returns depth, T, ingress, flat frac."""
-    from scipy.optimize import least_squares
-
-    half_window = 1.5 * duration_days
-    n_bins = 60
-    sel = np.abs(x_days) < half_window
-    if sel.sum() < 8:
-        return (_NAN,) * 4
-    edges = np.linspace(-half_window, half_window, n_bins + 1)
-    idx = np.clip(np.searchsorted(edges, x_days[sel]) - 1, 0, n_bins - 1)
-    counts = np.bincount(idx, minlength=n_bins)
-    sums = np.bincount(idx, flux[sel] / baseline, minlength=n_bins)
-    ok = counts > 0
-    if ok.sum() < 6:
-        return (_NAN,) * 4
-    xb = 0.5 * (edges[:-1] + edges[1:])[ok]
-    yb = sums[ok] / counts[ok]
-    w = np.sqrt(counts[ok])
-    depth0 = depth_guess if _finite(depth_guess) and depth_guess > 0 else max(1.0 - yb.min(), 1e-6)
-
-    def resid(p):
-        return (yb - _trapezoid(xb, p[0], p[1], p[2], p[3])) * w
-
-    def jac(p):
-        # analytic derivatives: a 2-point numerical Jacobian costs 4 model calls per step
-        depth, total, flat, x0 = p
-        ingress = max(0.5 * total * (1.0 - flat), 1e-9)
-        u = (0.5 * total - np.abs(xb - x0)) / ingress
-        ramp = (u > 0.0) & (u < 1.0)
-        out = np.zeros((xb.size, 4))
-        out[:, 0] = np.clip(u, 0.0, 1.0) * w
-        scale = np.where(ramp, depth * w / ingress, 0.0)
-        out[:, 1] = scale * (0.5 - 0.5 * u * (1.0 - flat))
-        out[:, 2] = scale * 0.5 * u * total
-        out[:, 3] = scale * np.sign(xb - x0)
-        return out
-
-    lo = [0.0, 0.2 * duration_days, 0.0, -0.25 * duration_days]
-    hi = [max(5.0 * depth0, 1e-5), 2.0 * duration_days, 1.0, 0.25 * duration_days]
-    p0 = np.clip([depth0, duration_days, 0.5, 0.0], lo, np.array(hi) - 1e-12)
-    try:
-        fit = least_squares(resid, p0, jac=jac, bounds=(lo, hi), x_scale="jac", max_nfev=200)
-    except (ValueError, np.linalg.LinAlgError):
-        return (_NAN,) * 4
-    depth, total, flat, _ = fit.x
-    return float(depth), float(total), float(0.5 * total * (1 - flat)), float(flat)
+@metric("snr", "")
+def snr(fold: Fold) -> float:
+    """Full-duration box depth over its uncertainty."""
+    full_depth, full_err = fold.box(fold.in_full)
+    return full_depth / full_err if full_err > 0 else _NAN
 
 
-def _best_secondary(phase, flux, duration_days, period_days, baseline, sigma):
-    """Deepest full-duration box away from the primary; (phase 0..1, depth, sigma)."""
-    width = duration_days / period_days  # box width in phase
-    if not (0 < width < 0.25) or not _finite(sigma):
-        return _NAN, _NAN, _NAN
-    # bins a quarter of the box wide; a sliding sum of 4 bins is the box (circularly)
-    n_bins = int(min(max(4.0 / width, 8), 20000))
-    ph = phase % 1.0
-    idx = np.minimum((ph * n_bins).astype(np.int64), n_bins - 1)
-    counts = np.bincount(idx, minlength=n_bins).astype(float)
-    sums = np.bincount(idx, flux, minlength=n_bins)
-    k = max(int(round(width * n_bins)), 1)
-    c_box = sum(np.roll(counts, -j) for j in range(k))
-    s_box = sum(np.roll(sums, -j) for j in range(k))
-    centres = (np.arange(n_bins) + 0.5 * k) / n_bins % 1.0
-    # stay clear of the primary eclipse (its full width plus one box)
-    dist = np.minimum(centres, 1.0 - centres)
-    allowed = (dist > 1.5 * width) & (c_box >= 3)
-    if not allowed.any():
-        return _NAN, _NAN, _NAN
-    depth = np.full(n_bins, -np.inf)
-    depth[allowed] = baseline - s_box[allowed] / c_box[allowed]
-    signif = np.full(n_bins, -np.inf)
-    signif[allowed] = depth[allowed] / (sigma / np.sqrt(c_box[allowed]))
-    i = int(np.argmax(signif))
-    return float(centres[i]), float(depth[i]), float(signif[i])
+@metric("noise_ppm", "ppm")
+def noise_ppm(fold: Fold) -> float:
+    """Robust (MAD) per-point scatter out of transit."""
+    return fold.sigma * 1e6
+
+
+@metric("n_transits", "count", empty=0.0)
+def n_transits(fold: Fold) -> float:
+    """Transits with at least one point in transit."""
+    return float(np.unique(fold.cycle[fold.in_full]).size)
+
+
+@metric("n_points_in_transit", "count", empty=0.0)
+def n_points_in_transit(fold: Fold) -> float:
+    """Points within the full transit duration."""
+    return float(fold.in_full.sum())
+
+
+@metric("odd_depth_ppm", "ppm")
+def odd_depth_ppm(fold: Fold) -> float:
+    """Depth of the odd-numbered transits (cycle 0 is the epoch's transit, even)."""
+    return fold.odd_box[0] * 1e6
+
+
+@metric("even_depth_ppm", "ppm")
+def even_depth_ppm(fold: Fold) -> float:
+    """Depth of the even-numbered transits."""
+    return fold.even_box[0] * 1e6
+
+
+@metric("odd_even_diff_ppm", "ppm")
+def odd_even_diff_ppm(fold: Fold) -> float:
+    """Odd minus even depth."""
+    return (fold.odd_box[0] - fold.even_box[0]) * 1e6
+
+
+@metric("odd_even_sigma", "sigma")
+def odd_even_sigma(fold: Fold) -> float:
+    """|odd - even| depth over their combined uncertainty."""
+    (d_odd, e_odd), (d_even, e_even) = fold.odd_box, fold.even_box
+    return abs(d_odd - d_even) / math.hypot(e_odd, e_even)
+
+
+@metric("secondary_depth_ppm", "ppm")
+def secondary_depth_ppm(fold: Fold) -> float:
+    """Box depth at phase 0.5 (full duration; a circular orbit's secondary eclipse)."""
+    return fold.secondary_box[0] * 1e6
+
+
+@metric("secondary_sigma", "sigma")
+def secondary_sigma(fold: Fold) -> float:
+    """Significance of the phase-0.5 depth; negative for a brightening."""
+    d_sec, e_sec = fold.secondary_box
+    return d_sec / e_sec
+
+
+@metric("secondary_best_phase", "cycles")
+def secondary_best_phase(fold: Fold) -> float:
+    """Phase (0..1) of the deepest full-duration box away from the transit."""
+    return fold.best_secondary[0]
+
+
+@metric("secondary_best_depth_ppm", "ppm")
+def secondary_best_depth_ppm(fold: Fold) -> float:
+    """Depth of that deepest box."""
+    return fold.best_secondary[1] * 1e6
+
+
+@metric("secondary_best_sigma", "sigma")
+def secondary_best_sigma(fold: Fold) -> float:
+    """Significance of that deepest box."""
+    return fold.best_secondary[2]
+
+
+@metric("trapezoid_depth_ppm", "ppm")
+def trapezoid_depth_ppm(fold: Fold) -> float:
+    """Depth of the best-fit trapezoid."""
+    return fold.trapezoid[0] * 1e6
+
+
+@metric("trapezoid_duration_hours", "hours")
+def trapezoid_duration_hours(fold: Fold) -> float:
+    """Total duration of the trapezoid (first to fourth contact)."""
+    return fold.trapezoid[1] * 24.0
+
+
+@metric("trapezoid_ingress_hours", "hours")
+def trapezoid_ingress_hours(fold: Fold) -> float:
+    """Ingress duration of the trapezoid."""
+    return fold.trapezoid[2] * 24.0
+
+
+@metric("shape_flat_fraction", "")
+def shape_flat_fraction(fold: Fold) -> float:
+    """Flat-bottom duration / total duration of the trapezoid (0 = V, 1 = box; U ~0.7+)."""
+    return fold.trapezoid[3]
+
+
+@metric("expected_duration_hours", "hours", needs="star")
+def expected_duration(fold: Fold) -> float:
+    """Central-transit duration of a small planet for the star's density (circular orbit)."""
+    return fold.expected_duration_hours
+
+
+@metric("duration_ratio", "", needs="star")
+def duration_ratio(fold: Fold) -> float:
+    """Catalog duration / expected duration."""
+    return float(fold.duration_hours / fold.expected_duration_hours)
+
+
+@metric("stellar_density_solar", "solar", needs="star")
+def stellar_density_solar(fold: Fold) -> float:
+    """Mean stellar density from mass and radius (one of them from logg when missing)."""
+    mass, radius = fold.mass_and_radius
+    return float(mass / radius**3) if finite(mass) and finite(radius) and radius > 0 else _NAN
+
+
+@metric("radius_ratio", "")
+def radius_ratio(fold: Fold) -> float:
+    """sqrt(depth): planet-to-star radius ratio."""
+    depth = fold.core_box[0]
+    return math.sqrt(depth) if finite(depth) and depth > 0 else _NAN
+
+
+@metric("planet_radius_rearth", "R_earth")
+def planet_radius_rearth(fold: Fold) -> float:
+    """radius_ratio x stellar radius."""
+    depth, radius = fold.core_box[0], fold.mass_and_radius[1]
+    if finite(depth) and depth > 0 and finite(radius):
+        return math.sqrt(depth) * radius * _REARTH_PER_RSUN
+    return _NAN
+
+
+# pass-through catalog values and star parameters (so a row of features is self-contained)
+
+@metric("period_days", "days", needs="star")
+def period_days(fold: Fold) -> float:
+    """Catalog period."""
+    return float(fold.period_days)
+
+
+@metric("duration_hours", "hours", needs="star")
+def duration_hours(fold: Fold) -> float:
+    """Catalog duration."""
+    return float(fold.duration_hours)
+
+
+@metric("catalog_depth_ppm", "ppm", needs="star")
+def catalog_depth_ppm(fold: Fold) -> float:
+    """Catalog depth (``catalog["depth_ppm"]``)."""
+    return _float(fold.catalog.get("depth_ppm"))
+
+
+@metric("catalog_snr", "", needs="star")
+def catalog_snr(fold: Fold) -> float:
+    """Catalog signal-to-noise ratio (``catalog["snr"]``)."""
+    return _float(fold.catalog.get("snr"))
+
+
+@metric("teff_k", "K", needs="star")
+def teff_k(fold: Fold) -> float:
+    """Stellar effective temperature."""
+    return _float(fold.star.teff_k)
+
+
+@metric("logg_cgs", "log10(cm/s^2)", needs="star")
+def logg_cgs(fold: Fold) -> float:
+    """Stellar surface gravity."""
+    return _float(fold.star.logg_cgs)
+
+
+@metric("radius_rsun", "R_sun", needs="star")
+def radius_rsun(fold: Fold) -> float:
+    """Stellar radius as given (not filled from logg)."""
+    return _float(fold.star.radius_rsun)
+
+
+@metric("mass_msun", "M_sun", needs="star")
+def mass_msun(fold: Fold) -> float:
+    """Stellar mass as given (not filled from logg)."""
+    return _float(fold.star.mass_msun)
+
+
+@metric("magnitude", "mag", needs="star")
+def magnitude(fold: Fold) -> float:
+    """Kepler or TESS magnitude."""
+    return _float(fold.star.magnitude)
+
+
+#: Keys of :func:`vetting_metrics`, in order.
+FEATURE_NAMES: tuple[str, ...] = tuple(m.name for m in METRICS)
+#: Unit of each metric ("" = dimensionless).
+FEATURE_UNITS: dict[str, str] = {m.name: m.unit for m in METRICS}
+#: Metrics that only pass a catalog value or a star parameter through (the design matrix has
+#: them as columns of their own, so it leaves them out of its ``lc_`` block).
+PASS_THROUGH_NAMES: frozenset[str] = frozenset({
+    "period_days", "duration_hours", "catalog_depth_ppm", "catalog_snr",
+    "teff_k", "logg_cgs", "radius_rsun", "mass_msun", "magnitude",
+})
 
 
 def vetting_metrics(time, flux, flux_err=None, *, period_days: float, epoch: float,
                     duration_hours: float, star: StarParams | None = None,
-                    catalog: Mapping[str, float] | None = None) -> dict[str, float]:
-    """Compute every vetting metric of one candidate.
+                    catalog: Mapping[str, float | None] | None = None) -> dict[str, float]:
+    """Compute every registered vetting metric of one candidate.
 
     Parameters
     ----------
@@ -223,95 +321,25 @@ def vetting_metrics(time, flux, flux_err=None, *, period_days: float, epoch: flo
     star : StarParams, optional
         Host-star parameters for the expected duration and planet radius.
     catalog : mapping, optional
-        Catalog values passed through: ``depth_ppm`` and ``snr``.
+        Catalog values passed through: ``depth_ppm`` and ``snr`` (None = unknown).
 
     Returns
     -------
     dict[str, float]
         Keys :data:`FEATURE_NAMES`, values float (NaN where not computable).
     """
-    if not (_finite(period_days) and period_days > 0):
+    if not (finite(period_days) and period_days > 0):
         raise LightCurveError(f"period must be a positive number of days (got {period_days})")
-    if not (_finite(duration_hours) and duration_hours > 0):
+    if not (finite(duration_hours) and duration_hours > 0):
         raise LightCurveError(f"duration must be a positive number of hours (got {duration_hours})")
-    if not _finite(epoch):
+    if not finite(epoch):
         raise LightCurveError(f"epoch must be a finite time (got {epoch})")
-    star = star or StarParams()
-    catalog = catalog or {}
-    out = dict.fromkeys(FEATURE_NAMES, _NAN)
-    out.update(period_days=float(period_days), duration_hours=float(duration_hours),
-               catalog_depth_ppm=float(catalog.get("depth_ppm", _NAN)),
-               catalog_snr=float(catalog.get("snr", _NAN)),
-               teff_k=float(star.teff_k), logg_cgs=float(star.logg_cgs),
-               radius_rsun=float(star.radius_rsun), mass_msun=float(star.mass_msun),
-               magnitude=float(star.magnitude), n_transits=0.0, n_points_in_transit=0.0)
-    mass, radius = star.mass_and_radius()
-    if _finite(mass) and _finite(radius) and radius > 0:
-        out["stellar_density_solar"] = float(mass / radius**3)
-    out["expected_duration_hours"] = expected_duration_hours(period_days, star)
-    out["duration_ratio"] = float(duration_hours / out["expected_duration_hours"])
+    fold = Fold(time, flux, period_days=period_days, epoch=epoch, duration_hours=duration_hours,
+                star=star, catalog=catalog)
+    usable = fold.usable
+    return {m.name: float(m.func(fold)) if usable or m.needs == "star" else float(m.empty)
+            for m in METRICS}
 
-    time = np.asarray(time, float).ravel()
-    flux = np.asarray(flux, float).ravel()
-    if time.shape != flux.shape:
-        raise LightCurveError(f"time and flux differ in length ({time.size} != {flux.size})")
-    good = np.isfinite(time) & np.isfinite(flux)
-    t, f = time[good], flux[good]
-    if t.size < 3:
-        return out
 
-    dur = duration_hours / 24.0
-    cycle = np.floor((t - epoch) / period_days + 0.5)
-    phase = (t - epoch) / period_days - cycle  # -0.5..0.5, transit at 0
-    x = phase * period_days  # days from mid-transit
-    ax = np.abs(x)
-    in_full = ax < 0.5 * dur
-    in_core = ax < 0.25 * dur
-    # out of transit: clear of the transit (1 duration each side) and of phase 0.5
-    out_mask = (ax > dur) & (np.abs(np.abs(phase) - 0.5) * period_days > dur)
-    if out_mask.sum() < 3:
-        out_mask = ax > dur
-    if out_mask.sum() < 3:
-        return out
-    f_out = f[out_mask]
-    baseline = float(np.median(f_out))
-    sigma = _robust_std(f_out)
-    if not (sigma > 0):
-        sigma = float(np.std(f_out)) or _NAN
-    out["noise_ppm"] = sigma * 1e6
-    out["n_points_in_transit"] = float(in_full.sum())
-    out["n_transits"] = float(np.unique(cycle[in_full]).size)
-
-    depth, depth_err = _box(f[in_core], baseline, sigma)
-    out["depth_ppm"], out["depth_err_ppm"] = depth * 1e6, depth_err * 1e6
-    full_depth, full_err = _box(f[in_full], baseline, sigma)
-    out["snr"] = full_depth / full_err if full_err > 0 else _NAN
-    if _finite(depth) and depth > 0:
-        out["radius_ratio"] = math.sqrt(depth)
-        if _finite(radius):
-            out["planet_radius_rearth"] = math.sqrt(depth) * radius * _REARTH_PER_RSUN
-
-    # odd/even: transit number parity (cycle 0 is the epoch's transit, even)
-    odd = (cycle % 2) == 1
-    d_odd, e_odd = _box(f[in_core & odd], baseline, sigma)
-    d_even, e_even = _box(f[in_core & ~odd], baseline, sigma)
-    out["odd_depth_ppm"], out["even_depth_ppm"] = d_odd * 1e6, d_even * 1e6
-    out["odd_even_diff_ppm"] = (d_odd - d_even) * 1e6
-    out["odd_even_sigma"] = abs(d_odd - d_even) / math.hypot(e_odd, e_even)
-
-    # secondary eclipse at phase 0.5 (circular orbit), then the best phase anywhere
-    x_sec = (np.abs(phase) - 0.5) * period_days
-    d_sec, e_sec = _box(f[np.abs(x_sec) < 0.5 * dur], baseline, sigma)
-    out["secondary_depth_ppm"] = d_sec * 1e6
-    out["secondary_sigma"] = d_sec / e_sec
-    best_phase, best_depth, best_sigma = _best_secondary(phase, f, dur, period_days, baseline, sigma)
-    out["secondary_best_phase"] = best_phase
-    out["secondary_best_depth_ppm"] = best_depth * 1e6
-    out["secondary_best_sigma"] = best_sigma
-
-    tdepth, ttotal, tingress, tflat = _fit_trapezoid(x, f, dur, depth, baseline)
-    out["trapezoid_depth_ppm"] = tdepth * 1e6
-    out["trapezoid_duration_hours"] = ttotal * 24.0
-    out["trapezoid_ingress_hours"] = tingress * 24.0
-    out["shape_flat_fraction"] = tflat
-    return {k: float(v) for k, v in out.items()}
+__all__ = ["FEATURE_NAMES", "FEATURE_UNITS", "METRICS", "PASS_THROUGH_NAMES", "Fold", "Metric", "StarParams",
+           "expected_duration_hours", "metric", "trapezoid_model", "vetting_metrics"]

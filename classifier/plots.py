@@ -2,13 +2,15 @@
 
 Two steps, so a page request never processes a light curve:
 
-1. :func:`plot_payload` (expensive, run once at import time) cleans, detrends, folds and
-   bins the light curve and returns a small JSON-serialisable dict (about 3,000 numbers:
-   lists of floats, ``None`` for NaN) that the site stores. :func:`views_payload` does the
-   same from pre-folded Astronet global/local views (no raw time series).
-2. The figure builders (``*_figure``) take that payload and return plotly figure dicts
-   (``{"data": [...], "layout": {...}}``, what ``go.Figure.to_plotly_json()`` gives),
-   JSON-serialisable, to hand to ``Plotly.newPlot`` in a template.
+1. :func:`plot_payload` (run once at import time, on the light curve already cleaned and
+   detrended and on the metrics already measured, see :func:`classifier.products.lightcurve_products`)
+   folds and bins it and returns a small JSON-serialisable dict (about 3,000 numbers: lists of
+   floats, ``None`` for NaN) that the site stores. :func:`views_payload` does the same from
+   pre-folded Astronet global/local views (no raw time series). The metrics are NOT stored in
+   the payload (they are ``Candidate.features``): the payload holds arrays only.
+2. The figure builders (``*_figure``) take that payload, and the candidate's metrics where a
+   figure annotates one, and return plotly figure dicts (``{"data": [...], "layout": {...}}``,
+   what ``go.Figure.to_plotly_json()`` gives), JSON-serialisable, for ``Plotly.newPlot``.
 
 Flux in figures is relative flux in ppm (0 = out-of-transit level, negative = dimmer);
 views are in Astronet units (median 0, transit minimum -1).
@@ -21,9 +23,13 @@ from collections.abc import Mapping, Sequence
 import numpy as np
 
 from classifier import lightcurves as lcmod
-from classifier.features import StarParams, _trapezoid, vetting_metrics
+from classifier.features import trapezoid_model
+from classifier.jsonutil import json_floats, json_number
+from classifier.timesystems import time_axis_title
 
-PAYLOAD_VERSION = 1
+#: 2: metrics are no longer stored in the payload (read ``Candidate.features``); the time
+#: series records its time system.
+PAYLOAD_VERSION = 2
 #: Bins of the full time series and of the transit zoom.
 TIMESERIES_BINS = 1000
 ZOOM_BINS = 90
@@ -37,56 +43,55 @@ _RAW_COLOR = "rgba(120,120,120,0.35)"
 
 def _jsonable(values) -> list:
     """Floats as a list, NaN/inf as None (JSON has no NaN); 7 significant digits."""
-    arr = np.asarray(values, dtype=float).ravel()
-    return [float(f"{v:.7g}") if math.isfinite(v) else None for v in arr.tolist()]
-
-
-def _num(value) -> float | None:
-    return float(value) if value is not None and math.isfinite(float(value)) else None
+    return json_floats(values, digits=7)
 
 
 def _ppm(flux, baseline):
     return (np.asarray(flux, float) / baseline - 1.0) * 1e6
 
 
+def _metric(metrics: Mapping | None, key: str) -> float | None:
+    return json_number((metrics or {}).get(key))
+
+
 # --------------------------------------------------------------------------------------
 # payloads (the expensive part)
 # --------------------------------------------------------------------------------------
 
-def plot_payload(time, flux, flux_err=None, quality=None, *, period_days: float, epoch: float,
-                 duration_hours: float, star: StarParams | None = None,
+def plot_payload(lc: lcmod.LightCurve, metrics: Mapping[str, float | None], *, period_days: float,
+                 epoch: float, duration_hours: float, time_system: str | None = None,
                  bls: lcmod.BLSResult | None = None) -> dict:
-    """Process a raw light curve once and return the small arrays every figure needs.
+    """Fold and bin a prepared light curve into the small arrays every figure needs.
 
     Parameters
     ----------
-    time, flux : array (n,)
-        Raw light curve (days, any flux scale); cleaned and detrended here.
-    flux_err, quality : array (n,), optional
+    lc : classifier.lightcurves.LightCurve
+        Cleaned, detrended light curve (:func:`classifier.lightcurves.prepare`), time in days.
+    metrics : mapping
+        Its vetting metrics (:func:`classifier.features.vetting_metrics`); the trapezoid fit
+        draws the transit model. Not stored in the payload.
     period_days, epoch, duration_hours : float
-        Candidate ephemeris.
-    star : StarParams, optional
-        For the metrics stored alongside (expected duration, planet radius).
+        Candidate ephemeris, ``epoch`` in the time system of ``lc``.
+    time_system : str, optional
+        ``BKJD``, ``BTJD`` or ``BJD``, for the time axis title.
     bls : BLSResult, optional
         A periodogram to store for :func:`periodogram_figure`.
 
     Returns
     -------
     dict
-        JSON-serialisable: ``ephemeris``, ``metrics``, ``timeseries``, ``transit_times``,
-        ``folded`` (whole orbit), ``zoom`` (with trapezoid model), ``odd``, ``even``,
-        ``secondary``, ``global_view``, ``local_view`` and optionally ``bls``.
+        JSON-serialisable: ``ephemeris``, ``timeseries``, ``transit_times``, ``folded`` (whole
+        orbit), ``zoom`` (with trapezoid model), ``odd``, ``even``, ``secondary``,
+        ``global_view``, ``local_view`` and optionally ``bls``.
 
     Raises
     ------
     classifier.lightcurves.LightCurveError
-        If the light curve cannot be processed (empty, all NaN, constant, ...).
+        If the light curve is empty.
     """
-    lc = lcmod.prepare(time, flux, flux_err, quality, period_days=period_days, epoch=epoch,
-                       duration_hours=duration_hours)
-    t, f = lc.time, lc.flux
-    metrics = vetting_metrics(t, f, lc.flux_err, period_days=period_days, epoch=epoch,
-                              duration_hours=duration_hours, star=star)
+    t, f = np.asarray(lc.time, float), np.asarray(lc.flux, float)
+    if t.size == 0:
+        raise lcmod.LightCurveError("the light curve has no usable points to plot")
     phase = lcmod.phase_fold(t, period_days=period_days, epoch=epoch)
     x_hours = phase * period_days * 24.0
     oot = np.abs(x_hours) > duration_hours
@@ -106,10 +111,11 @@ def plot_payload(time, flux, flux_err=None, quality=None, *, period_days: float,
     zc, zv, zn = lcmod.bin_curve(x_hours, ppm, n_bins=ZOOM_BINS, x_range=(-half, half),
                                  statistic="mean")
     zoom_model = np.full(ZOOM_BINS, np.nan)
-    if math.isfinite(metrics["trapezoid_depth_ppm"]):
-        flat = metrics["shape_flat_fraction"]
-        zoom_model = (_trapezoid(zc, metrics["trapezoid_depth_ppm"] * 1e-6,
-                                 metrics["trapezoid_duration_hours"], flat, 0.0) - 1.0) * 1e6
+    trapezoid = [_metric(metrics, k) for k in ("trapezoid_depth_ppm", "trapezoid_duration_hours",
+                                                "shape_flat_fraction")]
+    if None not in trapezoid:
+        depth_ppm, total_hours, flat = trapezoid
+        zoom_model = (trapezoid_model(zc, depth_ppm * 1e-6, total_hours, flat, 0.0) - 1.0) * 1e6
 
     # odd and even transits on the same grid, and the window around phase 0.5
     cycle = np.floor((t - epoch) / period_days + 0.5)
@@ -127,19 +133,15 @@ def plot_payload(time, flux, flux_err=None, quality=None, *, period_days: float,
         "kind": "lightcurve",
         "ephemeris": {"period_days": float(period_days), "epoch": float(epoch),
                       "duration_hours": float(duration_hours)},
-        "metrics": {k: _num(v) for k, v in metrics.items()},
         "timeseries": {"time": _jsonable(tc), "flux_ppm": _jsonable(tv),
-                       "time_range": [float(t[0]), float(t[-1])]},
+                       "time_range": [float(t[0]), float(t[-1])], "time_system": time_system},
         "transit_times": _jsonable(transit_times),
         "folded": {"phase": _jsonable(fc), "flux_ppm": _jsonable(fv)},
         "zoom": {"hours": _jsonable(zc), "flux_ppm": _jsonable(zv),
                  "model_ppm": _jsonable(zoom_model), "counts": [int(c) for c in zn]},
-        "odd": {"hours": _jsonable(oc), "flux_ppm": _jsonable(ov),
-                "depth_ppm": _num(metrics["odd_depth_ppm"])},
-        "even": {"hours": _jsonable(oc), "flux_ppm": _jsonable(ev),
-                 "depth_ppm": _num(metrics["even_depth_ppm"])},
-        "secondary": {"hours": _jsonable(sc), "flux_ppm": _jsonable(sv),
-                      "depth_ppm": _num(metrics["secondary_depth_ppm"])},
+        "odd": {"hours": _jsonable(oc), "flux_ppm": _jsonable(ov)},
+        "even": {"hours": _jsonable(oc), "flux_ppm": _jsonable(ev)},
+        "secondary": {"hours": _jsonable(sc), "flux_ppm": _jsonable(sv)},
     }
     payload.update(_views_part(t, f, period_days, epoch, duration_hours))
     if bls is not None:
@@ -165,8 +167,8 @@ def views_payload(global_view: Sequence[float], local_view: Sequence[float], *,
     if g.size == 0 or loc.size == 0:
         raise lcmod.LightCurveError("global and local views must not be empty")
     return {"version": PAYLOAD_VERSION, "kind": "views",
-            "ephemeris": {"period_days": _num(period_days), "epoch": None,
-                          "duration_hours": _num(duration_hours)},
+            "ephemeris": {"period_days": json_number(period_days), "epoch": None,
+                          "duration_hours": json_number(duration_hours)},
             "global_view": _jsonable(g), "local_view": _jsonable(loc)}
 
 
@@ -174,8 +176,8 @@ def bls_payload(bls: lcmod.BLSResult) -> dict:
     """The BLS periodogram and best peak as a JSON-serialisable dict."""
     return {"periods_days": _jsonable(bls.periods_days), "power": _jsonable(bls.power),
             "best_period_days": float(bls.period_days), "epoch": float(bls.epoch),
-            "duration_hours": float(bls.duration_hours), "depth_ppm": _num(bls.depth_ppm),
-            "snr": _num(bls.snr)}
+            "duration_hours": float(bls.duration_hours), "depth_ppm": json_number(bls.depth_ppm),
+            "snr": json_number(bls.snr)}
 
 
 # --------------------------------------------------------------------------------------
@@ -233,9 +235,16 @@ def phase_figure(payload: Mapping) -> dict:
                                             "Phase (cycles)", "Relative flux (ppm)")}
 
 
-def odd_even_figure(payload: Mapping) -> dict:
-    """Odd and even transits side by side with their measured depths."""
+def _metrics(payload: Mapping, metrics: Mapping | None) -> Mapping:
+    """The candidate's metrics; payloads of version 1 (stored before ``recompute_products``)
+    carried their own copy, used when none is given."""
+    return (metrics if metrics is not None else payload.get("metrics")) or {}
+
+
+def odd_even_figure(payload: Mapping, metrics: Mapping | None = None) -> dict:
+    """Odd and even transits side by side with their measured depths (from ``metrics``)."""
     _require(payload, "odd", "even")
+    metrics = _metrics(payload, metrics)
     data, shapes, annotations = [], [], []
     for i, key in enumerate(("odd", "even"), start=1):
         part = payload[key]
@@ -243,14 +252,15 @@ def odd_even_figure(payload: Mapping) -> dict:
         data.append(_scatter(part["hours"], part["flux_ppm"], f"{key} transits",
                              xaxis=f"x{axis}", yaxis=f"y{axis}",
                              color=_DATA_COLOR if key == "odd" else "#2ca02c"))
-        if part.get("depth_ppm") is not None:
+        depth = _metric(metrics, f"{key}_depth_ppm")
+        if depth is not None:
             shapes.append({"type": "line", "xref": f"x{axis} domain", "yref": f"y{axis}",
-                           "x0": 0, "x1": 1, "y0": -part["depth_ppm"], "y1": -part["depth_ppm"],
+                           "x0": 0, "x1": 1, "y0": -depth, "y1": -depth,
                            "line": {"color": _TRANSIT_COLOR, "dash": "dash"}})
             annotations.append({"xref": f"x{axis} domain", "yref": "paper", "x": 0.5, "y": 1.0,
                                 "showarrow": False, "yanchor": "bottom",
-                                "text": f"{key}: depth {part['depth_ppm']:.0f} ppm"})
-    sigma = (payload.get("metrics") or {}).get("odd_even_sigma")
+                                "text": f"{key}: depth {depth:.0f} ppm"})
+    sigma = _metric(metrics, "odd_even_sigma")
     title = "Odd vs even transits" + (f" (difference {sigma:.1f} sigma)" if sigma is not None else "")
     layout = _layout(title, "Hours from mid-transit", "Relative flux (ppm)")
     layout.update({"xaxis": {"domain": [0, 0.48], "title": {"text": "Hours from mid-transit (odd)"}},
@@ -261,16 +271,17 @@ def odd_even_figure(payload: Mapping) -> dict:
     return {"data": data, "layout": layout}
 
 
-def secondary_figure(payload: Mapping) -> dict:
+def secondary_figure(payload: Mapping, metrics: Mapping | None = None) -> dict:
     """The window around phase 0.5, where an eclipsing binary shows its secondary eclipse."""
     _require(payload, "secondary")
+    metrics = _metrics(payload, metrics)
     part = payload["secondary"]
     data = [_scatter(part["hours"], part["flux_ppm"], "binned flux near phase 0.5")]
-    metrics = payload.get("metrics") or {}
     title = "Secondary eclipse window (phase 0.5)"
-    if part.get("depth_ppm") is not None:
-        sig = metrics.get("secondary_sigma")
-        title += f": depth {part['depth_ppm']:.0f} ppm" + (f", {sig:.1f} sigma" if sig is not None else "")
+    depth = _metric(metrics, "secondary_depth_ppm")
+    if depth is not None:
+        sig = _metric(metrics, "secondary_sigma")
+        title += f": depth {depth:.0f} ppm" + (f", {sig:.1f} sigma" if sig is not None else "")
     return {"data": data, "layout": _layout(title, "Hours from phase 0.5", "Relative flux (ppm)")}
 
 
@@ -303,7 +314,7 @@ def timeseries_figure(payload: Mapping) -> dict:
         data.append({"type": "scatter", "mode": "markers", "name": "predicted transits",
                      "x": transit_times, "y": [lo] * len(transit_times),
                      "marker": {"symbol": "triangle-up", "size": 8, "color": _TRANSIT_COLOR}})
-    return {"data": data, "layout": _layout("Detrended light curve", "Time (BJD - 2454833, days)",
+    return {"data": data, "layout": _layout("Detrended light curve", time_axis_title(ts.get("time_system")),
                                             "Relative flux (ppm)")}
 
 
@@ -351,11 +362,15 @@ def reliability_figure(bin_centres, observed_frequency, counts, *, label: str = 
     return {"data": data, "layout": layout}
 
 
-def all_figures(payload: Mapping) -> dict[str, dict]:
-    """Every figure a payload supports, by name (views-only payloads give just ``views``)."""
+def all_figures(payload: Mapping, metrics: Mapping | None = None) -> dict[str, dict]:
+    """Every figure a payload supports, by name (views-only payloads give just ``views``).
+
+    ``metrics``: the candidate's vetting metrics (``Candidate.features``) for the depths and
+    significances the odd/even and secondary figures annotate.
+    """
     builders = {"timeseries": timeseries_figure, "folded": folded_figure, "phase": phase_figure,
-                "odd_even": odd_even_figure, "secondary": secondary_figure,
-                "views": views_figure}
+                "odd_even": lambda p: odd_even_figure(p, metrics),
+                "secondary": lambda p: secondary_figure(p, metrics), "views": views_figure}
     figures = {}
     for name, build in builders.items():
         try:

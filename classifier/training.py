@@ -37,12 +37,12 @@ from threadpoolctl import threadpool_limits
 
 from classifier.estimators import FAMILY_NAMES, PROFILE_FAMILIES, make_family
 from classifier.evaluation import (
+    classification_metrics,
     grouped_splits,
     model_disagreement,
     normalized_entropy,
     planet_probability,
     triage_probability,
-    vetting_metrics,
 )
 from classifier.vocabulary import CLASS_CODES, validate_class
 
@@ -519,7 +519,7 @@ class TrainResult:
     model : VettingEnsemble
         Fitted on all labeled rows.
     metrics : dict
-        Cross-validated :func:`~classifier.evaluation.vetting_metrics` (grouped by star), plus
+        Cross-validated :func:`~classifier.evaluation.classification_metrics` (grouped by star), plus
         ``n_cv_folds``, ``fit_seconds``, ``families`` and ``dropped_families``.
     oof_proba : ndarray (n, k) or None
         Out-of-fold probabilities, columns ``classes`` (for mislabel ranking); None if
@@ -603,7 +603,7 @@ def train(
     oof = None
     if cross_validate:
         oof = model.oof_proba_
-        metrics = vetting_metrics(y, oof, list(model.classes_))
+        metrics = classification_metrics(y, oof, list(model.classes_))
         metrics["n_cv_folds"] = model.n_calibration_folds_
     metrics.update({
         "fit_seconds": model.fit_seconds_,

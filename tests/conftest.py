@@ -58,7 +58,7 @@ def _role_groups(request):
     request.getfixturevalue("transactional_db" if "transactional_db" in request.fixturenames else "db")
     from django.contrib.auth.models import Group
 
-    from vetting.web.roles import ROLES, ensure_role_groups
+    from vetting.core.roles import ROLES, ensure_role_groups
 
     if Group.objects.filter(name__in=ROLES).count() < len(ROLES):
         ensure_role_groups()

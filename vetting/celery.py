@@ -19,13 +19,15 @@ def _yield_cpu_to_the_web(**_):
     """Background work runs at a lower CPU priority than the web server (inherited by the pool).
 
     On a small machine a retrain would otherwise take every core and slow pages down for the
-    vetters. ``VETTING_WORKER_NICE`` (default 10; 0 keeps the normal priority) and, on Linux,
-    ``VETTING_WORKER_SCHED`` (default ``idle``; ``normal`` to keep the default policy).
+    vetters. Settings ``VETTING_WORKER_NICE`` (default 10; 0 keeps the normal priority) and, on
+    Linux, ``VETTING_WORKER_SCHED`` (default ``idle``; ``normal`` to keep the default policy).
     """
-    nice = int(os.environ.get("VETTING_WORKER_NICE", "10"))
+    from django.conf import settings
+
+    nice = int(settings.VETTING_WORKER_NICE)
     if nice > 0:
         os.nice(nice)
-    set_idle_policy(os.environ.get("VETTING_WORKER_SCHED", "idle"))
+    set_idle_policy(settings.VETTING_WORKER_SCHED)
 
 
 def set_idle_policy(policy: str) -> bool:

@@ -3,7 +3,7 @@ from django.contrib import admin
 from django.contrib.auth import views as auth_views
 from django.urls import include, path
 
-from vetting.web import views as web_views
+from vetting.web.views import shell as web_views
 
 urlpatterns = [
     path("", web_views.home, name="home"),
@@ -12,8 +12,7 @@ urlpatterns = [
     path("health/", web_views.health, name="health"),
     path("jobs/import/<int:pk>/progress.json", web_views.import_job_progress, name="job-import-progress"),
     path("jobs/training/<int:pk>/progress.json", web_views.training_run_progress, name="job-training-progress"),
-    path("candidates/", include("vetting.candidates.urls")),
-    path("reviews/", include("vetting.reviews.urls")),
+    path("", include("vetting.web.urls")),
     path("learning/", include("vetting.learning.urls")),
     path("admin/", admin.site.urls),
     # The REST API in its own namespace ("api:candidate-detail"): its router names share the

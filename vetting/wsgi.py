@@ -8,7 +8,7 @@ application = get_wsgi_application()
 
 
 #: Templates of the pages every vetter opens (compiled once per process by the cached loader).
-WARM_TEMPLATES = ("base.html", "candidates/queue.html", "candidates/detail.html", "reviews/_progress.html")
+WARM_TEMPLATES = ("base.html", "candidates/queue.html", "candidates/detail.html", "includes/progress.html")
 
 
 def _warm_up() -> None:
@@ -29,11 +29,12 @@ def _warm_up() -> None:
     reverse("candidate-detail", args=[1])  # builds the reverse map
     with translation.override(settings.LANGUAGE_CODE):
         translation.gettext("Page")  # loads the catalogs
-        from vetting.reviews.forms import LabelForm, QueueFilterForm
+        from vetting.learning.filters import CandidateFilter
+        from vetting.web.forms import LabelForm
 
         for name in WARM_TEMPLATES:
             get_template(name)
-        for form in (QueueFilterForm(None), LabelForm()):
+        for form in (CandidateFilter(None).form, LabelForm()):
             for field in form:
                 str(field)  # compiles the form widget templates
 

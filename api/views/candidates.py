@@ -11,22 +11,34 @@ from rest_framework.views import APIView
 from django_filters.rest_framework import DjangoFilterBackend
 
 from api.conditional import not_modified
-from api.filters import CandidateFilter, TargetFilter
 from api.lightcurve_data import etag_for, lightcurve_payload, timeseries_for
 from api.pagination import KeysetPagination
 from api.permissions import IsVetter
-from api.querysets import candidates_annotated
 from api.serializers import (CandidateDetailSerializer, CandidateSerializer, LightCurveDataSerializer,
                              LightCurveQuerySerializer, PredictionSerializer, QueueItemSerializer,
                              QueueQuerySerializer, TargetSerializer)
+from vetting.candidates.filters import TargetFilter
 from vetting.candidates.models import Candidate, LightCurve, Target
+from vetting.learning import queue_selectors
 from vetting.learning import selectors as learning_selectors
+from vetting.learning.filters import ORDERING_FIELDS, CandidateFilter
 from vetting.learning.models import Prediction
-from vetting.web import selectors as page_selectors
 
-#: Orderings on columns that may be NULL (no prediction / not queued): such rows are left out,
-#: because keyset pagination needs a value to continue from.
-_NULLABLE_ORDERINGS = {"priority", "p_planet", "uncertainty"}
+#: Orderings on columns that may be NULL (no prediction, not queued, no SNR or period): such
+#: rows are left out, because keyset pagination needs a value to continue from.
+_NULLABLE_ORDERINGS = {"priority", "p_planet", "uncertainty", "snr", "period_days"}
+
+
+class CandidateOrdering(OrderingFilter):
+    """``?ordering=`` with the public names of :data:`vetting.learning.filters.ORDERING_FIELDS`
+    (``priority`` sorts on the ``queue_priority`` annotation)."""
+
+    def get_ordering(self, request, queryset, view):
+        return [f"{'-' if term.startswith('-') else ''}{ORDERING_FIELDS[term.lstrip('-')]}"
+                for term in super().get_ordering(request, queryset, view)]
+
+    def get_valid_fields(self, queryset, view, context=None):
+        return [(name, name) for name in ORDERING_FIELDS]
 
 
 @extend_schema_view(
@@ -45,10 +57,11 @@ class TargetViewSet(viewsets.ReadOnlyModelViewSet):
     list=extend_schema(
         summary="List candidates",
         description=(
-            "Filter by mission, catalog id, catalog disposition, the active model's class and p_planet range, "
-            "labeled/unlabeled, disputed. `ordering`: `-id` (default, newest first), `-priority` (queue order), "
-            "`-p_planet`/`p_planet`, `-uncertainty`. Ordering by priority, p_planet or uncertainty lists only "
-            "candidates that have that value. Cursor pagination: follow `next`."
+            "The queue page's filters under the same names: mission, catalog id, catalog disposition, the "
+            "active model's class and p_planet range, labeled (has a team consensus), labeled_by_me, disputed. "
+            "`ordering`: `-id` (default, newest first), `-priority` (queue order), `-p_planet`/`p_planet`, "
+            "`-uncertainty`, `-snr`, `period_days`, `-created_at`. Ordering by priority, p_planet, uncertainty, "
+            "snr or period_days lists only candidates that have that value. Cursor pagination: follow `next`."
         ),
     ),
     retrieve=extend_schema(summary="One candidate with metrics, consensus and light curves"),
@@ -56,9 +69,9 @@ class TargetViewSet(viewsets.ReadOnlyModelViewSet):
 class CandidateViewSet(viewsets.ReadOnlyModelViewSet):
     permission_classes = [IsVetter]
     pagination_class = KeysetPagination
-    filter_backends = [DjangoFilterBackend, OrderingFilter]
+    filter_backends = [DjangoFilterBackend, CandidateOrdering]
     filterset_class = CandidateFilter
-    ordering_fields = ["id", "priority", "p_planet", "uncertainty"]
+    ordering_fields = list(ORDERING_FIELDS)
     ordering = ["-id"]
 
     queryset = Candidate.objects.none()  # for the schema generator; requests use get_queryset
@@ -67,13 +80,13 @@ class CandidateViewSet(viewsets.ReadOnlyModelViewSet):
         if getattr(self, "swagger_fake_view", False):
             return self.queryset
         version = learning_selectors.active_version()
-        qs = candidates_annotated(active_version_id=version.pk if version else None,
-                                  light=self.action == "list")
+        qs = Candidate.objects.with_target().with_active_prediction(version.pk if version else None).with_queue()
         if self.action == "retrieve":
-            qs = qs.prefetch_related("lightcurves")
+            return qs.prefetch_related("lightcurves")
+        qs = qs.light()
         ordering = self.request.query_params.get("ordering", "").lstrip("-")
-        if self.action == "list" and ordering in _NULLABLE_ORDERINGS:
-            qs = qs.filter(**{f"{ordering}__isnull": False})
+        if ordering in _NULLABLE_ORDERINGS:
+            qs = qs.filter(**{f"{ORDERING_FIELDS[ordering]}__isnull": False})
         return qs
 
     def get_serializer_class(self):
@@ -86,7 +99,7 @@ class CandidateViewSet(viewsets.ReadOnlyModelViewSet):
     )
     @action(detail=True, methods=["get"], filter_backends=[], pagination_class=None)
     def lightcurve(self, request, pk=None):
-        candidate = get_object_or_404(candidates_annotated(active_version_id=None, light=False), pk=pk)
+        candidate = get_object_or_404(Candidate.objects.with_target(), pk=pk)
         query = LightCurveQuerySerializer(data=request.query_params)
         query.is_valid(raise_exception=True)
         params = query.validated_data
@@ -108,7 +121,7 @@ class CandidateViewSet(viewsets.ReadOnlyModelViewSet):
     )
     @action(detail=True, methods=["get"], filter_backends=[], pagination_class=None)
     def predictions(self, request, pk=None):
-        candidate = get_object_or_404(candidates_annotated(active_version_id=None), pk=pk)
+        candidate = get_object_or_404(Candidate.objects.only("pk"), pk=pk)
         rows = (Prediction.objects.filter(candidate=candidate).select_related("candidate", "classifier_version")
                 .order_by("-classifier_version__created_at"))
         return Response(PredictionSerializer(rows, many=True).data)
@@ -129,8 +142,5 @@ class QueueView(APIView):
     def get(self, request):
         query = QueueQuerySerializer(data=request.query_params)
         query.is_valid(raise_exception=True)
-        candidates = page_selectors.queue_next(user=request.user, limit=query.validated_data["limit"])
-        for cand in candidates:  # the active model's columns, as on the queue page
-            cand.p_planet, cand.predicted_class = cand.model_p_planet, cand.model_class
-            cand.uncertainty = cand.model_uncertainty
+        candidates = queue_selectors.queue_next(user=request.user, limit=query.validated_data["limit"])
         return Response(QueueItemSerializer(candidates, many=True).data)

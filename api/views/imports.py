@@ -7,11 +7,13 @@ from rest_framework.parsers import FormParser, MultiPartParser
 from rest_framework.response import Response
 
 from api import uploads
-from api.filters import ImportJobFilter
+from api.exceptions import PayloadTooLarge
+from vetting.candidates.filters import ImportJobFilter
 from api.pagination import KeysetPagination
 from api.permissions import IsCurator
 from api.serializers import ImportJobCreateSerializer, ImportJobSerializer
 from vetting.candidates import services as candidate_services
+from vetting.candidates import uploads as candidate_uploads
 from vetting.candidates.models import ImportJob
 
 
@@ -57,19 +59,20 @@ class ImportJobViewSet(mixins.ListModelMixin, mixins.RetrieveModelMixin, mixins.
             if upload is not None:
                 uploads.check_file_size(upload, field)
         upload = self._checked_upload(kind, main, views_file)
-        job = candidate_services.import_job_create(
-            kind=kind, upload=upload, options=data.validated_data["options"], created_by=request.user)
+        try:  # the service checks the file again (name, size, content): the one check of every path
+            job = candidate_services.import_job_create(
+                kind=kind, upload=upload, options=data.validated_data["options"], created_by=request.user)
+        except candidate_uploads.UploadTooLarge as exc:  # e.g. a packed views bundle over the limit
+            raise PayloadTooLarge(exc.text) from None
         return Response(ImportJobSerializer(job).data, status=status.HTTP_202_ACCEPTED)
 
     @staticmethod
     def _checked_upload(kind: str, main, views_file):
-        """Sniff the file(s) for ``kind``; a two-file views bundle is packed into one .zip."""
-        if kind == ImportJob.Kind.CATALOG:
-            uploads.sniff_text_table(main, "file")
-        elif kind == ImportJob.Kind.FITS:
-            uploads.sniff_fits(main, "file")
-        elif views_file is not None:
-            uploads.sniff_text_table(main, "file")
-            uploads.sniff_npz(views_file, "views_file")
-            return uploads.views_bundle(main, views_file)
+        """Check the file(s)' content for ``kind`` under the API's field names (``file``,
+        ``views_file``); a two-file views bundle is packed into one .zip."""
+        if kind == ImportJob.Kind.VIEWS and views_file is not None:
+            candidate_uploads.check_text_table(main, field="file")
+            candidate_uploads.check_npz(views_file, field="views_file")
+            return candidate_uploads.views_bundle(main, views_file)
+        candidate_uploads.CONTENT_CHECKS[kind](main, field="file")
         return main

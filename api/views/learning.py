@@ -13,10 +13,9 @@ from rest_framework.reverse import reverse
 from django_filters.rest_framework import DjangoFilterBackend
 
 from api.conditional import make_etag, not_modified
-from api.filters import PredictionFilter, TrainingRunFilter
+from vetting.learning.filters import PredictionFilter, TrainingRunFilter
 from api.pagination import KeysetPagination
 from api.permissions import IsCurator, IsVetter
-from api.querysets import predictions_of_version
 from api.serializers import ClassifierVersionSerializer, PredictionSerializer, TrainingRunSerializer
 from vetting.learning import selectors as learning_selectors
 from vetting.learning.models import ClassifierVersion, Prediction, TrainingRun
@@ -80,7 +79,7 @@ class PredictionListView(ListAPIView):
     def get_queryset(self):
         if getattr(self, "swagger_fake_view", False):
             return self.queryset
-        return predictions_of_version(self._version_id())
+        return learning_selectors.predictions_of_version(self._version_id())
 
     def _version_id(self) -> int | None:
         wanted = self.request.query_params.get("classifier_version", "").strip()
@@ -116,7 +115,7 @@ class TrainingRunViewSet(mixins.ListModelMixin, mixins.RetrieveModelMixin, mixin
         return [IsCurator()] if self.action == "create" else [IsVetter()]
 
     def create(self, request, *args, **kwargs):
-        from vetting.learning.services import training_run_request
+        from vetting.learning.services.runs import training_run_request
 
         run = training_run_request(trigger=TrainingRun.Trigger.API, requested_by=request.user)
         run = self.get_queryset().get(pk=run.pk)

@@ -7,15 +7,16 @@ from rest_framework import mixins, status, viewsets
 from rest_framework.decorators import action
 from rest_framework.response import Response
 
-from api.filters import DisputeFilter, LabelFilter
+from vetting.reviews.filters import DisputeFilter, LabelFilter
 from api.pagination import KeysetPagination
 from api.permissions import IsCurator, IsLabelOwnerOrCuratorReadOnly, IsVetter
 from api.serializers import (DisputeCommentCreateSerializer, DisputeCommentSerializer, DisputeCreateSerializer,
                              DisputeResolveSerializer, DisputeSerializer, LabelCreateSerializer, LabelSerializer,
                              LabelUpdateSerializer)
+from vetting.reviews import selectors as review_selectors
 from vetting.reviews import services
 from vetting.reviews.models import Dispute, Label, LabelSource
-from vetting.web.roles import is_curator
+from vetting.core.roles import is_curator
 
 
 @extend_schema_view(
@@ -81,7 +82,9 @@ class DisputeViewSet(mixins.ListModelMixin, mixins.RetrieveModelMixin, mixins.Cr
     filterset_class = DisputeFilter
 
     def get_queryset(self):
-        return Dispute.objects.select_related("opened_by", "resolved_by").prefetch_related("comments__author")
+        """Only the disputes the visibility rule lets the user see (the site's rule)."""
+        qs = Dispute.objects.select_related("opened_by", "resolved_by").prefetch_related("comments__author")
+        return review_selectors.visible_disputes(qs, user=self.request.user)
 
     def create(self, request, *args, **kwargs):
         data = DisputeCreateSerializer(data=request.data)

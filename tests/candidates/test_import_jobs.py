@@ -20,12 +20,14 @@ def _upload(path, name=None):
 @pytest.mark.django_db
 def test_job_runs_through_the_service(table_slice, vetter, django_capture_on_commit_callbacks, monkeypatch):
     sent = []
-    monkeypatch.setattr("vetting.candidates.tasks.import_job_run.delay",
-                        lambda job_id: sent.append(job_id) or type("R", (), {"id": "t-1"})())
+    monkeypatch.setattr("vetting.core.jobs.publish",
+                        lambda name, args, **options: sent.append((name, args)) or type("R", (), {"id": "t-1"})())
     with django_capture_on_commit_callbacks(execute=True):
         job = services.import_job_create(kind="catalog", upload=_upload(table_slice(KOI, 40)),
                                          options={"with_catalog_labels": True}, created_by=vetter)
-    assert sent == [job.pk] and ImportJob.objects.get(pk=job.pk).task_id == "t-1"
+        assert sent == []  # only after commit
+    assert sent == [("vetting.candidates.tasks.import_job_run", [job.pk])]
+    assert ImportJob.objects.get(pk=job.pk).task_id == "t-1"
     done = services.import_job_run(job_id=job.pk)
     assert done.state == "finished" and done.progress == 1.0 and done.errors == []
     assert done.counts["candidates_created"] == 40 and Label.objects.count() == done.counts["labels_created"]

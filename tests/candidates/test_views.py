@@ -31,7 +31,7 @@ def test_queue_order_priority_then_uncertainty_then_newest_and_hides_my_labels(c
     # queue entries by priority, then the model's uncertainty, then the unscored one
     assert _queue_ids(page) == ["K00002.01", "K00001.01", "K00003.01", "K00004.01", "K00000.01"]
     assert "committee" in page and "random" in page
-    mine_page = client.get(reverse("candidate-queue") + "?mine=on").content.decode()
+    mine_page = client.get(reverse("candidate-queue") + "?labeled_by_me=true").content.decode()
     assert _queue_ids(mine_page) == ["K00005.01"]
 
 
@@ -52,14 +52,14 @@ def test_queue_filters(client, vetter, vetter2, make_candidate):
         return set(_queue_ids(client.get(url + "?" + query).content.decode()))
 
     assert ids("mission=tess") == {"TOI-101.01"}
-    assert ids("disposition=candidate") == {"K00001.01"}
+    assert ids("catalog_disposition=candidate") == {"K00001.01"}
     assert ids("model_class=EB") == {"K00002.01"}
-    assert ids("p_min=0.4&p_max=0.6") == {"TOI-101.01"}
-    assert ids("labeled=labeled") == {"K00002.01"}
-    assert ids("labeled=unlabeled") == {"K00001.01", "TOI-101.01"}
-    assert ids("disputed=on") == {"TOI-101.01"}
-    assert _queue_ids(client.get(url + "?sort=p_planet_desc").content.decode())[0] == "K00001.01"
-    bad = client.get(url + "?p_min=2").content.decode()
+    assert ids("p_planet_min=0.4&p_planet_max=0.6") == {"TOI-101.01"}
+    assert ids("labeled=true") == {"K00002.01"}
+    assert ids("labeled=false") == {"K00001.01", "TOI-101.01"}
+    assert ids("disputed=true") == {"TOI-101.01"}
+    assert _queue_ids(client.get(url + "?ordering=-p_planet").content.decode())[0] == "K00001.01"
+    bad = client.get(url + "?p_planet_min=2").content.decode()
     assert "Ensure this value is less than or equal to 1" in bad
     assert len(_queue_ids(bad)) == 3  # the bad filter is reported and ignored, nothing is hidden
 
@@ -100,7 +100,7 @@ def test_queue_page_queries_do_not_grow_with_candidates(client, vetter, vetter2,
     # session, user, groups, 2 running-jobs lists, version, counts, capped match count, page ids
     # per part of the order (at most 3, plus a COUNT of a part the page lies past), rows
     with django_assert_max_num_queries(12):
-        client.get(reverse("candidate-queue") + "?labeled=labeled&disputed=on&sort=uncertainty")
+        client.get(reverse("candidate-queue") + "?labeled=true&disputed=true&ordering=-uncertainty")
     # Within a few seconds the running-jobs lists come from the cache (2 queries fewer).
     assert _count_warm(client, reverse("candidate-queue")) == large - 2
 

@@ -7,12 +7,12 @@ from sklearn.calibration import CalibratedClassifierCV
 from sklearn.naive_bayes import GaussianNB
 
 from classifier.evaluation import (
+    classification_metrics,
     compare,
     expected_calibration_error,
     grouped_splits,
     model_disagreement,
     reliability_curve,
-    vetting_metrics,
 )
 
 
@@ -61,15 +61,15 @@ def test_calibration_reduces_ece_on_a_miscalibrated_toy():
     assert ece_cal < ece_raw / 2
 
 
-def test_vetting_metrics_perfect_and_sums():
+def test_classification_metrics_perfect_and_sums():
     classes = ["PC", "EB", "J"]
     y = np.array(["PC", "EB", "J", "J"], dtype=object)
     proba = np.array([[0.9, 0.05, 0.05], [0.1, 0.8, 0.1], [0.05, 0.05, 0.9], [0.2, 0.1, 0.7]])
-    m = vetting_metrics(y, proba, classes)
+    m = classification_metrics(y, proba, classes)
     assert m["planet_ap"] == 1.0 and m["triage_ap"] == 1.0 and m["planet_auc"] == 1.0
     assert m["recall"] == {"PC": 1.0, "EB": 1.0, "J": 1.0}
     assert m["class_counts"] == {"EB": 1, "J": 2, "PC": 1}
-    no_planet = vetting_metrics(np.array(["J", "EB"], dtype=object), proba[:2], classes)
+    no_planet = classification_metrics(np.array(["J", "EB"], dtype=object), proba[:2], classes)
     assert no_planet["planet_ap"] is None and no_planet["recall"]["PC"] is None
 
 

@@ -84,7 +84,6 @@ def fast_training(settings):
     settings.VETTING_TRAINING_PROFILE = "fast"
     settings.VETTING_MISLABEL_FLAGS = 5
     settings.VETTING_QUEUE_SIZE = 30
-    settings.VETTING_TRAINING_STEP_DELAY_S = 0.0
     # Two cheap families keep a committee (disagreement) while fits take well under a second.
     settings.VETTING_TRAINING_FAMILIES = ("logistic", "extra_trees")
     return settings
@@ -121,7 +120,7 @@ def _roles_exist(_django_db_helper):
     """Role groups come from a data migration that a transactional test's flush removes."""
     from django.contrib.auth.models import Group
 
-    from vetting.web.roles import ROLES
+    from vetting.core.roles import ROLES
 
     for name in ROLES:
         Group.objects.get_or_create(name=name)

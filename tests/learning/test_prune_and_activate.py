@@ -7,6 +7,7 @@ from django.utils import timezone
 
 from tests.web.pagedata import make_prediction, make_queue_entry, make_version
 from vetting.learning import services
+from vetting.learning.services import queue as queue_services
 from vetting.learning.models import ClassifierVersion, Prediction, QueueEntry
 
 pytestmark = pytest.mark.django_db
@@ -68,7 +69,7 @@ def test_rescore_finish_activates_with_its_queue_and_prunes(make_candidate, monk
     v3 = _version("v3", "promoted")  # just scored every candidate
     _scored([v1, v2, v3], candidates)
     make_queue_entry(candidates[0], priority=1.0, version=v2)
-    monkeypatch.setattr(services, "_queue_selection", _select(candidates[1:3]))
+    monkeypatch.setattr(queue_services, "queue_selection", _select(candidates[1:3]))
 
     assert services.rescore_finish(version_id=v3.pk) == 2
     v2.refresh_from_db()
@@ -87,7 +88,7 @@ def test_rescore_finish_activates_with_its_queue_and_prunes(make_candidate, monk
 
 
 def test_an_older_promoted_version_never_replaces_a_newer_one(make_candidate, monkeypatch):
-    monkeypatch.setattr(services, "_queue_selection", _select([make_candidate()]))
+    monkeypatch.setattr(queue_services, "queue_selection", _select([make_candidate()]))
     older, newer = _version("v1", "promoted"), _version("v2", "promoted")
     assert services.rescore_finish(version_id=older.pk) == 0
     older.refresh_from_db()
@@ -100,7 +101,7 @@ def test_queue_rebuild_from_a_version_no_longer_active_changes_nothing(make_cand
     make_queue_entry(a, priority=1.0, version=stale)
     ClassifierVersion.objects.filter(pk=stale.pk).update(is_active=False, status="retired")
     _version("v2", "promoted", active=True)
-    monkeypatch.setattr(services, "_queue_selection",
+    monkeypatch.setattr(queue_services, "queue_selection",
                         lambda version: {b.pk: QueueEntry(candidate_id=b.pk, priority=5.0, strategy="random",
                                                           classifier_version=version)})
     assert services.queue_rebuild(version=stale) == 1  # (stale.is_active is still True in memory)
@@ -112,6 +113,6 @@ def test_queue_rebuild_swaps_entries_and_keeps_curator_re_vets(make_candidate, m
     version = _version("v1", "promoted", active=True)
     make_queue_entry(a, priority=1.0, version=version)
     make_queue_entry(b, priority=9.0, strategy="re-vet")
-    monkeypatch.setattr(services, "_queue_selection", _select([c, b]))
+    monkeypatch.setattr(queue_services, "queue_selection", _select([c, b]))
     assert services.queue_rebuild(version=version) == 2
     assert dict(QueueEntry.objects.values_list("candidate_id", "strategy")) == {b.pk: "re-vet", c.pk: "uncertainty"}

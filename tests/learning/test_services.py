@@ -11,7 +11,7 @@ from tests.learning.conftest import label_all, label_fast
 from vetting.learning import selectors, services
 from vetting.learning.models import ClassifierVersion, MislabelFlag, Prediction, QueueEntry, TrainingRun
 from vetting.reviews.models import Consensus, Label
-from vetting.web import selectors as page_selectors
+from vetting.learning import queue_selectors as page_selectors
 
 pytestmark = pytest.mark.django_db
 

@@ -20,7 +20,7 @@ def test_page_lists_runs_versions_and_curve(client, vetter):
     html = page.content.decode()
     assert page.status_code == 200
     assert "0.810" in html and "worse: planet_ap" in html and "NotEnoughLabels" in html
-    assert reverse("trainingrun-progress", args=[run.pk]) in html
+    assert reverse("job-training-progress", args=[run.pk]) in html
     assert 'data-figure="learning_curve"' in html and "figure-data" in html
     assert "Retrain now" not in html  # vetters see no button
 
@@ -42,9 +42,9 @@ def test_retrain_button_is_for_curators_only(client, vetter, curator, django_cap
 
 def test_progress_json(client, vetter):
     run = TrainingRun.objects.create(state="running", progress=0.45, message="training")
-    assert client.get(reverse("trainingrun-progress", args=[run.pk])).status_code == 302  # login first
+    assert client.get(reverse("job-training-progress", args=[run.pk])).status_code == 302  # login first
     client.force_login(vetter)
-    body = client.get(reverse("trainingrun-progress", args=[run.pk])).json()
+    body = client.get(reverse("job-training-progress", args=[run.pk])).json()
     assert body["state"] == "running" and body["progress"] == 0.45 and body["done"] is False
     assert body["message"] == "training"
-    assert client.get(reverse("trainingrun-progress", args=[run.pk + 1000])).status_code == 404
+    assert client.get(reverse("job-training-progress", args=[run.pk + 1000])).status_code == 404

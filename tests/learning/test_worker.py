@@ -19,11 +19,11 @@ from tests.learning.conftest import label_all
 from vetting.learning import services
 from vetting.learning.models import ClassifierVersion, Prediction, QueueEntry, TrainingRun
 from vetting.reviews.models import Consensus, Label
-from vetting.web import selectors as page_selectors
+from vetting.learning import queue_selectors as page_selectors
 
 pytestmark = [pytest.mark.worker, pytest.mark.slow, pytest.mark.django_db(transaction=True)]
 
-#: Quick training in the worker (read from the environment by vetting.learning.services).
+#: Quick training in the worker subprocess (its settings, vetting/settings/base.py, read these).
 WORKER_ENV = {
     "VETTING_TRAINING_FAMILIES": "logistic,extra_trees",
     "VETTING_TRAINING_CV_FOLDS": "2",

@@ -17,14 +17,7 @@ from django.template.response import TemplateResponse
 from django.urls import path, reverse
 
 from vetting.candidates.models import Candidate, ImportJob, LightCurve, Target
-from vetting.web.admin_tools import (
-    CsvExportMixin,
-    CurationMixin,
-    DisputedFilter,
-    HistoryOnlyMixin,
-    SuspectedMislabelFilter,
-    candidate_filter,
-)
+from vetting.core.admin_tools import CsvExportMixin, CurationMixin, HistoryOnlyMixin
 
 logger = logging.getLogger("vetting.admin")
 
@@ -62,13 +55,13 @@ class CandidateAdmin(CurationMixin, CsvExportMixin, HistoryOnlyMixin, admin.Mode
     # "consensus" is the reverse one-to-one from reviews: joined, so the column costs no query per row.
     list_select_related = ("target", "consensus")
     list_filter = (
-        "target__mission", "source_catalog", "catalog_disposition", ConsensusClassFilter,
-        candidate_filter(DisputedFilter, "pk"), candidate_filter(SuspectedMislabelFilter, "pk"), "created_at",
+        # reviews and learning add their filters here (open dispute, suspected mislabel)
+        "target__mission", "source_catalog", "catalog_disposition", ConsensusClassFilter, "created_at",
     )
     search_fields = ("catalog_id", "target__catalog_id")
     date_hierarchy = "created_at"
     exclude = ("global_view", "local_view", "plot_payload")
-    actions = ["requeue", "export_csv"]
+    actions = ["export_csv"]  # learning adds "send back to the queue"
     csv_select_related = ("target", "consensus")
     csv_columns = (
         ("mission", "target.mission"), ("target", "target.catalog_id"), ("source_catalog", "source_catalog"),
@@ -81,7 +74,7 @@ class CandidateAdmin(CurationMixin, CsvExportMixin, HistoryOnlyMixin, admin.Mode
 
     def get_queryset(self, request):
         # The list never needs the stored views and plot arrays (KBs per row).
-        return super().get_queryset(request).defer("global_view", "local_view", "plot_payload")
+        return super().get_queryset(request).light()
 
     @admin.display(description="mission", ordering="target__mission")
     def mission(self, obj):
@@ -97,13 +90,6 @@ class CandidateAdmin(CurationMixin, CsvExportMixin, HistoryOnlyMixin, admin.Mode
         actions.pop("delete_selected", None)
         return actions
 
-    @admin.action(description="Send back to the queue for re-vetting", permissions=["curate"])
-    def requeue(self, request, queryset):
-        from vetting.learning.services import queue_requeue
-
-        n = queue_requeue(candidate_ids=list(queryset.values_list("pk", flat=True)), reason=f"admin: {request.user}")
-        self.message_user(request, f"Sent {n} candidate(s) back to the vetting queue (re-vet).", messages.SUCCESS)
-
 
 @admin.register(LightCurve)
 class LightCurveAdmin(HistoryOnlyMixin, admin.ModelAdmin):
@@ -116,7 +102,11 @@ class LightCurveAdmin(HistoryOnlyMixin, admin.ModelAdmin):
 # --- Import jobs and the CSV upload -----------------------------------------------------------
 
 class ImportUploadForm(forms.Form):
-    """An uploaded table, bounded in size and type before it reaches the importer."""
+    """An uploaded file and its importer options.
+
+    Name, size and content are checked by ``import_job_create`` (``vetting.candidates.uploads``,
+    the check the API uses too); its errors come back on the ``upload`` field.
+    """
 
     kind = forms.ChoiceField(choices=ImportJob.Kind.choices, initial=ImportJob.Kind.CATALOG)
     upload = forms.FileField(help_text="catalog: .csv/.tsv/.tbl; FITS light curve: .fits; folded views: .zip")
@@ -140,16 +130,6 @@ class ImportUploadForm(forms.Form):
             return {"with_catalog_labels": data["with_catalog_labels"]}
         return {"mission": data["mission"]} if data["mission"] else {}
 
-    def clean_upload(self):
-        upload = self.cleaned_data["upload"]
-        limit = settings.VETTING_MAX_UPLOAD_MB * 1024 * 1024
-        if upload.size > limit:
-            raise ValidationError(
-                f"{upload.name} is {upload.size / 1e6:.1f} MB; the limit is {settings.VETTING_MAX_UPLOAD_MB} MB"
-            )
-        if upload.size == 0:
-            raise ValidationError("the file is empty")
-        return upload
 
 
 @admin.register(ImportJob)
@@ -187,9 +167,11 @@ class ImportJobAdmin(CurationMixin, HistoryOnlyMixin, admin.ModelAdmin):
                     kind=form.cleaned_data["kind"], upload=form.cleaned_data["upload"], options=form.options(),
                     created_by=request.user,
                 )
-            except (ValidationError, ValueError) as exc:
-                text = "; ".join(exc.messages) if isinstance(exc, ValidationError) else str(exc)
-                form.add_error(None, text)
+            except ValidationError as exc:
+                for field, errors in exc.message_dict.items() if hasattr(exc, "error_dict") else [(None, exc.messages)]:
+                    form.add_error(field if field in form.fields else None, errors)
+            except ValueError as exc:
+                form.add_error(None, str(exc))
             else:
                 logger.info("import job created from admin", extra={
                     "event": "import_job_create", "import_job_id": job.pk, "kind": job.kind,

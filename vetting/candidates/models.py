@@ -76,9 +76,46 @@ class Target(models.Model):
         return self.catalog_id
 
 
+#: Candidate columns no list, queue row or export reads: the big blobs stay in the database.
+HEAVY_FIELDS = ("global_view", "local_view", "plot_payload", "features", "catalog_features")
+
+
 class CandidateQuerySet(models.QuerySet):
+    """The one read path for candidates: the site, the API, the exports and the admin chain these.
+
+    The reverse relations to ``learning`` (``predictions``, ``queue_entry``) are named, never
+    imported, so this layer stays below the apps that own them.
+    """
+
     def with_target(self) -> "CandidateQuerySet":
         return self.select_related("target")
+
+    def light(self) -> "CandidateQuerySet":
+        """Without the blobs (:data:`HEAVY_FIELDS`)."""
+        return self.defer(*HEAVY_FIELDS)
+
+    def with_active_prediction(self, version_id: int | None) -> "CandidateQuerySet":
+        """Annotate the prediction of classifier version ``version_id`` (the active one):
+        ``p_planet``, ``predicted_class``, ``uncertainty`` (None without a version or prediction).
+
+        One LEFT JOIN through ``FilteredRelation`` (at most one prediction per candidate and
+        version), so filters and orderings on these use the (version, column) indexes.
+        """
+        if version_id is None:
+            return self.annotate(p_planet=models.Value(None, output_field=models.FloatField()),
+                                 predicted_class=models.Value(None, output_field=models.CharField()),
+                                 uncertainty=models.Value(None, output_field=models.FloatField()))
+        return self.annotate(
+            active_prediction=models.FilteredRelation(
+                "predictions", condition=models.Q(predictions__classifier_version_id=version_id)),
+        ).annotate(p_planet=F("active_prediction__p_planet"),
+                   predicted_class=F("active_prediction__predicted_class"),
+                   uncertainty=F("active_prediction__uncertainty"))
+
+    def with_queue(self) -> "CandidateQuerySet":
+        """Annotate the active-learning queue entry: ``queue_priority``, ``queue_strategy``
+        (None outside the queue)."""
+        return self.annotate(queue_priority=F("queue_entry__priority"), queue_strategy=F("queue_entry__strategy"))
 
 
 class Candidate(models.Model):

@@ -3,17 +3,7 @@ from __future__ import annotations
 
 from django.db.models import QuerySet
 
-from vetting.candidates.models import Candidate
-
-
-def candidate_list(*, mission: str | None = None, disposition: str | None = None) -> QuerySet[Candidate]:
-    """Candidates with their target, newest first, optionally filtered."""
-    qs = Candidate.objects.with_target().defer("global_view", "local_view", "plot_payload")
-    if mission:
-        qs = qs.filter(target__mission=mission)
-    if disposition:
-        qs = qs.filter(catalog_disposition=disposition)
-    return qs
+from vetting.candidates.models import Candidate, ImportJob
 
 
 def candidates_missing_views() -> QuerySet[Candidate]:
@@ -24,3 +14,22 @@ def candidates_missing_views() -> QuerySet[Candidate]:
         .exclude(source_catalog="simulated")
         .order_by("created_at", "id")
     )
+
+
+def import_job_progress(job: ImportJob) -> dict:
+    """JSON-ready progress of one import job, in the shape every progress bar polls (``kind``,
+    ``state``, ``progress`` 0..1, ``message``, ``done``) plus its counts and number of errors."""
+    errors = job.errors or []
+    message = f"{job.get_kind_display()}: {job.state}"
+    if errors:
+        message += f", {len(errors)} error(s)"
+    return {
+        "id": job.pk,
+        "kind": "import",
+        "state": job.state,
+        "done": job.state in (ImportJob.State.FINISHED, ImportJob.State.FAILED),
+        "progress": max(0.0, min(1.0, float(job.progress or 0.0))),
+        "message": message,
+        "counts": job.counts or {},
+        "n_errors": len(errors),
+    }

@@ -7,11 +7,11 @@ Public functions (keyword-only):
 * :func:`import_fits_file` - one Kepler/TESS light-curve FITS file; computes candidate views,
   features and plot payload once.
 * :func:`import_views_bundle` - Astronet-Triage folder/zip (``candidates.csv`` + ``views.npz``).
-* :func:`import_lightcurve_arrays` - light curve from arrays (the path FITS and demo share).
 * :func:`fetch_lightcurves` - download light curves through the configured source, import them.
-* :func:`load_demo` - simulated demo candidates with light curves and a seed of human labels.
-* :func:`import_job_create` / :func:`import_job_run` - an upload as an :class:`ImportJob` row,
-  run by the Celery task ``vetting.candidates.tasks.import_job_run``.
+* :func:`load_demo` - simulated demo candidates with light curves (labels: ``reviews.demo``).
+* :func:`import_job_create` / :func:`import_job_run` - an upload as an :class:`ImportJob` row
+  (checked by :mod:`vetting.candidates.uploads`), run by the Celery task
+  ``vetting.candidates.tasks.import_job_run`` (sent by name after commit: no import of tasks).
 
 Every importer returns an :class:`~vetting.candidates.importers.errors.ImportReport` and raises
 :class:`~vetting.candidates.importers.errors.BadFileError` (nothing written) for an unusable file.
@@ -33,8 +33,10 @@ from django.db import transaction
 from django.db.models import F
 from django.utils import timezone
 
+from vetting.candidates import uploads
 from vetting.candidates.importers.errors import BadFileError, ImportFailed, ImportReport
 from vetting.candidates.models import Candidate, ImportJob
+from vetting.core import jobs
 
 logger = logging.getLogger(__name__)
 
@@ -75,13 +77,6 @@ def import_views_bundle(*, path: str | Path, with_catalog_labels: bool = False,
     return import_views_folder(folder=path, with_catalog_labels=with_catalog_labels, progress=progress)
 
 
-def import_lightcurve_arrays(**kwargs) -> ImportReport:
-    """See :func:`vetting.candidates.importers.lightcurves.import_arrays` (keyword-only)."""
-    from vetting.candidates.importers.lightcurves import import_arrays
-
-    return import_arrays(**kwargs)
-
-
 def fetch_lightcurves(*, candidate: Candidate | int, source=None, **fetch_options) -> ImportReport:
     """Fetch the light curves of a candidate's target through the configured source and import them."""
     from vetting.candidates.sources import fetch_and_import
@@ -91,21 +86,19 @@ def fetch_lightcurves(*, candidate: Candidate | int, source=None, **fetch_option
     return fetch_and_import(candidate=candidate, source=source, **fetch_options)
 
 
-def load_demo(*, n: int = 2000, seed: int = 42, labels: int = 200, workers: int | None = None,
+def load_demo(*, n: int = 2000, seed: int = 42, workers: int | None = None,
               progress: Progress = None) -> ImportReport:
-    """Simulated demo candidates (see :mod:`vetting.candidates.importers.demo`)."""
+    """Simulated demo candidates (see :mod:`vetting.candidates.importers.demo`); their seed
+    labels: :func:`vetting.reviews.demo.load_demo`."""
     from vetting.candidates.importers.demo import load_demo as _load
 
-    return _load(n=n, seed=seed, labels=labels, workers=workers, progress=progress)
+    return _load(n=n, seed=seed, workers=workers, progress=progress)
 
 
 # --- import jobs --------------------------------------------------------------------------------
 
-_KIND_SUFFIXES = {
-    ImportJob.Kind.CATALOG: {".csv", ".txt", ".tsv", ".tbl"},
-    ImportJob.Kind.FITS: {".fits", ".fit", ".fts", ".gz"},
-    ImportJob.Kind.VIEWS: {".zip"},
-}
+#: Registered name of the task that runs an import job (``vetting.candidates.tasks``).
+IMPORT_JOB_TASK = "vetting.candidates.tasks.import_job_run"
 
 
 @transaction.atomic
@@ -121,8 +114,11 @@ def import_job_create(*, kind: str, upload: File, options: dict | None = None, c
         for catalogs, ``{"with_catalog_labels": bool}`` for views, ``{"mission": ...}`` for FITS.
     created_by : the user (or None).
 
-    The Celery task is enqueued with ``transaction.on_commit``, so the worker never sees a row
-    that was rolled back. Raises ``ValidationError`` for an unknown kind, option or file type.
+    The file goes through :func:`vetting.candidates.uploads.check_upload` (name, size, content
+    for ``kind``), the one check every upload path shares. The Celery task is enqueued with
+    ``transaction.on_commit``, so the worker never sees a row that was rolled back. Raises
+    ``ValidationError`` for an unknown kind or option, or a file that is not what ``kind`` says
+    (:class:`~vetting.candidates.uploads.UploadTooLarge` when it is over the size limit).
     """
     options = dict(options or {})
     if kind not in ImportJob.Kind.values:
@@ -133,26 +129,19 @@ def import_job_create(*, kind: str, upload: File, options: dict | None = None, c
         raise ValidationError({"options": f"unknown option(s) {', '.join(sorted(unknown))}; allowed: {', '.join(sorted(allowed))}"})
     if options.get("table") not in (None, "", "koi", "dr24_tce", "dr25_tce", "toi"):
         raise ValidationError({"options": f"unknown table {options['table']!r}; expected koi, dr24_tce, dr25_tce or toi"})
+    uploads.check_upload(kind=kind, upload=upload)
     name = Path(getattr(upload, "name", "") or "upload").name
-    if Path(name).suffix.lower() not in _KIND_SUFFIXES[kind]:
-        raise ValidationError({"upload": f"a {kind} import expects a file ending in {', '.join(sorted(_KIND_SUFFIXES[kind]))} (got {name!r})"})
     job = ImportJob(kind=kind, options=options, created_by=created_by)
     job.full_clean(exclude=["upload"])
     job.upload.save(name, upload, save=False)
     job.save()
-    transaction.on_commit(lambda: _enqueue(job.pk))
+    # Broker down: the row stays queued and can be re-run (import_job_run is idempotent).
+    jobs.send_on_commit(IMPORT_JOB_TASK, job.pk, then=lambda task_id: _store_task_id(job.pk, task_id))
     return job
 
 
-def _enqueue(job_id: int) -> None:
-    from vetting.candidates.tasks import import_job_run as task
-
-    try:
-        result = task.delay(job_id)
-    except Exception:  # broker down: the row stays queued and can be re-run (import_job_run is idempotent)
-        logger.exception("could not enqueue import job %s", job_id)
-        return
-    ImportJob.objects.filter(pk=job_id, task_id="").update(task_id=result.id or "")
+def _store_task_id(job_id: int, task_id: str) -> None:
+    ImportJob.objects.filter(pk=job_id, task_id="").update(task_id=task_id)
 
 
 def import_job_run(*, job_id: int) -> ImportJob:

@@ -12,7 +12,6 @@ monkeypatch ``lightkurve.search_lightcurve`` (there is no network in CI).
 from __future__ import annotations
 
 import logging
-import os
 from pathlib import Path
 
 from django.conf import settings
@@ -43,13 +42,13 @@ class LightCurveSource:
 
 
 class LocalDirectorySource(LightCurveSource):
-    """FITS files in ``directory`` (default ``settings.VETTING_LIGHTCURVE_DIR`` or the
-    ``VETTING_LIGHTCURVE_DIR`` environment variable) whose header names the target."""
+    """FITS files in ``directory`` (default ``settings.VETTING_LIGHTCURVE_DIR``) whose header
+    names the target."""
 
     name = "local"
 
     def __init__(self, directory: str | Path | None = None):
-        directory = directory or getattr(settings, "VETTING_LIGHTCURVE_DIR", None) or os.environ.get("VETTING_LIGHTCURVE_DIR")
+        directory = directory or settings.VETTING_LIGHTCURVE_DIR
         if not directory:
             raise ImportFailed("LocalDirectorySource needs a directory (set VETTING_LIGHTCURVE_DIR)")
         self.directory = Path(directory)

@@ -1,4 +1,7 @@
-"""Celery tasks for imports: thin, take ids, import the service inside (queue "imports")."""
+"""Celery tasks for imports: thin, take ids, import the service inside (queue "imports").
+
+Services send these by name (``vetting.core.jobs``) and never import this module.
+"""
 from __future__ import annotations
 
 from celery import shared_task

@@ -13,8 +13,17 @@ from django.urls import path, reverse
 from django.views.decorators.http import require_POST
 from simple_history.admin import SimpleHistoryAdmin
 
+from vetting.candidates.models import Candidate
+from vetting.core.admin_tools import (
+    CandidateSubsetFilter,
+    CsvExportMixin,
+    CurationMixin,
+    HistoryOnlyMixin,
+    candidate_filter,
+    extend_admin,
+)
 from vetting.learning.models import ClassifierVersion, MislabelFlag, Prediction, QueueEntry, TrainingRun
-from vetting.web.admin_tools import CsvExportMixin, CurationMixin, HistoryOnlyMixin
+from vetting.reviews.models import Consensus, Dispute, Label
 
 logger = logging.getLogger("vetting.admin")
 
@@ -44,7 +53,7 @@ class TrainingRunAdmin(CurationMixin, HistoryOnlyMixin, admin.ModelAdmin):
         """POST: ask for a retrain (coalesces with an already queued run)."""
         if not self.has_retrain_permission(request):
             raise PermissionDenied
-        from vetting.learning.services import training_run_request
+        from vetting.learning.services.runs import training_run_request
 
         run = training_run_request(trigger=TrainingRun.Trigger.ADMIN, requested_by=request.user)
         logger.info("training requested from admin", extra={
@@ -103,10 +112,32 @@ class MislabelFlagAdmin(CurationMixin, HistoryOnlyMixin, admin.ModelAdmin):
     search_fields = ("candidate__catalog_id",)
     actions = ["requeue"]
 
-    @admin.action(description="Send back to the queue for re-vetting", permissions=["curate"])
-    def requeue(self, request, queryset):
-        from vetting.learning.services import queue_requeue
 
-        ids = list(queryset.values_list("candidate_id", flat=True).distinct())
-        n = queue_requeue(candidate_ids=ids, reason=f"mislabel flag, admin: {request.user}")
-        self.message_user(request, f"Sent {n} candidate(s) back to the vetting queue (re-vet).", messages.SUCCESS)
+class SuspectedMislabelFilter(CandidateSubsetFilter):
+    """Candidates whose consensus the cross-validated model flagged (open ``MislabelFlag``)."""
+
+    title = "suspected mislabel"
+    parameter_name = "mislabel"
+
+    def candidate_ids(self):
+        return MislabelFlag.objects.filter(is_open=True).values("candidate_id")
+
+
+@admin.action(description="Send back to the queue for re-vetting", permissions=["curate"])
+def requeue(model_admin, request, queryset):
+    """Put the selected rows' candidates back in the vetting queue (strategy ``re-vet``)."""
+    from vetting.learning.services.queue import queue_requeue
+
+    field = "pk" if queryset.model is Candidate else "candidate_id"
+    ids = list(queryset.values_list(field, flat=True).distinct())
+    reason = f"mislabel flag, admin: {request.user}" if queryset.model is MislabelFlag else f"admin: {request.user}"
+    n = queue_requeue(candidate_ids=ids, reason=reason)
+    model_admin.message_user(request, f"Sent {n} candidate(s) back to the vetting queue (re-vet).", messages.SUCCESS)
+
+
+MislabelFlagAdmin.actions = [requeue]
+# The lists of the apps below (which cannot import learning) get the queue action and the filter.
+extend_admin(Candidate, actions=[requeue], list_filters=[candidate_filter(SuspectedMislabelFilter, "pk")])
+extend_admin(Label, actions=[requeue], list_filters=[SuspectedMislabelFilter])
+extend_admin(Consensus, actions=[requeue], list_filters=[SuspectedMislabelFilter])
+extend_admin(Dispute, actions=[requeue])

@@ -3,6 +3,12 @@
 Rows are read with ``values_list(...).iterator(chunk_size=...)`` (no model instances, one
 server-side cursor) and turned into a matrix chunk by chunk, so 100k candidates take one
 float32 matrix (about 100k x 200 x 4 bytes = 80 MB) plus one chunk of Python objects.
+
+Scalar columns are named like the model fields and ``Candidate.features`` keys (the light-curve
+metrics as ``lc_<key>``), the same names ``python -m classifier`` uses
+(:data:`classifier.dataset.DEFAULT_SCALAR_NAMES`). A stored model may ask for names used before
+a rename (:data:`classifier.dataset.RENAMED_SCALARS`) and gets the same columns under them; a
+name the site cannot provide is an error, never a silent NaN column.
 """
 from __future__ import annotations
 
@@ -12,27 +18,18 @@ from dataclasses import dataclass
 import numpy as np
 
 from classifier.dataset import (
-    _DERIVED_INPUTS,
+    CATALOG_SCALAR_NAMES,
     DEFAULT_SCALAR_NAMES,
     GLOBAL_VIEW_BINS,
+    LIGHTCURVE_SCALAR_NAMES,
     LOCAL_VIEW_BINS,
+    canonical_scalar_name,
     design_matrix_from_arrays,
 )
-from classifier.features import FEATURE_NAMES as LIGHTCURVE_FEATURE_NAMES
 from vetting.candidates.models import Candidate
 
-#: Light-curve vetting metrics (``Candidate.features``, from ``classifier.features``) that
-#: enter the design matrix, prefixed ``lc_`` so they never clash with catalog scalars. The
-#: pass-through catalog values and star parameters are already columns of their own.
-_PASS_THROUGH = {
-    "period_days", "duration_hours", "catalog_depth_ppm", "catalog_snr",
-    "teff_k", "logg_cgs", "radius_rsun", "mass_msun", "magnitude",
-}
-LIGHTCURVE_SCALARS: tuple[str, ...] = tuple(
-    f"lc_{name}" for name in LIGHTCURVE_FEATURE_NAMES if name not in _PASS_THROUGH
-)
-#: Scalar columns of a design matrix built by the site, in order.
-SCALAR_NAMES: tuple[str, ...] = tuple(DEFAULT_SCALAR_NAMES) + LIGHTCURVE_SCALARS
+#: Scalar columns of a design matrix built by the site, in order (the classifier's default).
+SCALAR_NAMES: tuple[str, ...] = DEFAULT_SCALAR_NAMES
 
 #: Rows fetched per database round trip and featurised at once.
 CHUNK_SIZE = 2000
@@ -72,24 +69,35 @@ def _view(raw, n_bins: int) -> np.ndarray | None:
 
 
 def _scalars(row: tuple) -> dict[str, float | None]:
+    """Every scalar of :data:`SCALAR_NAMES` for one row (missing = None)."""
     (_, _, _, _, features, catalog, period, duration, depth, snr, impact, prad,
      mag, teff, logg, srad, smass) = row
     catalog = catalog if isinstance(catalog, dict) else {}
     features = features if isinstance(features, dict) else {}
     scalars: dict[str, float | None] = {}
     # Catalog extras (ingress_fraction, is_multi, ...) first; model fields take precedence.
-    for key in DEFAULT_SCALAR_NAMES:
+    for key in CATALOG_SCALAR_NAMES:
         if key in catalog:
             scalars[key] = _number(catalog[key])
     scalars.update({
         "period_days": period, "duration_hours": duration, "depth_ppm": depth, "snr": snr,
         "impact": impact if impact is not None else scalars.get("impact"),
-        "planet_radius_earth": prad if prad is not None else scalars.get("planet_radius_earth"),
-        "magnitude": mag, "teff": teff, "logg": logg, "star_radius_rsun": srad, "star_mass_msun": smass,
+        "planet_radius_rearth": prad if prad is not None else scalars.get("planet_radius_rearth"),
+        "magnitude": mag, "teff_k": teff, "logg_cgs": logg, "radius_rsun": srad, "mass_msun": smass,
     })
-    for name in LIGHTCURVE_SCALARS:
+    for name in LIGHTCURVE_SCALAR_NAMES:
         scalars[name] = _number(features.get(name[3:]))
     return scalars
+
+
+def check_scalar_names(scalar_names: Sequence[str]) -> None:
+    """Raise ValueError naming the scalars the site cannot provide (e.g. a model's feature that
+    was removed): scoring with a silent NaN column instead would give wrong probabilities."""
+    unknown = [n for n in scalar_names if canonical_scalar_name(n) not in SCALAR_NAMES]
+    if unknown:
+        raise ValueError(
+            f"the model was trained with feature(s) {', '.join(unknown)} that this site does not compute "
+            "(renamed or removed); retrain the model")
 
 
 def _number(value) -> float:
@@ -110,8 +118,10 @@ def iter_chunks(
 ) -> Iterator[Matrix]:
     """Yield design-matrix chunks for the given candidates (all candidates if None), by pk.
 
-    Ids that do not exist are skipped silently (a candidate deleted meanwhile).
+    Ids that do not exist are skipped silently (a candidate deleted meanwhile). ValueError
+    when ``scalar_names`` holds a name the site cannot provide (see :func:`check_scalar_names`).
     """
+    check_scalar_names(scalar_names)
     qs = Candidate.objects.order_by("pk")
     if candidate_ids is not None:
         ids = sorted(set(int(i) for i in candidate_ids))
@@ -151,10 +161,9 @@ def _to_matrix(rows: Sequence[tuple], scalar_names: Sequence[str]) -> Matrix:
         if loc is not None:
             local_views[i] = loc
     per_row = [_scalars(row) for row in rows]
-    wanted = dict.fromkeys(list(scalar_names) + list(_DERIVED_INPUTS))
     scalars = {
         name: np.array([_number(s.get(name)) for s in per_row], dtype=np.float64).reshape(n)
-        for name in wanted
+        for name in SCALAR_NAMES
     }
     X, names = design_matrix_from_arrays(scalars, global_views, local_views, scalar_names=list(scalar_names))
     return Matrix(

@@ -1,8 +1,8 @@
 """Reads of the learning app: the active model, predictions, the vetting queue, learning curves.
 
 No writes here. Views, the API and the admin call these; they never query models directly for
-these purposes, so query counts stay bounded (see tests/learning/test_selectors.py). The vetting
-queue's order is read in one place for the site and the API: ``vetting.web.selectors.queue_ids``.
+these purposes, so query counts stay bounded. The vetting queue is read in one place for the
+site and the API: :mod:`vetting.learning.queue_selectors`.
 """
 from __future__ import annotations
 
@@ -13,12 +13,19 @@ from django.db.models import QuerySet
 from vetting.candidates.models import Candidate
 from vetting.learning.models import ClassifierVersion, Prediction, TrainingRun
 
-#: Metric keys shown on learning curves (from classifier.evaluation.vetting_metrics).
+#: Metric keys shown on learning curves (from classifier.evaluation.classification_metrics).
 CURVE_METRICS = ("planet_ap", "triage_ap", "planet_auc", "triage_auc", "accuracy", "ece", "log_loss")
 
-def active_version() -> ClassifierVersion | None:
-    """The promoted, active classifier version, or None before the first promotion."""
-    return ClassifierVersion.objects.filter(is_active=True).first()
+def active_version(*, full: bool = False) -> ClassifierVersion | None:
+    """The promoted, active classifier version, or None before the first promotion (1 query).
+
+    The one definition for the site, the API and the worker. Without ``full`` the JSON metadata
+    (metrics, feature names, library versions) is left unread: pages need id and name only.
+    """
+    qs = ClassifierVersion.objects.filter(is_active=True)
+    if not full:
+        qs = qs.defer("metrics", "classes", "feature_names", "library_versions", "decision_reason")
+    return qs.first()
 
 
 def predictions_for(candidate_ids: Iterable[int], *, version: ClassifierVersion | None = None) -> dict[int, Prediction]:
@@ -35,10 +42,17 @@ def predictions_for(candidate_ids: Iterable[int], *, version: ClassifierVersion 
     return {p.candidate_id: p for p in rows}
 
 
-def prediction_for(candidate: Candidate | int, *, version: ClassifierVersion | None = None) -> Prediction | None:
-    """The active (or given) version's prediction for one candidate, or None."""
-    cid = candidate if isinstance(candidate, int) else candidate.pk
-    return predictions_for([cid], version=version).get(cid)
+def predictions_of_version(version_id: int | None) -> QuerySet[Prediction]:
+    """Predictions of one classifier version with their candidate's catalog id (lists, exports);
+    empty when there is no version."""
+    if version_id is None:
+        return Prediction.objects.none()
+    return Prediction.objects.filter(classifier_version_id=version_id).select_related(
+        "candidate", "classifier_version"
+    ).only(
+        "id", "candidate_id", "candidate__catalog_id", "classifier_version_id", "classifier_version__name",
+        "probabilities", "predicted_class", "p_planet", "p_triage", "uncertainty", "disagreement", "created_at",
+    )
 
 
 def learning_curve() -> list[dict]:
@@ -70,14 +84,19 @@ def classifier_versions(*, limit: int = 50) -> QuerySet[ClassifierVersion]:
 
 
 def training_run_progress(run: TrainingRun) -> dict:
-    """JSON-ready progress of one run (what the progress bar polls)."""
+    """JSON-ready progress of one run, in the shape every progress bar polls (``kind``,
+    ``state``, ``progress`` 0..1, ``message``, ``done``) plus the run's own details."""
     version = getattr(run, "classifier_version", None) if run.state == TrainingRun.State.FINISHED else None
+    message = run.message or run.state
+    if run.state == TrainingRun.State.FAILED and run.error:
+        message = f"failed: {run.error.splitlines()[0][:200]}"
     return {
         "id": run.pk,
+        "kind": "training",
         "state": run.state,
         "done": run.state in (TrainingRun.State.FINISHED, TrainingRun.State.FAILED),
-        "progress": run.progress,
-        "message": run.message,
+        "progress": max(0.0, min(1.0, float(run.progress or 0.0))),
+        "message": message,
         "error": run.error,
         "n_labels": run.n_labels,
         "created_at": run.created_at.isoformat() if run.created_at else None,

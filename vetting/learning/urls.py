@@ -6,5 +6,4 @@ from vetting.learning import views
 urlpatterns = [
     path("", views.learning_curves, name="learning-curves"),
     path("runs/", views.training_run_create, name="trainingrun-create"),
-    path("runs/<int:pk>/progress.json", views.training_run_progress, name="trainingrun-progress"),
 ]

@@ -7,13 +7,12 @@ from __future__ import annotations
 from django.contrib import messages
 from django.contrib.auth.decorators import login_required
 from django.core.exceptions import PermissionDenied
-from django.http import JsonResponse
-from django.shortcuts import get_object_or_404, redirect, render
+from django.shortcuts import redirect, render
 from django.views.decorators.http import require_GET, require_POST
 
 from vetting.learning import selectors, services
 from vetting.learning.models import TrainingRun
-from vetting.web.roles import is_curator
+from vetting.core.roles import is_curator
 
 #: Metrics drawn on the learning-curve figure (higher is better except ECE).
 FIGURE_METRICS = (("planet_ap", "Planet AP"), ("triage_ap", "Triage AP"), ("accuracy", "Accuracy"), ("ece", "ECE"))
@@ -73,11 +72,3 @@ def training_run_create(request):
     run = services.training_run_request(trigger=TrainingRun.Trigger.MANUAL, requested_by=request.user)
     messages.success(request, f"Training run #{run.pk} is {run.get_state_display().lower()}.")
     return redirect("learning-curves")
-
-
-@login_required
-@require_GET
-def training_run_progress(request, pk: int):
-    """JSON progress of one run (polled by static/js/progress.js)."""
-    run = get_object_or_404(TrainingRun.objects.select_related("classifier_version"), pk=pk)
-    return JsonResponse(selectors.training_run_progress(run))

@@ -1,8 +1,8 @@
 """Curation admin for labels, disputes and consensus.
 
 Labels and disputes are history: no add, no in-place edit, no delete from here. Curators act
-through bulk actions that call ``vetting.reviews.services`` (and ``vetting.learning.services``
-for re-vetting and retraining); the "History" button shows who changed what and when.
+through bulk actions that call ``vetting.reviews.services`` (``vetting.learning.admin`` adds
+"send back to the queue" and the suspected-mislabel filter to these lists); the "History" button shows who changed what and when.
 """
 from __future__ import annotations
 
@@ -14,17 +14,19 @@ from django.urls import reverse
 from django.utils.html import format_html
 from simple_history.admin import SimpleHistoryAdmin
 
-from vetting.reviews import services
-from vetting.reviews.models import Consensus, Dispute, DisputeComment, Label, LabelSource
-from vetting.web.admin_tools import (
+from vetting.candidates.models import Candidate
+from vetting.core.admin_tools import (
+    CandidateSubsetFilter,
     CsvExportMixin,
     CurationMixin,
-    DisputedFilter,
     HistoryOnlyMixin,
-    SuspectedMislabelFilter,
+    candidate_filter,
     class_choice_step,
+    extend_admin,
     run_service_per_object,
 )
+from vetting.reviews import services
+from vetting.reviews.models import Consensus, Dispute, DisputeComment, Label, LabelSource
 
 logger = logging.getLogger("vetting.admin")
 
@@ -34,11 +36,12 @@ def _candidate_link(candidate) -> str:
     return format_html('<a href="{}">{}</a>', url, candidate.catalog_id)
 
 
-def _requeue(model_admin, request, candidate_ids: list[int]) -> None:
-    from vetting.learning.services import queue_requeue
+class DisputedFilter(CandidateSubsetFilter):
+    title = "open dispute"
+    parameter_name = "disputed"
 
-    n = queue_requeue(candidate_ids=candidate_ids, reason=f"admin: {request.user.username}")
-    model_admin.message_user(request, f"Sent {n} candidate(s) back to the vetting queue (re-vet).", messages.SUCCESS)
+    def candidate_ids(self):
+        return Dispute.objects.filter(status=Dispute.Status.OPEN).values("candidate_id")
 
 
 def _curate(model_admin, request, candidate_ids, label_class_of, note: str, done: str) -> None:
@@ -87,10 +90,6 @@ class CurationActionsMixin(CurationMixin):
             apply=apply,
         )
 
-    @admin.action(description="Send back to the queue for re-vetting", permissions=["curate"])
-    def requeue(self, request, queryset):
-        _requeue(self, request, self._candidate_ids(queryset))
-
 
 # --- Labels ------------------------------------------------------------------------------------
 
@@ -103,7 +102,7 @@ class LabelAdmin(CurationActionsMixin, CsvExportMixin, HistoryOnlyMixin, SimpleH
     list_select_related = ("candidate", "candidate__target", "vetter")
     list_filter = (
         ("vetter", admin.RelatedOnlyFieldListFilter), "label_class", "source", "is_current", "is_gold",
-        "excluded_from_training", DisputedFilter, SuspectedMislabelFilter, "candidate__target__mission",
+        "excluded_from_training", DisputedFilter, "candidate__target__mission",
         "candidate__source_catalog", "created_at",
     )
     search_fields = ("candidate__catalog_id", "candidate__target__catalog_id", "=vetter__username")
@@ -112,7 +111,7 @@ class LabelAdmin(CurationActionsMixin, CsvExportMixin, HistoryOnlyMixin, SimpleH
     show_full_result_count = False  # COUNT(*) on a big table on every page is wasted work
     actions = [
         "mark_gold", "unmark_gold", "adopt_as_curated", "accept_consensus", "override_consensus",
-        "requeue", "exclude_vetters", "include_vetters", "export_csv",
+        "exclude_vetters", "include_vetters", "export_csv",
     ]
     csv_select_related = ("candidate", "candidate__target", "vetter")
     csv_columns = (
@@ -213,7 +212,7 @@ class DisputeAdmin(CurationMixin, CsvExportMixin, HistoryOnlyMixin, SimpleHistor
     search_fields = ("candidate__catalog_id", "candidate__target__catalog_id", "reason")
     date_hierarchy = "created_at"
     inlines = [DisputeCommentInline]
-    actions = ["resolve", "requeue", "export_csv"]
+    actions = ["resolve", "export_csv"]
     csv_select_related = ("candidate", "opened_by", "resolved_by")
     csv_columns = (
         ("dispute_id", "pk"), ("catalog_id", "candidate.catalog_id"), ("subject", "subject"), ("status", "status"),
@@ -254,10 +253,6 @@ class DisputeAdmin(CurationMixin, CsvExportMixin, HistoryOnlyMixin, SimpleHistor
             apply=apply,
         )
 
-    @admin.action(description="Send the candidates back to the queue for re-vetting", permissions=["curate"])
-    def requeue(self, request, queryset):
-        _requeue(self, request, list(queryset.values_list("candidate_id", flat=True).distinct()))
-
 
 # --- Consensus ---------------------------------------------------------------------------------
 
@@ -268,11 +263,11 @@ class ConsensusAdmin(CurationActionsMixin, CsvExportMixin, HistoryOnlyMixin, adm
         "n_open_disputes", "updated_at",
     )
     list_select_related = ("candidate", "candidate__target")
-    list_filter = ("label_class", "method", "needs_review", DisputedFilter, SuspectedMislabelFilter,
+    list_filter = ("label_class", "method", "needs_review", DisputedFilter,
                    "candidate__target__mission", "candidate__source_catalog", "updated_at")
     search_fields = ("candidate__catalog_id", "candidate__target__catalog_id")
     date_hierarchy = "updated_at"
-    actions = ["accept_consensus", "override_consensus", "requeue", "recompute", "export_csv"]
+    actions = ["accept_consensus", "override_consensus", "recompute", "export_csv"]
     csv_select_related = ("candidate", "candidate__target")
     csv_columns = (
         ("catalog_id", "candidate.catalog_id"), ("source_catalog", "candidate.source_catalog"),
@@ -307,3 +302,7 @@ class ConsensusAdmin(CurationActionsMixin, CsvExportMixin, HistoryOnlyMixin, adm
     def recompute(self, request, queryset):
         n = services.consensus_recompute_many(candidate_ids=self._candidate_ids(queryset))
         self.message_user(request, f"Recomputed {n} consensus label(s).", messages.SUCCESS)
+
+
+# The candidate list (candidates cannot import reviews): filter on open disputes.
+extend_admin(Candidate, list_filters=[candidate_filter(DisputedFilter, "pk")])

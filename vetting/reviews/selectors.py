@@ -8,12 +8,12 @@ from dataclasses import dataclass
 from datetime import datetime
 
 from django.contrib.auth import get_user_model
-from django.db.models import Prefetch, Q, QuerySet
+from django.db.models import Exists, OuterRef, Prefetch, Q, QuerySet
 from django.utils import timezone
 
-from vetting.candidates.models import Candidate
+from vetting.candidates.models import HEAVY_FIELDS, Candidate
 from vetting.reviews.models import Consensus, Dispute, DisputeComment, Label, LabelSource
-from vetting.web.roles import is_curator
+from vetting.core.roles import is_curator
 
 
 def current_labels(*, candidate: Candidate) -> list[Label]:
@@ -30,30 +30,79 @@ def my_current_label(labels: list[Label], user) -> Label | None:
     return None
 
 
-def can_see_others_labels(*, user, my_label: Label | None) -> bool:
-    """Others' labels and the consensus stay hidden until you have labeled (no anchoring);
-    curators always see them."""
-    return my_label is not None or is_curator(user)
+# --- the visibility rule ---------------------------------------------------------------------
+# Others' labels, the consensus and disputes stay hidden from a vetter until they have labeled
+# the candidate themselves (so nobody anchors on a colleague's call); curators see everything.
+# The site pages and the API both ask these functions; nothing else decides it.
+
+def labeled_by(user) -> Exists:
+    """``EXISTS`` the user's current human label on the candidate (for Candidate querysets)."""
+    return Exists(Label.objects.filter(candidate=OuterRef("pk"), vetter=user.pk, is_current=True,
+                                       source=LabelSource.HUMAN))
 
 
-def candidate_disputes(*, candidate: Candidate) -> list[Dispute]:
-    """All disputes of a candidate, open first, with openers and comments (2 queries)."""
+def has_labeled(*, user, candidate_id: int) -> bool:
+    """Whether the user has a current label of their own on the candidate (1 query)."""
+    return Label.objects.filter(candidate_id=candidate_id, vetter=user.pk, is_current=True,
+                                source=LabelSource.HUMAN).exists()
+
+
+def can_see_others_labels(*, user, has_labeled: bool) -> bool:
+    """The rule itself: others' labels, consensus and disputes of a candidate are visible to
+    curators, and to a vetter once ``has_labeled`` (their own current label exists)."""
+    return has_labeled or is_curator(user)
+
+
+def visible_disputes(queryset: QuerySet[Dispute], *, user) -> QuerySet[Dispute]:
+    """The disputes of ``queryset`` the user may see: all for curators; for others the ones
+    they opened and those on candidates they have labeled (the rule above, as one filter)."""
+    if is_curator(user):
+        return queryset
+    mine = Label.objects.filter(candidate=OuterRef("candidate_id"), vetter=user.pk, is_current=True,
+                                source=LabelSource.HUMAN)
+    return queryset.filter(Q(opened_by=user.pk) | Q(Exists(mine)))
+
+
+def can_view_dispute(*, user, dispute: Dispute) -> bool:
+    """Whether :func:`visible_disputes` lets the user see this dispute (at most 1 query)."""
+    if is_curator(user) or dispute.opened_by_id == user.pk:
+        return True
+    return visible_disputes(Dispute.objects.filter(pk=dispute.pk), user=user).exists()
+
+
+def visible_consensus(*, user, candidate: Candidate, has_labeled: bool) -> Consensus | None:
+    """The candidate's consensus if the rule lets the user see it, else None (at most 1 query;
+    none when ``candidate`` came with ``select_related("consensus")``)."""
+    if not can_see_others_labels(user=user, has_labeled=has_labeled):
+        return None
+    try:
+        return candidate.consensus
+    except Consensus.DoesNotExist:
+        return None
+
+
+def has_open_dispute() -> Exists:
+    """``EXISTS`` an open dispute on the candidate (for Candidate querysets)."""
+    return Exists(Dispute.objects.filter(candidate=OuterRef("pk"), status=Dispute.Status.OPEN))
+
+
+def candidate_disputes(*, candidate: Candidate, user) -> list[Dispute]:
+    """The disputes of a candidate the user may see, open first, with openers and comments
+    (2 queries)."""
     comments = Prefetch("comments", queryset=DisputeComment.objects.select_related("author"))
-    return list(Dispute.objects.filter(candidate=candidate).select_related("opened_by", "resolved_by", "label__vetter")
-                .prefetch_related(comments).order_by("-status", "-created_at"))
+    qs = visible_disputes(Dispute.objects.filter(candidate=candidate), user=user)
+    return list(qs.select_related("opened_by", "resolved_by", "label__vetter").prefetch_related(comments)
+                .order_by("-status", "-created_at"))
 
 
 def disputes_for(*, user, status: str | None = Dispute.Status.OPEN) -> QuerySet[Dispute]:
-    """The adjudication queue: every dispute for curators, the user's own for vetters.
+    """The adjudication queue: the disputes the user may see (:func:`visible_disputes`).
 
     Oldest open dispute first, so nothing waits forever.
     """
-    qs = Dispute.objects.select_related("candidate", "candidate__target", "opened_by", "resolved_by",
-                                        "label__vetter")
-    qs = qs.defer(*(f"candidate__{f}" for f in ("global_view", "local_view", "plot_payload", "features",
-                                                 "catalog_features")))
-    if not is_curator(user):
-        qs = qs.filter(opened_by=user)
+    qs = visible_disputes(Dispute.objects.all(), user=user).select_related(
+        "candidate", "candidate__target", "opened_by", "resolved_by", "label__vetter")
+    qs = qs.defer(*(f"candidate__{f}" for f in HEAVY_FIELDS))
     if status:
         qs = qs.filter(status=status)
     return qs.order_by("created_at") if status == Dispute.Status.OPEN else qs.order_by("-created_at")
@@ -65,14 +114,6 @@ def dispute_detail(*, pk: int) -> Dispute:
     return (Dispute.objects.select_related("candidate", "candidate__target", "opened_by", "resolved_by",
                                            "label__vetter")
             .prefetch_related(comments).get(pk=pk))
-
-
-def can_view_dispute(*, user, dispute: Dispute) -> bool:
-    """Curators see all; others see their own disputes and those on candidates they labeled."""
-    if is_curator(user) or dispute.opened_by_id == user.pk:
-        return True
-    return Label.objects.filter(candidate_id=dispute.candidate_id, vetter=user, source=LabelSource.HUMAN,
-                                is_current=True).exists()
 
 
 def last_labeled_candidate_id(*, user, exclude_id: int | None = None) -> int | None:

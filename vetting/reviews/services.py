@@ -19,8 +19,9 @@ from django.utils import timezone
 from classifier.vocabulary import validate_class
 from vetting.candidates.models import Candidate
 from vetting.reviews import consensus as consensus_rule
+from vetting.reviews import selectors
 from vetting.reviews.models import Consensus, Dispute, DisputeComment, Label, LabelSource
-from vetting.web.roles import is_curator
+from vetting.core.roles import is_curator
 
 logger = logging.getLogger("vetting.reviews")
 
@@ -197,6 +198,9 @@ def dispute_open(
     candidate = _lock_candidate(candidate)
     if label is not None and label.candidate_id != candidate.pk:
         raise ValidationError({"label": "the label belongs to another candidate"})
+    if label is not None and label.vetter_id != opened_by.pk and not selectors.can_see_others_labels(
+            user=opened_by, has_labeled=selectors.has_labeled(user=opened_by, candidate_id=candidate.pk)):
+        raise ValidationError({"label": "label the candidate yourself before disputing others' labels"})
     dispute = Dispute(
         candidate=candidate,
         subject=Dispute.Subject.LABEL if label is not None else Dispute.Subject.PREDICTION,

@@ -2,8 +2,10 @@
 
 Variables (all optional in development):
 ``DATABASE_URL`` (default SQLite in ``var/``), ``REDIS_URL`` (broker and result backend),
-``DJANGO_SECRET_KEY``, ``DJANGO_ALLOWED_HOSTS`` (comma separated), ``VETTING_MEDIA_ROOT``,
-``VETTING_RETRAIN_EVERY_N_LABELS``, ``VETTING_LIGHTCURVE_SOURCE``, ``VETTING_MAX_UPLOAD_MB``.
+``DJANGO_SECRET_KEY``, ``DJANGO_ALLOWED_HOSTS`` (comma separated), and the ``VETTING_*``
+settings below. Each ``VETTING_*`` setting is declared here once, next to the environment
+variable it reads (the README's Configuration table lists them all); code reads them only from
+``django.conf.settings``. Test-only knobs live in ``vetting/settings/test.py``.
 """
 from __future__ import annotations
 
@@ -28,6 +30,19 @@ def env_bool(name: str, default: bool = False) -> bool:
 def env_int(name: str, default: int) -> int:
     """Read an integer environment variable."""
     return int(os.environ.get(name, default))
+
+
+def env_float(name: str, default: float) -> float:
+    """Read a float environment variable."""
+    return float(os.environ.get(name, default))
+
+
+def env_list(name: str, default: tuple[str, ...] = ()) -> tuple[str, ...]:
+    """Read a comma-separated environment variable as a tuple of non-empty stripped items."""
+    value = os.environ.get(name)
+    if value is None:
+        return default
+    return tuple(item.strip() for item in value.split(",") if item.strip())
 
 
 SECRET_KEY = os.environ.get("DJANGO_SECRET_KEY", "")
@@ -128,6 +143,7 @@ LOGIN_REDIRECT_URL = "candidate-queue"
 LOGOUT_REDIRECT_URL = "login"
 
 # Uploads: bounded in size, parsed from files on disk, never unpickled.
+#: Upload size limit of the API and the admin (vetting.candidates.uploads).
 VETTING_MAX_UPLOAD_MB = env_int("VETTING_MAX_UPLOAD_MB", 200)
 DATA_UPLOAD_MAX_MEMORY_SIZE = 10 * 1024 * 1024
 FILE_UPLOAD_MAX_MEMORY_SIZE = 5 * 1024 * 1024
@@ -201,13 +217,19 @@ SPECTACULAR_SETTINGS = {
     },
 }
 
-# --- Domain settings -------------------------------------------------------------------------
+# --- Domain settings (README: Configuration) ------------------------------------------------
 #: Retrain when this many new consensus labels arrived since the last finished run.
 VETTING_RETRAIN_EVERY_N_LABELS = env_int("VETTING_RETRAIN_EVERY_N_LABELS", 50)
+#: Writes catalog dispositions as catalog labels for the candidates importers (which sit below
+#: the reviews app and never import it). A dotted path, not an environment variable.
+VETTING_CATALOG_LABEL_WRITER = "vetting.reviews.catalog_labels.catalog_labels_bulk_upsert"
 #: Dotted path of the light-curve source class (see vetting.candidates.sources).
 VETTING_LIGHTCURVE_SOURCE = os.environ.get(
     "VETTING_LIGHTCURVE_SOURCE", "vetting.candidates.sources.MastLightCurveSource"
 )
+#: Folder of FITS files that ``LocalDirectorySource`` reads (empty: that source is not configured).
+VETTING_LIGHTCURVE_DIR = os.environ.get("VETTING_LIGHTCURVE_DIR", "")
+#: Where model artifacts are written (immutable files, one per classifier version).
 VETTING_ARTIFACT_DIR = Path(os.environ.get("VETTING_ARTIFACT_DIR", MEDIA_ROOT / "models"))
 #: Consensus rule (see vetting.reviews.consensus): weighted majority; a curator's label overrides.
 VETTING_CONSENSUS = {
@@ -219,10 +241,39 @@ VETTING_CONSENSUS = {
 #: as classifier.active.DEFAULT_MIX (what the benchmarks measure; a test keeps them equal),
 #: written out so loading the settings does not import scikit-learn.
 VETTING_QUERY_MIX = {"likely_planet": 0.6, "planet": 0.2, "committee": 0.1, "random": 0.1}
+#: Most entries the active-learning queue holds after a rebuild.
 VETTING_QUEUE_SIZE = env_int("VETTING_QUEUE_SIZE", 500)
+#: Training profile (model families and CV folds; see classifier.training).
 VETTING_TRAINING_PROFILE = os.environ.get("VETTING_TRAINING_PROFILE", "fast")
+#: Model families to train instead of the profile's, comma separated (empty: the profile's).
+VETTING_TRAINING_FAMILIES = env_list("VETTING_TRAINING_FAMILIES")
+#: Grouped cross-validation folds of a training run.
+VETTING_TRAINING_CV_FOLDS = env_int("VETTING_TRAINING_CV_FOLDS", 3)
+#: Random seed of training and queue selection.
 VETTING_TRAINING_SEED = env_int("VETTING_TRAINING_SEED", 20261123)
+#: Train on catalog dispositions too (consensus of method "catalog").
 VETTING_INCLUDE_CATALOG_LABELS = env_bool("VETTING_INCLUDE_CATALOG_LABELS", False)
+#: Most suspected mislabels one training run flags (they go first in the queue).
+VETTING_MISLABEL_FLAGS = env_int("VETTING_MISLABEL_FLAGS", 20)
+#: A new model is promoted when no metric is worse than the active model's by more than this.
+VETTING_PROMOTION_TOLERANCE = env_float("VETTING_PROMOTION_TOLERANCE", 0.01)
+#: Seconds between heartbeats of a running training run.
+VETTING_TRAINING_HEARTBEAT_S = env_float("VETTING_TRAINING_HEARTBEAT_S", 5.0)
+#: Seconds without a heartbeat after which a running run counts as dead (worker lost).
+VETTING_TRAINING_STALE_AFTER_S = env_float("VETTING_TRAINING_STALE_AFTER_S", 120.0)
+#: Seconds after which the beat task re-sends a queued run whose task never started.
+VETTING_REQUEUE_AFTER_S = env_float("VETTING_REQUEUE_AFTER_S", 60.0)
+#: While rescoring, pause this many times each prediction upsert's duration (0: no pause).
+VETTING_RESCORE_YIELD = env_float("VETTING_RESCORE_YIELD", 1.0)
+#: CPU priority drop (nice) of Celery workers; 0 keeps the normal priority.
+VETTING_WORKER_NICE = env_int("VETTING_WORKER_NICE", 10)
+#: Linux scheduling class of Celery workers: "idle" (SCHED_IDLE) or "normal".
+VETTING_WORKER_SCHED = os.environ.get("VETTING_WORKER_SCHED", "idle")
+#: Simulated candidates ``manage.py rundemo`` (``make run``) loads.
+VETTING_DEMO_SIZE = env_int("VETTING_DEMO_SIZE", 2000)
+#: Log format ("plain" or "json") and root log level.
+VETTING_LOG_FORMAT = os.environ.get("VETTING_LOG_FORMAT", "plain")
+VETTING_LOG_LEVEL = os.environ.get("VETTING_LOG_LEVEL", "INFO")
 
 LOGGING = {
     "version": 1,
@@ -234,8 +285,8 @@ LOGGING = {
     "handlers": {
         "console": {
             "class": "logging.StreamHandler",
-            "formatter": os.environ.get("VETTING_LOG_FORMAT", "plain"),
+            "formatter": VETTING_LOG_FORMAT,
         }
     },
-    "root": {"handlers": ["console"], "level": os.environ.get("VETTING_LOG_LEVEL", "INFO")},
+    "root": {"handlers": ["console"], "level": VETTING_LOG_LEVEL},
 }

@@ -30,3 +30,11 @@ CELERY_BROKER_TRANSPORT_OPTIONS = {
     "visibility_timeout": 3600, "socket_connect_timeout": 2, "socket_timeout": 5,
     "global_keyprefix": f"{_SESSION}:",
 }
+
+# Test-only: a worker started by tests/learning/test_worker.py's fault test sleeps this many
+# seconds before each training step, so the test can kill it mid-run. Read from the environment
+# because that worker is a subprocess; the production code knows nothing of it: only when it is
+# set does the worker import tests.learning.slow_steps, which wraps the step function.
+VETTING_TRAINING_STEP_DELAY_S = float(os.environ.get("VETTING_TRAINING_STEP_DELAY_S", "0"))
+if VETTING_TRAINING_STEP_DELAY_S > 0:
+    CELERY_IMPORTS = ["tests.learning.slow_steps"]

@@ -1,5 +1,5 @@
 """Template context: the user's roles, so templates show curator-only links."""
-from vetting.web.roles import is_curator
+from vetting.core.roles import is_curator
 
 
 def roles(request):

@@ -37,7 +37,7 @@ def check_broker() -> str:
 
 
 def check_workers() -> list[str]:
-    from vetting.celery import app
+    from celery import current_app as app  # the project app (vetting/__init__.py makes it current)
 
     replies = app.control.ping(timeout=1.0) or []
     names = sorted(name for reply in replies for name in reply)

@@ -25,6 +25,7 @@ from pathlib import Path
 
 from classifier.dispositions import catalog_class
 from vetting.candidates.importers.errors import BadFileError, ImportReport, RowError, RowValueError
+from vetting.candidates.importers.labels import write_catalog_labels
 from vetting.candidates.importers.upsert import upsert_candidates, upsert_targets
 from vetting.candidates.models import Candidate, Mission, SourceCatalog, TimeSystem
 
@@ -242,9 +243,7 @@ def import_archive_table(*, path: Path, table: str | None = None, with_catalog_l
         if progress:
             progress(min(start + 2000, len(objs)), len(objs))
     if with_catalog_labels and labels:
-        from vetting.candidates.importers.catalog_labels import catalog_labels_bulk_upsert
-
-        report.counts.update(catalog_labels_bulk_upsert(
+        report.counts.update(write_catalog_labels(
             items=[(pks[cid], code, note) for cid, (code, note) in labels.items() if cid in pks]))
     return report.finish()
 

@@ -1,6 +1,6 @@
 """Demo data: simulated Kepler-like candidates stored exactly as a real import would.
 
-``load_demo(n=2000, seed=42, labels=200)``:
+``load_demo(n=2000, seed=42)``:
 
 1. :func:`classifier.synthetic.simulate_population` draws ``n`` candidates (planets, EBs,
    blended EBs, variability, systematics, false alarms) with one quarter of long-cadence data
@@ -10,12 +10,10 @@
    the same :func:`~vetting.candidates.importers.products.compute_products` the FITS import
    uses. That step dominates the time, so it runs in worker processes (``workers``, default
    one per core) while the main process simulates the next batch and writes to the database.
-3. ``labels`` candidates get human labels from the demo vetters (``vetter`` labels them all,
-   ``vetter2`` about half), drawn from the truth with a little noise, via
-   :func:`vetting.reviews.services.label_create`, so the classifier has something to learn.
 
-Seeded and reproducible: the same ``seed`` gives the same arrays (same hashes), the same
-products and the same labels; loading twice adds nothing.
+Seeded and reproducible: the same ``seed`` gives the same arrays (same hashes) and the same
+products; loading twice adds nothing. The demo vetters' seed labels are the reviews app's
+(:mod:`vetting.reviews.demo`).
 """
 from __future__ import annotations
 
@@ -37,9 +35,6 @@ from vetting.candidates.models import Candidate, LightCurve, Mission, SourceCata
 logger = logging.getLogger(__name__)
 
 BATCH = 100
-#: Share of seed labels that are wrong (a tired vetter), and the share vetter2 also labels.
-LABEL_NOISE = 0.08
-SECOND_VETTER_SHARE = 0.5
 _STAR_FIELDS = ("teff_k", "logg_cgs", "radius_rsun", "mass_msun", "magnitude", "ra_deg", "dec_deg")
 
 
@@ -79,17 +74,16 @@ def _finite(value):
     return float(value) if value is not None and np.isfinite(value) else None
 
 
-def load_demo(*, n: int = 2000, seed: int = 42, labels: int = 200, workers: int | None = None,
-              progress=None) -> ImportReport:
-    """Load ``n`` simulated candidates and ``labels`` seed labels (see the module docstring)."""
+def load_demo(*, n: int = 2000, seed: int = 42, workers: int | None = None, progress=None) -> ImportReport:
+    """Load ``n`` simulated candidates (see the module docstring; the seed labels are written by
+    :func:`vetting.reviews.demo.load_demo`, which calls this first)."""
     from classifier.synthetic import simulate_population
 
-    if n < 0 or labels < 0:
-        raise ValueError("n and labels must not be negative")
+    if n < 0:
+        raise ValueError("n must not be negative")
     report = ImportReport(kind="demo", source=f"simulate_population(n={n}, seed={seed})")
     executor = _executor(workers)
     sims = simulate_population(n, seed=seed)
-    truths: dict[str, str] = {}
     done = 0
     try:
         while True:
@@ -103,14 +97,12 @@ def load_demo(*, n: int = 2000, seed: int = 42, labels: int = 200, workers: int 
             if todo:
                 results = executor.map(simulated_products, [job for _, job in todo])
                 report.counts.update(_write_batch([sim for sim, _ in todo], list(results), report))
-            truths.update({sim.candidate_id: sim.truth_class for sim in batch})
             done += len(batch)
             if progress:
                 progress(done, n)
     finally:
         executor.shutdown()
     report.counts["rows"] = done
-    report.counts.update(_seed_labels(truths, labels=labels, seed=seed))
     return report.finish()
 
 
@@ -177,42 +169,4 @@ def _write_batch(batch, results, report: ImportReport) -> Counter:
             row.data.delete(save=False)
         raise
     counts["lightcurves_created"] += len(new)
-    return counts
-
-
-def _seed_labels(truths: dict[str, str], *, labels: int, seed: int) -> Counter:
-    """Human labels by the demo vetters, drawn from the truth with a little noise (reproducible)."""
-    from classifier.vocabulary import CLASS_CODES
-    from vetting.reviews.models import Label, LabelSource
-    from vetting.reviews.services import label_create
-    from vetting.web.demo_users import ensure_demo_users
-
-    counts: Counter = Counter()
-    if not labels or not truths:
-        return counts
-    from django.contrib.auth import get_user_model
-
-    ensure_demo_users()
-    users = {u.username: u for u in get_user_model().objects.filter(username__in=["vetter", "vetter2"])}
-    rng = np.random.default_rng([seed, 7])  # its own stream: labels never shift the simulation
-    ids = sorted(truths)
-    chosen = [ids[i] for i in sorted(rng.choice(len(ids), size=min(labels, len(ids)), replace=False))]
-    pks = dict(Candidate.objects.filter(source_catalog=SourceCatalog.SIMULATED, catalog_id__in=chosen).values_list("catalog_id", "pk"))
-    already = set(Label.objects.filter(candidate_id__in=pks.values(), source=LabelSource.HUMAN, is_current=True,
-                                       vetter__in=users.values()).values_list("candidate_id", "vetter__username"))
-    for cid in chosen:
-        for username in ("vetter", "vetter2"):
-            # draw every number even when skipping, so the stream stays the same on a re-run
-            labels_it = username == "vetter" or rng.random() < SECOND_VETTER_SHARE
-            wrong = rng.random() < LABEL_NOISE
-            other = str(rng.choice([c for c in CLASS_CODES if c != truths[cid]]))
-            confidence = float(np.round(rng.uniform(0.6, 1.0), 2))
-            if not labels_it:
-                continue
-            if (pks[cid], username) in already:
-                counts["labels_unchanged"] += 1
-                continue
-            label_create(candidate=pks[cid], vetter=users[username], label_class=other if wrong else truths[cid],
-                         confidence=confidence, note="demo seed label")
-            counts["labels_created"] += 1
     return counts

@@ -17,6 +17,7 @@ import numpy as np
 from vetting.candidates.importers.archive import _num, _positive, read_table
 from classifier.dispositions import astronet_class
 from vetting.candidates.importers.errors import BadFileError, ImportReport, RowError, RowValueError
+from vetting.candidates.importers.labels import write_catalog_labels
 from vetting.candidates.importers.products import view_bytes
 from vetting.candidates.importers.upsert import upsert_candidates, upsert_targets
 from vetting.candidates.models import Candidate, Mission, SourceCatalog, TimeSystem
@@ -131,8 +132,6 @@ def import_views_folder(*, folder: Path, with_catalog_labels: bool = False, prog
         if progress:
             progress(min(start + BATCH, len(parsed)), len(parsed))
     if with_catalog_labels and labels:
-        from vetting.candidates.importers.catalog_labels import catalog_labels_bulk_upsert
-
-        report.counts.update(catalog_labels_bulk_upsert(
+        report.counts.update(write_catalog_labels(
             items=[(pks[cid], code, note) for cid, (code, note) in labels.items() if cid in pks]))
     return report.finish()

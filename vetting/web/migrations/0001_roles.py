@@ -1,7 +1,7 @@
 """Create the role groups (vetter, curator, admin) with their model permissions."""
 from django.db import migrations
 
-from vetting.web.roles import ensure_role_groups
+from vetting.core.roles import ensure_role_groups
 
 
 def create_roles(apps, schema_editor):

@@ -5,7 +5,7 @@ import time
 
 from django.core.management.base import BaseCommand, CommandError
 
-from vetting.learning import services
+from vetting.learning.services import runs
 from vetting.learning.models import TrainingRun
 
 
@@ -19,11 +19,11 @@ class Command(BaseCommand):
                             help="run it in this process instead of the worker (no broker needed)")
 
     def handle(self, *args, wait: bool, timeout: float, sync: bool, **options):
-        run = services.training_run_request(trigger=TrainingRun.Trigger.MANUAL)
+        run = runs.training_run_request(trigger=TrainingRun.Trigger.MANUAL)
         self.stdout.write(f"training run #{run.pk} {run.state}")
         if sync:
-            outcome = services.training_run_execute(run_id=run.pk, rescore="sync")
-            if outcome == services.BUSY:
+            outcome = runs.training_run_execute(run_id=run.pk, rescore="sync")
+            if outcome == runs.BUSY:
                 raise CommandError("another training run is running; try again later or use --wait")
         elif not wait:
             return

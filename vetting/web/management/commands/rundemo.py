@@ -16,7 +16,7 @@ from django.conf import settings
 from django.core.management import BaseCommand, call_command
 
 from vetting.candidates.models import Candidate
-from vetting.web.demo_users import ensure_demo_users
+from vetting.core.demo_users import ensure_demo_users
 
 
 def _free_port() -> int:
@@ -42,7 +42,7 @@ class Command(BaseCommand):
     def add_arguments(self, parser):
         parser.add_argument("--port", type=int, default=int(os.environ.get("PORT", 8000)))
         parser.add_argument("--host", default=os.environ.get("HOST", "127.0.0.1"))
-        parser.add_argument("--demo-size", type=int, default=int(os.environ.get("VETTING_DEMO_SIZE", 2000)))
+        parser.add_argument("--demo-size", type=int, default=int(settings.VETTING_DEMO_SIZE))
         parser.add_argument("--no-demo", action="store_true", help="do not load demo candidates")
 
     def handle(self, *args, **opts):
@@ -79,10 +79,10 @@ class Command(BaseCommand):
         """Queue a training run if no model is active yet, so the worker trains one right away
         instead of at the first beat check."""
         from vetting.learning import selectors as learning_selectors
-        from vetting.learning import services as learning_services
+        from vetting.learning.services.runs import training_run_request
 
         if learning_selectors.active_version() is None:
-            run = learning_services.training_run_request(trigger="threshold")
+            run = training_run_request(trigger="threshold")
             self.stdout.write(f"Training run #{run.pk} queued: the worker fits the first model on the demo labels.")
 
     def _start_redis(self) -> str:
@@ -103,7 +103,7 @@ class Command(BaseCommand):
 
     @staticmethod
     def _point_celery_at(url: str) -> None:
-        from vetting.celery import app
+        from celery import current_app as app  # the project app (vetting/__init__.py makes it current)
 
         settings.CELERY_BROKER_URL = settings.CELERY_RESULT_BACKEND = url
         app.conf.broker_url = app.conf.result_backend = url

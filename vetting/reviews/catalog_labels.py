@@ -9,8 +9,9 @@ Same rules as :func:`vetting.reviews.services.catalog_label_upsert`, in batches:
 * the consensus of every changed candidate is recomputed with the same rule
   (:func:`vetting.reviews.consensus.decide` and ``settings.VETTING_CONSENSUS``).
 
-``candidates`` normally sits below ``reviews``; the import services reach up only here and in
-the demo seed labels, through ``reviews`` code, imported lazily.
+The candidates importers hand their dispositions here through the writer named in
+``settings.VETTING_CATALOG_LABEL_WRITER`` (``candidates`` sits below ``reviews`` and never
+imports it).
 """
 from __future__ import annotations
 
@@ -20,6 +21,8 @@ from django.conf import settings
 from django.db import transaction
 
 from vetting.candidates.models import Candidate
+from vetting.reviews import consensus as rule
+from vetting.reviews.models import Consensus, Label, LabelSource
 
 BATCH = 2000
 
@@ -43,8 +46,6 @@ def catalog_labels_bulk_upsert(*, items: list[tuple[int, str, str]]) -> Counter:
 @transaction.atomic
 def _batch(wanted: dict[int, tuple[str, str]]) -> Counter:
     from simple_history.utils import bulk_create_with_history, bulk_update_with_history
-
-    from vetting.reviews.models import Label, LabelSource
 
     counts: Counter = Counter()
     # The same row lock as reviews.services (FOR NO KEY UPDATE): serialised with label writes.
@@ -76,9 +77,6 @@ def _batch(wanted: dict[int, tuple[str, str]]) -> Counter:
 
 def consensus_bulk_update(*, candidate_ids: list[int]) -> None:
     """Recompute the consensus of many candidates in a few queries (caller holds their locks)."""
-    from vetting.reviews import consensus as rule
-    from vetting.reviews.models import Consensus, Label
-
     conf = settings.VETTING_CONSENSUS
     votes: dict[int, list] = defaultdict(list)
     for label in Label.objects.filter(candidate_id__in=candidate_ids, is_current=True).order_by("-created_at", "-id"):

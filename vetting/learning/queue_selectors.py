@@ -1,9 +1,9 @@
-"""Reads that the site pages compose across apps (candidates + reviews + learning).
+"""The vetting queue, read in one place for the queue page, the "next" button and ``/api/queue/``.
 
-The domain apps depend one way (``candidates`` <- ``reviews`` <- ``learning``); the pages
-need all three at once (queue order from ``learning``, labels from ``reviews``), so the
-cross-app reads live here, in the interface layer, and nowhere below it. Every function
-issues a fixed number of queries whatever the number of candidates or labels.
+Candidates are filtered with the one vocabulary of :class:`vetting.learning.filters.CandidateFilter`
+and read through ``Candidate.objects`` QuerySet methods (``light``, ``with_active_prediction``,
+``with_queue``); whether a row may show its consensus is the reviews visibility rule. Every
+function issues a fixed number of queries whatever the number of candidates or labels.
 """
 from __future__ import annotations
 
@@ -12,142 +12,105 @@ from dataclasses import dataclass
 
 from django.contrib.auth import get_user_model
 from django.core.cache import cache
-from django.db.models import CharField, Exists, F, FilteredRelation, FloatField, Func, IntegerField
-from django.db.models import OuterRef, Q, QuerySet, Subquery, Value
+from django.db.models import Exists, F, Func, IntegerField, OuterRef, Q, QuerySet, Subquery
 
 from vetting.candidates.models import Candidate, ImportJob
+from vetting.learning.filters import CandidateFilter, order_by
 from vetting.learning.models import ClassifierVersion, Prediction, QueueEntry, TrainingRun
-from vetting.reviews.models import Consensus, Dispute, Label, LabelSource
+from vetting.learning.selectors import active_version
+from vetting.reviews import selectors as review_selectors
+from vetting.reviews.models import Consensus, Label, LabelSource
 
-#: Fields a list row never shows: the big blobs stay in the database.
-HEAVY_FIELDS = ("global_view", "local_view", "plot_payload", "features", "catalog_features")
-
-SORTS = {
-    # name: (human label, order_by expressions); every order ends with a unique key (stable pages).
-    "priority": ("Active-learning priority", (F("queue_priority").desc(nulls_last=True),
-                                               F("model_uncertainty").desc(nulls_last=True),
-                                               F("created_at").desc(), F("id"))),
-    "uncertainty": ("Model uncertainty (high first)", (F("model_uncertainty").desc(nulls_last=True), F("id"))),
-    "p_planet_desc": ("P(planet), high first", (F("model_p_planet").desc(nulls_last=True), F("id"))),
-    "p_planet_asc": ("P(planet), low first", (F("model_p_planet").asc(nulls_last=True), F("id"))),
-    "snr": ("SNR, high first", (F("snr").desc(nulls_last=True), F("id"))),
-    "period": ("Period, short first", (F("period_days").asc(nulls_last=True), F("id"))),
-    "newest": ("Newest", (F("created_at").desc(), F("id"))),
-}
+#: The queue page's order when none is asked for.
+DEFAULT_ORDERING = "-priority"
 
 
 @dataclass(frozen=True)
-class QueueFilters:
-    """Queue filters as parsed by ``reviews.forms.QueueFilterForm`` (None = no filter)."""
+class QueueQuery:
+    """A parsed queue request: the validated :class:`CandidateFilter` values and the ordering.
 
-    mission: str | None = None
-    disposition: str | None = None
-    model_class: str | None = None
-    p_min: float | None = None
-    p_max: float | None = None
-    labeled: str | None = None  # "labeled" (has a team consensus) | "unlabeled"
-    disputed: bool = False
-    mine: bool = False  # show the candidates I labeled (instead of hiding them)
-    sort: str = "priority"
+    ``params`` holds only valid values (a bad value is reported by the form and ignored);
+    ``labeled_by_me`` defaults to False on the queue (your labeled candidates are hidden).
+    """
+
+    params: tuple[tuple[str, str], ...] = ()
+    ordering: str = DEFAULT_ORDERING
+
+    @classmethod
+    def of(cls, ordering: str = DEFAULT_ORDERING, **params: str) -> "QueueQuery":
+        """A query from filter values as they appear in a query string (``p_planet_min="0.3"``)."""
+        return cls(params=tuple(sorted(params.items())), ordering=ordering)
+
+    @classmethod
+    def from_filterset(cls, filterset: CandidateFilter) -> "QueueQuery":
+        filterset.is_valid()
+        data = getattr(filterset.form, "cleaned_data", {})
+        errors = filterset.form.errors
+        raw = filterset.data
+        params = tuple((name, raw[name]) for name in filterset.filters
+                       if name not in errors and name != "ordering" and data.get(name) not in (None, "")
+                       and name in raw)
+        if "__all__" in errors:  # an impossible range: drop both ends
+            params = tuple((k, v) for k, v in params if k not in ("p_planet_min", "p_planet_max"))
+        ordering = data.get("ordering") if "ordering" not in errors else None
+        return cls(params=params, ordering=ordering or DEFAULT_ORDERING)
+
+    @property
+    def mine(self) -> bool:
+        """Showing the user's own labeled candidates (instead of hiding them)."""
+        return dict(self.params).get("labeled_by_me") == "true"
+
+    @property
+    def filtered(self) -> bool:
+        """Any filter beyond which side of "labeled by me" is shown."""
+        return any(name != "labeled_by_me" for name, _ in self.params)
 
 
-def active_version() -> ClassifierVersion | None:
-    """The promoted classifier version (id and name only), or None before the first training."""
-    return ClassifierVersion.objects.filter(is_active=True).only("id", "name", "created_at").first()
-
-
-def _my_label(user) -> Exists:
-    return Exists(Label.objects.filter(candidate=OuterRef("pk"), vetter=user, is_current=True,
-                                       source=LabelSource.HUMAN))
-
-
-def _filtered(*, user, filters: QueueFilters, version: ClassifierVersion | None,
-              columns: bool) -> QuerySet[Candidate]:
-    """Candidates matching ``filters`` (mine or not mine); ``columns`` adds the row columns.
+def _filtered(*, user, query: QueueQuery, version: ClassifierVersion | None, columns: bool) -> QuerySet[Candidate]:
+    """Candidates matching ``query``; ``columns`` adds what a row shows.
 
     Without ``columns`` only what the filters need is joined, so the id-only queries of
-    :func:`queue_page` stay narrow (no target, consensus or per-row EXISTS unless filtered on).
+    :func:`queue_ids` stay narrow (no target, consensus or per-row EXISTS unless filtered on).
     """
-    qs = Candidate.objects.all()
+    qs = Candidate.objects.with_active_prediction(version.pk if version else None)
     if columns:
-        qs = qs.select_related("target", "consensus").defer(*HEAVY_FIELDS)
-    if version is not None:
-        qs = qs.annotate(active_prediction=FilteredRelation(
-            "predictions", condition=Q(predictions__classifier_version_id=version.pk)))
-        qs = qs.annotate(model_p_planet=F("active_prediction__p_planet"),
-                         model_uncertainty=F("active_prediction__uncertainty"),
-                         model_class=F("active_prediction__predicted_class"))
-    else:
-        qs = qs.annotate(model_p_planet=Value(None, output_field=FloatField()),
-                         model_uncertainty=Value(None, output_field=FloatField()),
-                         model_class=Value(None, output_field=CharField()))
-    if columns:
-        qs = qs.annotate(queue_priority=F("queue_entry__priority"), queue_strategy=F("queue_entry__strategy"),
-                         is_mine=_my_label(user), has_open_dispute=_open_dispute())
-    # NOT EXISTS / EXISTS on the (candidate, vetter) label index: an anti-/semi-join.
-    qs = qs.filter(_my_label(user)) if filters.mine else qs.exclude(_my_label(user))
-    if filters.mission:
-        qs = qs.filter(target__mission=filters.mission)
-    if filters.disposition:
-        qs = qs.filter(catalog_disposition__iexact=filters.disposition)
-    if filters.model_class:
-        qs = qs.filter(model_class=filters.model_class)
-    if filters.p_min is not None:
-        qs = qs.filter(model_p_planet__gte=filters.p_min)
-    if filters.p_max is not None:
-        qs = qs.filter(model_p_planet__lte=filters.p_max)
-    if filters.labeled == "labeled":
-        qs = qs.filter(consensus__isnull=False)
-    elif filters.labeled == "unlabeled":
-        qs = qs.filter(consensus__isnull=True)
-    if filters.disputed:
-        qs = qs.filter(_open_dispute())
-    return qs
+        qs = qs.light().select_related("target", "consensus").with_queue().annotate(
+            is_mine=review_selectors.labeled_by(user), has_open_dispute=review_selectors.has_open_dispute())
+    params = dict(query.params)
+    params.setdefault("labeled_by_me", "false")
+    return CandidateFilter(params, queryset=qs, user=user).qs
 
 
-def _open_dispute() -> Exists:
-    return Exists(Dispute.objects.filter(candidate=OuterRef("pk"), status=Dispute.Status.OPEN))
+def queue(*, user, query: QueueQuery, version: ClassifierVersion | None) -> QuerySet[Candidate]:
+    """Candidates to vet, in the query's order, with the row columns annotated (one query over
+    every match: for small sets and exports; the queue page reads one page through
+    :func:`queue_ids`)."""
+    return _filtered(user=user, query=query, version=version, columns=True).order_by(*order_by(query.ordering))
 
 
-def queue(*, user, filters: QueueFilters, version: ClassifierVersion | None) -> QuerySet[Candidate]:
-    """Candidates to vet, in queue order, with model and queue columns annotated.
-
-    Order ``priority``: the active-learning ``QueueEntry.priority`` (which strategy chose it is
-    annotated as ``queue_strategy``), then the active model's uncertainty, then newest.
-    Candidates the user already labeled are excluded unless ``filters.mine``.
-
-    One query over every match: fine for small sets and exports; the queue page uses
-    :func:`queue_page`, which reads one page through the indexes.
-    """
-    qs = _filtered(user=user, filters=filters, version=version, columns=True)
-    return qs.order_by(*SORTS.get(filters.sort, SORTS["priority"])[1])
-
-
-#: ``(filter, order)`` per sort: the order of ``SORTS`` split where a LEFT JOINed sort key is
-#: NULL, so each part is one INNER (or anti-) join read in the order of an index
-#: (QueueEntry.priority; Prediction (version, uncertainty|p_planet); Candidate columns).
-def _tiers(sort: str, version: ClassifierVersion | None) -> list[tuple[Q, tuple]]:
+#: ``(filter, order)`` per ordering: the order of :func:`vetting.learning.filters.order_by` split
+#: where a LEFT JOINed sort key is NULL, so each part is one INNER (or anti-) join read in the
+#: order of an index (QueueEntry.priority; Prediction (version, uncertainty|p_planet); Candidate
+#: columns).
+def _tiers(ordering: str, version: ClassifierVersion | None) -> list[tuple[Q, tuple]]:
     newest = (F("created_at").desc(), F("id"))
-    if sort == "priority":
+    if ordering == "-priority":
         in_queue = Q(queue_entry__isnull=False)
         # NOT EXISTS, not "LEFT JOIN ... IS NULL": the planner estimates the anti-join well.
         queued = Q(Exists(QueueEntry.objects.filter(candidate=OuterRef("pk"))))
         if version is None:
             return [(in_queue, (F("queue_entry__priority").desc(), *newest)), (~queued, newest)]
         return [
-            (in_queue, (F("queue_entry__priority").desc(), F("model_uncertainty").desc(nulls_last=True), *newest)),
-            (~queued & Q(model_uncertainty__isnull=False), (F("model_uncertainty").desc(), *newest)),
-            (~queued & Q(model_uncertainty__isnull=True), newest),
+            (in_queue, (F("queue_entry__priority").desc(), F("uncertainty").desc(nulls_last=True), *newest)),
+            (~queued & Q(uncertainty__isnull=False), (F("uncertainty").desc(), *newest)),
+            (~queued & Q(uncertainty__isnull=True), newest),
         ]
-    by_model = {"uncertainty": F("model_uncertainty").desc(), "p_planet_desc": F("model_p_planet").desc(),
-                "p_planet_asc": F("model_p_planet").asc()}
-    if sort in by_model:
+    if ordering.lstrip("-") in ("uncertainty", "p_planet"):
         if version is None:
             return [(Q(), (F("id"),))]
         # (the model columns are NOT NULL in Prediction: NULL here means no active prediction)
-        return [(Q(model_uncertainty__isnull=False), (by_model[sort], F("id"))),
-                (Q(model_uncertainty__isnull=True), (F("id"),))]
-    return [(Q(), SORTS.get(sort, SORTS["newest"])[1])]
+        return [(Q(uncertainty__isnull=False), order_by(ordering)), (Q(uncertainty__isnull=True), (F("id"),))]
+    return [(Q(), order_by(ordering))]
 
 
 #: Above this many matches a filtered page says "more than N" instead of counting them all.
@@ -189,7 +152,7 @@ class QueuePage:
         return None if self.count_capped else max(1, -(-self.count // self.per_page))
 
 
-def queue_page(*, user, filters: QueueFilters, version: ClassifierVersion | None, counts: dict[str, int],
+def queue_page(*, user, query: QueueQuery, version: ClassifierVersion | None, counts: dict[str, int],
                page: int | str | None, per_page: int = 50) -> QueuePage:
     """One page of :func:`queue` read through indexes, at most 7 queries whatever the size.
 
@@ -202,19 +165,18 @@ def queue_page(*, user, filters: QueueFilters, version: ClassifierVersion | None
         number = max(1, int(page or 1))
     except (TypeError, ValueError):
         number = 1
-    unfiltered = filters == QueueFilters(mine=filters.mine, sort=filters.sort)
-    if unfiltered:
-        count, capped = (counts["mine"] if filters.mine else counts["total"] - counts["mine"]), False
+    if not query.filtered:
+        count, capped = (counts["mine"] if query.mine else counts["total"] - counts["mine"]), False
     else:
-        base = _filtered(user=user, filters=filters, version=version, columns=False)
+        base = _filtered(user=user, query=query, version=version, columns=False)
         count = base.order_by().values("pk")[:COUNT_CAP + 1].count()
         capped = count > COUNT_CAP
         count = min(count, COUNT_CAP)
     if not capped:  # past the end: the last page, as Paginator.get_page does
         number = min(number, max(1, -(-count // per_page)))
-    ids = queue_ids(user=user, filters=filters, version=version, offset=(number - 1) * per_page, limit=per_page + 1)
+    ids = queue_ids(user=user, query=query, version=version, offset=(number - 1) * per_page, limit=per_page + 1)
     has_next = len(ids) > per_page
-    rows = queue_rows(user=user, filters=filters, version=version, ids=ids[:per_page], fields=PAGE_FIELDS)
+    rows = queue_rows(user=user, query=query, version=version, ids=ids[:per_page], fields=PAGE_FIELDS)
     return QueuePage(rows, number, per_page, has_next, count, capped)
 
 
@@ -223,7 +185,7 @@ PAGE_FIELDS = ("catalog_id", "period_days", "depth_ppm", "snr", "catalog_disposi
                "target__catalog_id", "target__mission")
 
 
-def queue_ids(*, user, filters: QueueFilters, version: ClassifierVersion | None, limit: int, offset: int = 0,
+def queue_ids(*, user, query: QueueQuery, version: ClassifierVersion | None, limit: int, offset: int = 0,
               exclude_ids: Iterable[int] = ()) -> list[int]:
     """Ids of ``limit`` candidates from position ``offset`` of the queue order (the one order of
     the queue page, the "next" button and ``/api/queue/``), ``exclude_ids`` left out.
@@ -233,12 +195,12 @@ def queue_ids(*, user, filters: QueueFilters, version: ClassifierVersion | None,
     when the requested positions lie past it: at most 3 queries (4 with the count), whatever
     the number of candidates.
     """
-    base = _filtered(user=user, filters=filters, version=version, columns=False)
+    base = _filtered(user=user, query=query, version=version, columns=False)
     exclude_ids = list(exclude_ids)
     if exclude_ids:
         base = base.exclude(pk__in=exclude_ids)
     ids: list[int] = []
-    for condition, order in _tiers(filters.sort, version):
+    for condition, order in _tiers(query.ordering, version):
         part = base.filter(condition).order_by(*order).values_list("pk", flat=True)
         got = list(part[offset:offset + limit - len(ids)])
         ids.extend(got)
@@ -248,20 +210,25 @@ def queue_ids(*, user, filters: QueueFilters, version: ClassifierVersion | None,
     return ids
 
 
-def queue_rows(*, user, filters: QueueFilters, version: ClassifierVersion | None, ids: list[int],
+def queue_rows(*, user, query: QueueQuery, version: ClassifierVersion | None, ids: list[int],
                fields: Iterable[str] | None = None) -> list[Candidate]:
-    """The candidates ``ids`` in that order with the queue columns annotated (one query, none
-    for no ids): ``model_p_planet``, ``model_uncertainty``, ``model_class`` (active version),
-    ``queue_priority``, ``queue_strategy``, ``is_mine``, ``has_open_dispute``, and their target
-    and consensus. ``fields`` limits the candidate/target columns read (default: all but blobs).
+    """The candidates ``ids`` in that order with the row columns annotated (one query, none
+    for no ids): ``p_planet``, ``uncertainty``, ``predicted_class`` (active version),
+    ``queue_priority``, ``queue_strategy``, ``is_mine``, ``has_open_dispute``, their target, and
+    ``visible_consensus``: the consensus where the visibility rule lets the user see it, else
+    None. ``fields`` limits the candidate/target columns read (default: all but blobs).
     """
     if not ids:
         return []
-    qs = _filtered(user=user, filters=filters, version=version, columns=True).filter(pk__in=ids)
+    qs = _filtered(user=user, query=query, version=version, columns=True).filter(pk__in=ids)
     if fields is not None:
         qs = qs.only(*fields, "target", "consensus__label_class")
     rows = {c.pk: c for c in qs}
-    return [rows[i] for i in ids if i in rows]
+    ordered = [rows[i] for i in ids if i in rows]
+    for cand in ordered:
+        cand.visible_consensus = review_selectors.visible_consensus(user=user, candidate=cand,
+                                                                    has_labeled=cand.is_mine)
+    return ordered
 
 
 #: ``queue_strategy`` of candidates outside the active-learning queue (``/api/queue/``).
@@ -281,13 +248,13 @@ def queue_next(*, user, limit: int) -> list[Candidate]:
     if limit <= 0:
         return []
     version = active_version()
-    filters = QueueFilters()
-    rows = queue_rows(user=user, filters=filters, version=version,
-                      ids=queue_ids(user=user, filters=filters, version=version, limit=limit))
+    query = QueueQuery()
+    rows = queue_rows(user=user, query=query, version=version,
+                      ids=queue_ids(user=user, query=query, version=version, limit=limit))
     for cand in rows:
         if cand.queue_strategy is None:
-            if cand.model_uncertainty is not None:
-                cand.queue_strategy, cand.queue_priority = FALLBACK_UNCERTAINTY, cand.model_uncertainty
+            if cand.uncertainty is not None:
+                cand.queue_strategy, cand.queue_priority = FALLBACK_UNCERTAINTY, cand.uncertainty
             else:
                 cand.queue_strategy, cand.queue_priority = FALLBACK_NEWEST, 0.0
     return rows
@@ -335,7 +302,7 @@ def next_candidate_id(*, user, exclude_ids: list[int]) -> int | None:
     """The first candidate in queue order (:func:`queue_ids`, no filters) the user has not
     labeled nor skipped, or None (at most 4 queries: the active version, then one indexed
     query per part of the order until one answers)."""
-    ids = queue_ids(user=user, filters=QueueFilters(), version=active_version(), limit=1, exclude_ids=exclude_ids)
+    ids = queue_ids(user=user, query=QueueQuery(), version=active_version(), limit=1, exclude_ids=exclude_ids)
     return ids[0] if ids else None
 
 

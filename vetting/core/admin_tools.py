@@ -11,7 +11,6 @@ keep the per-app ``admin.py`` files short and make the rules the same everywhere
 """
 from __future__ import annotations
 
-import csv
 import logging
 from collections.abc import Callable, Iterable, Iterator, Sequence
 
@@ -23,12 +22,11 @@ from django.urls import path, reverse
 from django.utils import timezone
 
 from classifier.vocabulary import CLASSES
-from vetting.web.roles import is_admin, is_curator
+from vetting.core.export import streaming_download
+from vetting.core.roles import is_admin, is_curator
 
 logger = logging.getLogger("vetting.admin")
 
-#: Characters that make a spreadsheet treat a cell as a formula.
-_FORMULA_PREFIXES = ("=", "+", "-", "@", "\t", "\r")
 
 
 class CurationMixin:
@@ -61,43 +59,6 @@ class AdminOnlyDeleteMixin:
         return is_admin(request.user) and super().has_delete_permission(request, obj)
 
 
-def csv_safe(value) -> str:
-    """Render a value for CSV; cells that a spreadsheet would run as a formula get a ``'``."""
-    if value is None:
-        return ""
-    if hasattr(value, "isoformat"):
-        return value.isoformat()
-    text = str(value)
-    if text.startswith(_FORMULA_PREFIXES):
-        # Negative numbers are data, not formulas.
-        try:
-            float(text)
-        except ValueError:
-            return "'" + text
-    return text
-
-
-class _Echo:
-    """File-like object whose ``write`` returns the line (csv.writer -> streaming response)."""
-
-    def write(self, value: str) -> str:
-        return value
-
-
-def stream_csv(header: Sequence[str], rows: Iterable[Sequence], filename: str) -> StreamingHttpResponse:
-    """A streaming CSV download of ``rows`` (each a sequence of values)."""
-    writer = csv.writer(_Echo())
-
-    def lines() -> Iterator[str]:
-        yield writer.writerow(header)
-        for row in rows:
-            yield writer.writerow([csv_safe(v) for v in row])
-
-    response = StreamingHttpResponse(lines(), content_type="text/csv; charset=utf-8")
-    response["Content-Disposition"] = f'attachment; filename="{filename}"'
-    return response
-
-
 class CsvExportMixin:
     """``export_csv`` action (selected rows) and an ``export/`` URL (the filtered change list).
 
@@ -123,8 +84,8 @@ class CsvExportMixin:
     def csv_response(self, queryset) -> StreamingHttpResponse:
         queryset = queryset.select_related(*self.csv_select_related).order_by("pk")
         rows = ([self._csv_value(obj, a) for _, a in self.csv_columns] for obj in queryset.iterator(chunk_size=2000))
-        name = f"{self.model._meta.model_name}s-{timezone.now():%Y%m%d-%H%M%S}.csv"
-        return stream_csv([h for h, _ in self.csv_columns], rows, name)
+        name = f"{self.model._meta.model_name}s-{timezone.now():%Y%m%d-%H%M%S}"
+        return streaming_download([h for h, _ in self.csv_columns], rows, fmt="csv", filename=name)
 
     @admin.action(description="Export selected rows as CSV", permissions=["view"])
     def export_csv(self, request, queryset):
@@ -187,7 +148,7 @@ def run_service_per_object(
 
 # --- List filters shared by the label, consensus and candidate change lists --------------------
 
-class _CandidateSubsetFilter(admin.SimpleListFilter):
+class CandidateSubsetFilter(admin.SimpleListFilter):
     """Yes/no filter on whether the row's candidate is in a subset (subquery, no duplicate rows)."""
 
     #: Path from the listed model to the candidate id ("candidate_id", or "pk" for Candidate).
@@ -207,33 +168,7 @@ class _CandidateSubsetFilter(admin.SimpleListFilter):
         return queryset
 
 
-class DisputedFilter(_CandidateSubsetFilter):
-    title = "open dispute"
-    parameter_name = "disputed"
-
-    def candidate_ids(self):
-        from django.apps import apps
-
-        Dispute = apps.get_model("reviews", "Dispute")
-        return Dispute.objects.filter(status="open").values("candidate_id")
-
-
-class SuspectedMislabelFilter(_CandidateSubsetFilter):
-    """Candidates whose consensus the cross-validated model flagged (open ``MislabelFlag``)."""
-
-    title = "suspected mislabel"
-    parameter_name = "mislabel"
-
-    def candidate_ids(self):
-        # Looked up by name: the admin is an interface layer and may read any app, but the
-        # reviews/candidates modules must not import learning at import time.
-        from django.apps import apps
-
-        MislabelFlag = apps.get_model("learning", "MislabelFlag")
-        return MislabelFlag.objects.filter(is_open=True).values("candidate_id")
-
-
-def candidate_filter(base: type[_CandidateSubsetFilter], field: str) -> type[_CandidateSubsetFilter]:
+def candidate_filter(base: type[CandidateSubsetFilter], field: str) -> type[CandidateSubsetFilter]:
     """The same filter for a model whose candidate id lives at ``field`` (e.g. ``"pk"``)."""
     return type(f"{base.__name__}On{field.title()}", (base,), {"candidate_field": field})
 
@@ -271,3 +206,17 @@ def class_choice_step(model_admin, request, queryset, *, action: str, title: str
         "select_across": request.POST.get("select_across", "0"),
     }
     return TemplateResponse(request, "admin/vetting/class_choice.html", context)
+
+
+def extend_admin(model, *, actions=(), list_filters=()) -> None:
+    """Add actions and list filters to the registered admin of ``model``.
+
+    A higher app uses this to put its tools on a lower app's admin (``learning`` adds "send back
+    to the queue" to candidates and labels), since the lower app must not import the higher one.
+    Call it from the higher app's ``admin.py``: apps' admin modules load in INSTALLED_APPS order.
+    """
+    model_admin = admin.site.get_model_admin(model)
+    model_admin.actions = [*(model_admin.actions or ()), *actions]
+    filters = list(model_admin.list_filter)
+    anchor = filters.index("created_at") if "created_at" in filters else len(filters)
+    model_admin.list_filter = (*filters[:anchor], *list_filters, *filters[anchor:])

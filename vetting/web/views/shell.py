@@ -3,7 +3,12 @@ from __future__ import annotations
 
 from django.contrib.auth.views import LoginView
 from django.http import HttpRequest, HttpResponse, JsonResponse
-from django.shortcuts import redirect
+from django.shortcuts import get_object_or_404, redirect
+
+from vetting.candidates import selectors as candidate_selectors
+from vetting.candidates.models import ImportJob
+from vetting.learning import selectors as learning_selectors
+from vetting.learning.models import TrainingRun
 
 from vetting.web import health as health_checks
 from vetting.web.throttle import login_throttle
@@ -45,10 +50,7 @@ def health(request: HttpRequest) -> JsonResponse:
 
 # --- progress of long jobs (polled by static/js/progress.js) --------------------------------
 
-def _progress_json(state: str, progress: float, message: str, **extra) -> JsonResponse:
-    body = {"state": state, "progress": max(0.0, min(1.0, float(progress or 0.0))), "message": message,
-            "done": state in ("finished", "failed")}
-    body.update(extra)
+def _no_store(body: dict) -> JsonResponse:
     response = JsonResponse(body)
     response["Cache-Control"] = "no-store"  # a poll must never get a stale cached answer
     return response
@@ -56,27 +58,11 @@ def _progress_json(state: str, progress: float, message: str, **extra) -> JsonRe
 
 def import_job_progress(request: HttpRequest, pk: int) -> JsonResponse:
     """State and progress (0..1) of an ImportJob row."""
-    from django.shortcuts import get_object_or_404
-
-    from vetting.candidates.models import ImportJob
-
     job = get_object_or_404(ImportJob.objects.only("state", "progress", "kind", "counts", "errors"), pk=pk)
-    errors = job.errors or []
-    message = f"{job.get_kind_display()}: {job.state}"
-    if errors:
-        message += f", {len(errors)} error(s)"
-    return _progress_json(job.state, job.progress, message, id=job.pk, kind="import", counts=job.counts or {},
-                          n_errors=len(errors))
+    return _no_store(candidate_selectors.import_job_progress(job))
 
 
 def training_run_progress(request: HttpRequest, pk: int) -> JsonResponse:
     """State, progress (0..1) and current step of a TrainingRun row."""
-    from django.shortcuts import get_object_or_404
-
-    from vetting.learning.models import TrainingRun
-
-    run = get_object_or_404(TrainingRun.objects.only("state", "progress", "message", "error"), pk=pk)
-    message = run.message or run.state
-    if run.state == "failed" and run.error:
-        message = f"failed: {run.error.splitlines()[0][:200]}"
-    return _progress_json(run.state, run.progress, message, id=run.pk, kind="training")
+    run = get_object_or_404(TrainingRun.objects.select_related("classifier_version"), pk=pk)
+    return _no_store(learning_selectors.training_run_progress(run))

@@ -4,7 +4,7 @@ from __future__ import annotations
 import numpy as np
 import pytest
 
-from vetting.candidates import services
+from vetting.reviews import demo
 from vetting.candidates.models import Candidate, LightCurve, Target
 from vetting.reviews.models import Label
 
@@ -18,7 +18,7 @@ def _snapshot():
 
 
 def test_demo_loader_stores_like_an_import_and_reruns_add_nothing():
-    report = services.load_demo(n=N, seed=5, labels=LABELS, workers=0)
+    report = demo.load_demo(n=N, seed=5, labels=LABELS, workers=0)
     assert report.counts["candidates_created"] == N and report.counts["lightcurves_created"] == N
     assert Candidate.objects.filter(source_catalog="simulated").count() == N
     with_views = Candidate.objects.exclude(global_view=None)
@@ -37,15 +37,15 @@ def test_demo_loader_stores_like_an_import_and_reruns_add_nothing():
     assert agree >= 0.6 * Label.objects.count()
     counts = (Target.objects.count(), Candidate.objects.count(), LightCurve.objects.count(), Label.objects.count())
     before = _snapshot()
-    again = services.load_demo(n=N, seed=5, labels=LABELS, workers=0)
+    again = demo.load_demo(n=N, seed=5, labels=LABELS, workers=0)
     assert (Target.objects.count(), Candidate.objects.count(), LightCurve.objects.count(), Label.objects.count()) == counts
     assert again.counts["lightcurves_existing"] == N and not again.counts["labels_created"]
     assert _snapshot() == before  # same seed, same arrays, same products
 
 
 def test_demo_seed_changes_population():
-    services.load_demo(n=4, seed=1, labels=0, workers=0)
+    demo.load_demo(n=4, seed=1, labels=0, workers=0)
     first = _snapshot()
     Candidate.objects.all().delete()
-    services.load_demo(n=4, seed=2, labels=0, workers=0)
+    demo.load_demo(n=4, seed=2, labels=0, workers=0)
     assert _snapshot() != first

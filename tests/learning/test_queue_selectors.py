@@ -1,13 +1,14 @@
-"""vetting.web.selectors.queue_page / queue_counts: the same rows and order as the one-query
-``queue()`` on every sort, page and filter, read part by part through indexes."""
+"""vetting.learning.queue_selectors.queue_page / queue_counts: the same rows and order as the
+one-query ``queue()`` on every ordering, page and filter, read part by part through indexes."""
 from __future__ import annotations
 
 import pytest
 
 from tests.web.pagedata import make_prediction, make_queue_entry, make_version
 from vetting.reviews import services
-from vetting.web import selectors
-from vetting.web.selectors import QueueFilters
+from vetting.learning import queue_selectors as selectors
+from vetting.learning.filters import ORDERING_CHOICES
+from vetting.learning.queue_selectors import QueueQuery
 
 pytestmark = pytest.mark.django_db
 
@@ -32,26 +33,27 @@ def mixed(make_candidate, vetter, vetter2):
 
 
 FILTERS = [
-    QueueFilters(),
-    QueueFilters(mine=True),
-    *(QueueFilters(sort=s) for s in selectors.SORTS),
-    QueueFilters(model_class="PC", sort="p_planet_asc"),
-    QueueFilters(p_min=0.35, p_max=0.5),
-    QueueFilters(labeled="unlabeled", sort="snr"),
-    QueueFilters(labeled="labeled"),
-    QueueFilters(disputed=True),
-    QueueFilters(mission="kepler", disposition="candidate"),
+    QueueQuery(),
+    QueueQuery.of(labeled_by_me="true"),
+    *(QueueQuery.of(ordering) for ordering, _ in ORDERING_CHOICES),
+    QueueQuery.of("id"), QueueQuery.of("-period_days"),
+    QueueQuery.of("p_planet", model_class="PC"),
+    QueueQuery.of(p_planet_min="0.35", p_planet_max="0.5"),
+    QueueQuery.of("-snr", labeled="false"),
+    QueueQuery.of(labeled="true"),
+    QueueQuery.of(disputed="true"),
+    QueueQuery.of(mission="kepler", catalog_disposition="candidate"),
 ]
 
 
-@pytest.mark.parametrize("filters", FILTERS, ids=repr)
+@pytest.mark.parametrize("query", FILTERS, ids=repr)
 @pytest.mark.parametrize("per_page", [2, 4, 50])
-def test_pages_concatenate_to_the_one_query_order(mixed, vetter, filters, per_page):
-    expected = [c.pk for c in selectors.queue(user=vetter, filters=filters, version=mixed)]
+def test_pages_concatenate_to_the_one_query_order(mixed, vetter, query, per_page):
+    expected = [c.pk for c in selectors.queue(user=vetter, query=query, version=mixed)]
     counts = selectors.queue_counts(user=vetter)
     seen, number = [], 1
     while True:
-        page = selectors.queue_page(user=vetter, filters=filters, version=mixed, counts=counts, page=number,
+        page = selectors.queue_page(user=vetter, query=query, version=mixed, counts=counts, page=number,
                                     per_page=per_page)
         assert page.number == number and page.has_previous == (number > 1)
         assert page.count == len(expected) and not page.count_capped
@@ -64,29 +66,39 @@ def test_pages_concatenate_to_the_one_query_order(mixed, vetter, filters, per_pa
 
 
 def test_rows_carry_the_page_columns(mixed, vetter):
-    page = selectors.queue_page(user=vetter, filters=QueueFilters(), version=mixed,
+    page = selectors.queue_page(user=vetter, query=QueueQuery(), version=mixed,
                                 counts=selectors.queue_counts(user=vetter), page=1)
     first, second = page.object_list[:2]
-    assert (first.catalog_id, first.queue_strategy, first.queue_priority, first.model_class) == (
+    assert (first.catalog_id, first.queue_strategy, first.queue_priority, first.predicted_class) == (
         "K00001.01", "committee", 3.0, "EB")
-    assert second.catalog_id == "K00000.01" and second.model_class is None
+    assert second.catalog_id == "K00000.01" and second.predicted_class is None
     assert first.target.catalog_id and not first.is_mine
     disputed = [c for c in page if c.has_open_dispute]
     assert [c.catalog_id for c in disputed] == ["K00006.01"]
-    assert [c.consensus.label_class for c in page if hasattr(c, "consensus")] == ["PC"]
+    # K00005.01 has a consensus (vetter2's label), hidden from vetter, who has not labeled it
+    assert [c.visible_consensus for c in page] == [None] * len(page)
+    mine = selectors.queue_page(user=vetter, query=QueueQuery.of(labeled_by_me="true"), version=mixed,
+                                counts=selectors.queue_counts(user=vetter), page=1)
+    assert sorted(c.visible_consensus.label_class for c in mine) == ["EB", "PC"]
+
+
+def test_a_curator_sees_every_consensus_in_the_queue(mixed, curator):
+    page = selectors.queue_page(user=curator, query=QueueQuery(), version=mixed,
+                                counts=selectors.queue_counts(user=curator), page=1)
+    assert sorted(c.visible_consensus.label_class for c in page if c.visible_consensus) == ["EB", "PC", "PC"]
 
 
 def test_page_past_the_end_is_the_last_page_and_bad_numbers_the_first(mixed, vetter):
     counts = selectors.queue_counts(user=vetter)
-    last = selectors.queue_page(user=vetter, filters=QueueFilters(), version=mixed, counts=counts, page=99, per_page=4)
+    last = selectors.queue_page(user=vetter, query=QueueQuery(), version=mixed, counts=counts, page=99, per_page=4)
     assert (last.number, last.num_pages, len(last), last.has_next) == (3, 3, 3, False)
-    bad = selectors.queue_page(user=vetter, filters=QueueFilters(), version=mixed, counts=counts, page="x", per_page=4)
+    bad = selectors.queue_page(user=vetter, query=QueueQuery(), version=mixed, counts=counts, page="x", per_page=4)
     assert bad.number == 1 and len(bad) == 4
 
 
 def test_filtered_count_stops_at_the_cap(mixed, vetter, monkeypatch):
     monkeypatch.setattr(selectors, "COUNT_CAP", 3)
-    page = selectors.queue_page(user=vetter, filters=QueueFilters(labeled="unlabeled"), version=mixed,
+    page = selectors.queue_page(user=vetter, query=QueueQuery.of(labeled="false"), version=mixed,
                                 counts=selectors.queue_counts(user=vetter), page=1, per_page=2)
     assert (page.count, page.count_capped, page.num_pages, page.has_next) == (3, True, None, True)
 
@@ -95,12 +107,12 @@ def test_without_a_model_the_queue_is_queued_first_then_newest(make_candidate, v
     a, b, c = (make_candidate(f"K0000{i}.01") for i in range(3))
     make_queue_entry(a, priority=1.0)
     counts = selectors.queue_counts(user=vetter)
-    for sort in ("priority", "uncertainty", "p_planet_desc"):
-        filters = QueueFilters(sort=sort)
-        expected = [x.pk for x in selectors.queue(user=vetter, filters=filters, version=None)]
-        page = selectors.queue_page(user=vetter, filters=filters, version=None, counts=counts, page=1)
+    for ordering in ("-priority", "-uncertainty", "-p_planet"):
+        query = QueueQuery.of(ordering)
+        expected = [x.pk for x in selectors.queue(user=vetter, query=query, version=None)]
+        page = selectors.queue_page(user=vetter, query=query, version=None, counts=counts, page=1)
         assert [x.pk for x in page] == expected
-    assert [x.pk for x in selectors.queue_page(user=vetter, filters=QueueFilters(), version=None, counts=counts,
+    assert [x.pk for x in selectors.queue_page(user=vetter, query=QueueQuery(), version=None, counts=counts,
                                                page=1)] == [a.pk, c.pk, b.pk]
 
 
@@ -113,7 +125,7 @@ def test_queue_counts(mixed, vetter, vetter2, django_assert_num_queries):
 
 def test_api_queue_and_next_button_follow_the_queue_page_order(mixed, vetter):
     """One queue order: the queue page, ``/api/queue/`` (queue_next) and the "next" button."""
-    page = selectors.queue_page(user=vetter, filters=QueueFilters(), version=mixed,
+    page = selectors.queue_page(user=vetter, query=QueueQuery(), version=mixed,
                                 counts=selectors.queue_counts(user=vetter), page=1)
     expected = [c.pk for c in page]
     api = selectors.queue_next(user=vetter, limit=50)

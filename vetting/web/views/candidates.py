@@ -12,10 +12,12 @@ from django.urls import reverse
 from classifier import plots
 from classifier.vocabulary import CLASSES
 from vetting.candidates.models import Candidate
+from vetting.core.roles import is_curator
+from vetting.learning import queue_selectors
+from vetting.learning.filters import ORDERING_CHOICES, CandidateFilter
+from vetting.learning.selectors import active_version
 from vetting.reviews import selectors as review_selectors
-from vetting.reviews.forms import CONFIDENCE_CHOICES, DisputeForm, LabelForm, QueueFilterForm
-from vetting.web import selectors as page_selectors
-from vetting.web.roles import is_curator
+from vetting.web.forms import CONFIDENCE_CHOICES, DisputeForm, LabelForm
 
 QUEUE_PAGE_SIZE = 50
 #: Session key of the candidates the user skipped (never offered again as "next" this session).
@@ -42,36 +44,29 @@ FIGURES = (
 )
 
 
-def _filters_from(form: QueueFilterForm) -> page_selectors.QueueFilters:
-    """Valid filters only: a bad value is shown as an error on the page and ignored."""
-    form.is_valid()
-    data = {k: v for k, v in getattr(form, "cleaned_data", {}).items() if k not in form.errors}
-    if form.non_field_errors():
-        data.pop("p_min", None)
-        data.pop("p_max", None)
-    return page_selectors.QueueFilters(
-        mission=data.get("mission") or None, disposition=data.get("disposition") or None,
-        model_class=data.get("model_class") or None, p_min=data.get("p_min"), p_max=data.get("p_max"),
-        labeled=data.get("labeled") or None, disputed=bool(data.get("disputed")), mine=bool(data.get("mine")),
-        sort=data.get("sort") or "priority",
-    )
+def queue_filterset(request) -> CandidateFilter:
+    """The queue's GET filters (the API's vocabulary); bad values are shown on the page and ignored."""
+    filterset = CandidateFilter(request.GET or None, request=request)
+    fields = filterset.form.fields
+    fields["ordering"].choices = ORDERING_CHOICES
+    fields["labeled"].choices = (("", "Any"), ("false", "No team label yet"), ("true", "Has a team label"))
+    return filterset
 
 
 def candidate_queue(request):
     """What to vet next, in active-learning order, with filters, sorting and counts."""
-    form = QueueFilterForm(request.GET or None)
-    filters = _filters_from(form) if request.GET else page_selectors.QueueFilters()
-    version = page_selectors.active_version()
-    counts = page_selectors.queue_counts(user=request.user)
-    page = page_selectors.queue_page(user=request.user, filters=filters, version=version, counts=counts,
-                                     page=request.GET.get("page"), per_page=QUEUE_PAGE_SIZE)
-    query = request.GET.copy()
-    query.pop("page", None)
+    filterset = queue_filterset(request)
+    query = queue_selectors.QueueQuery.from_filterset(filterset)
+    version = active_version()
+    counts = queue_selectors.queue_counts(user=request.user)
+    page = queue_selectors.queue_page(user=request.user, query=query, version=version, counts=counts,
+                                      page=request.GET.get("page"), per_page=QUEUE_PAGE_SIZE)
+    params = request.GET.copy()
+    params.pop("page", None)
     first = next(iter(page.object_list), None)
     return render(request, "candidates/queue.html", {
-        "page": page, "form": form, "filters": filters, "version": version, "counts": counts,
-        "jobs": page_selectors.running_jobs(),
-        "query": query.urlencode(), "first": first,
+        "page": page, "form": filterset.form, "query": query, "version": version, "counts": counts,
+        "jobs": queue_selectors.running_jobs(), "params": params.urlencode(), "first": first,
     })
 
 
@@ -124,16 +119,16 @@ def _dispute_subjects(prediction, labels, visible: bool, user) -> list[tuple[str
 def candidate_detail(request, pk: int):
     """The vetting page: plots, parameters, model probabilities, labels (after yours), disputes."""
     candidate = get_object_or_404(Candidate.objects.select_related("target", "consensus"), pk=pk)
-    consensus = getattr(candidate, "consensus", None) if hasattr(candidate, "consensus") else None
-    prediction = page_selectors.active_prediction(candidate=candidate)
+    prediction = queue_selectors.active_prediction(candidate=candidate)
     labels = review_selectors.current_labels(candidate=candidate)
     mine = review_selectors.my_current_label(labels, request.user)
-    visible = review_selectors.can_see_others_labels(user=request.user, my_label=mine)
-    disputes = review_selectors.candidate_disputes(candidate=candidate)
-    if not visible:  # a label dispute names the disputed class: hidden like the labels
-        disputes = [d for d in disputes if d.subject == d.Subject.PREDICTION]
+    # The visibility rule: others' labels, the consensus and disputes only after your own label.
+    visible = review_selectors.can_see_others_labels(user=request.user, has_labeled=mine is not None)
+    consensus = review_selectors.visible_consensus(user=request.user, candidate=candidate, has_labeled=mine is not None)
+    labels = labels if visible else [mine] if mine else []
+    disputes = review_selectors.candidate_disputes(candidate=candidate, user=request.user)
     skipped = request.session.get(SKIPPED_SESSION_KEY, [])
-    next_id = page_selectors.next_candidate_id(user=request.user, exclude_ids=[candidate.pk, *skipped])
+    next_id = queue_selectors.next_candidate_id(user=request.user, exclude_ids=[candidate.pk, *skipped])
     previous_id = review_selectors.last_labeled_candidate_id(user=request.user, exclude_id=candidate.pk)
     payload = candidate.plot_payload or None
     figures = plots.all_figures(payload) if payload else {}
@@ -168,5 +163,5 @@ def candidate_skip(request, pk: int):
     skipped = [i for i in request.session.get(SKIPPED_SESSION_KEY, []) if i != candidate.pk]
     skipped = (skipped + [candidate.pk])[-MAX_SKIPPED:]
     request.session[SKIPPED_SESSION_KEY] = skipped
-    next_id = page_selectors.next_candidate_id(user=request.user, exclude_ids=skipped)
+    next_id = queue_selectors.next_candidate_id(user=request.user, exclude_ids=skipped)
     return redirect("candidate-detail", next_id) if next_id else redirect("candidate-queue")

@@ -5,7 +5,7 @@ import time
 
 from django.core.management import BaseCommand
 
-from vetting.candidates import services
+from vetting.reviews import demo
 
 
 class Command(BaseCommand):
@@ -26,7 +26,7 @@ class Command(BaseCommand):
                 last["t"] = time.monotonic()
                 self.stdout.write(f"  {done}/{total} candidates")
 
-        report = services.load_demo(n=opts["n"], seed=opts["seed"], labels=opts["labels"], workers=opts["workers"],
+        report = demo.load_demo(n=opts["n"], seed=opts["seed"], labels=opts["labels"], workers=opts["workers"],
                                     progress=progress)
         if verbosity >= 2:
             for warning in report.warnings:

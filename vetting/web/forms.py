@@ -4,7 +4,6 @@ from __future__ import annotations
 from django import forms
 
 from classifier.vocabulary import CLASSES
-from vetting.candidates.models import Mission
 
 #: Confidence levels offered on the label form (stored as 0..1).
 CONFIDENCE_CHOICES = ((1.0, "Sure"), (0.75, "Likely"), (0.5, "Unsure"))
@@ -51,36 +50,3 @@ class ResolveForm(forms.Form):
     resolved_class = forms.ChoiceField(choices=CLASSES, label="Decision")
     resolution = forms.CharField(required=False, max_length=4000, widget=forms.Textarea(attrs={"rows": 3}),
                                  label="Reasoning (recorded with the curated label)")
-
-
-SORT_CHOICES = (
-    ("priority", "Active-learning priority"),
-    ("uncertainty", "Model uncertainty"),
-    ("p_planet_desc", "P(planet), high first"),
-    ("p_planet_asc", "P(planet), low first"),
-    ("snr", "SNR, high first"),
-    ("period", "Period, short first"),
-    ("newest", "Newest"),
-)
-
-
-class QueueFilterForm(forms.Form):
-    """The queue's GET filters. Bad values are reported on the page and ignored."""
-
-    mission = forms.ChoiceField(choices=(("", "All missions"), *Mission.choices), required=False)
-    disposition = forms.CharField(required=False, max_length=32, label="Catalog disposition")
-    model_class = forms.ChoiceField(choices=(("", "Any"), *CLASSES), required=False, label="Model class")
-    p_min = forms.FloatField(required=False, min_value=0.0, max_value=1.0, label="P(planet) ≥")
-    p_max = forms.FloatField(required=False, min_value=0.0, max_value=1.0, label="P(planet) ≤")
-    labeled = forms.ChoiceField(choices=(("", "Any"), ("unlabeled", "No team label yet"),
-                                         ("labeled", "Has a team label")), required=False, label="Team label")
-    disputed = forms.BooleanField(required=False, label="Open dispute")
-    mine = forms.BooleanField(required=False, label="My labels")
-    sort = forms.ChoiceField(choices=SORT_CHOICES, required=False)
-
-    def clean(self):
-        data = super().clean()
-        lo, hi = data.get("p_min"), data.get("p_max")
-        if lo is not None and hi is not None and lo > hi:
-            raise forms.ValidationError("P(planet) ≥ must not exceed P(planet) ≤.")
-        return data

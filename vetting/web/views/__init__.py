@@ -1,0 +1,1 @@
+"""Site pages (the interface layer): thin views over the domain selectors and services."""
