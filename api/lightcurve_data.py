@@ -13,10 +13,9 @@ import numpy as np
 from django.db.models import Q
 
 from classifier import lightcurves as lc
+from classifier.jsonutil import json_floats
+from classifier.timesystems import epoch_in_system
 from vetting.candidates.models import Candidate, LightCurve
-
-#: Days to add to a time in this system to get BJD.
-_BJD_OFFSET = {"BKJD": 2454833.0, "BTJD": 2457000.0, "BJD": 0.0}
 
 
 def timeseries_for(candidate: Candidate, lightcurve_id: int | None = None) -> list[LightCurve]:
@@ -38,8 +37,7 @@ def etag_for(candidate: Candidate, curves: list[LightCurve], params: dict) -> st
 
 def _to_json(values: np.ndarray) -> list:
     """Floats with NaN/inf as null (JSON has no NaN)."""
-    values = np.asarray(values, dtype=float)
-    return [float(v) if np.isfinite(v) else None for v in values]
+    return json_floats(values)
 
 
 def _load(curves: list[LightCurve]) -> tuple[np.ndarray, np.ndarray, np.ndarray | None, str]:
@@ -84,10 +82,6 @@ def bin_in_time(time, flux, flux_err, *, max_points: int):
     return centres[keep], values[keep], err
 
 
-def _epoch_in(system_from: str, system_to: str, epoch: float) -> float:
-    return epoch + _BJD_OFFSET.get(system_from, 0.0) - _BJD_OFFSET.get(system_to, 0.0)
-
-
 def lightcurve_payload(candidate: Candidate, curves: list[LightCurve], *, max_points: int, bins: int) -> dict:
     """The JSON body of ``GET /api/candidates/{id}/lightcurve/``."""
     time, flux, err, time_system = _load(curves)
@@ -101,7 +95,7 @@ def lightcurve_payload(candidate: Candidate, curves: list[LightCurve], *, max_po
         raw = {"time": _to_json(time), "flux": _to_json(flux), "flux_err": _to_json(err) if err is not None else None,
                "n_points_stored": n_stored, "n_points": int(time.size), "binned": binned}
         if candidate.period_days and candidate.epoch is not None:
-            epoch = _epoch_in(candidate.epoch_system, time_system, candidate.epoch)
+            epoch = epoch_in_system(candidate.epoch, candidate.epoch_system, time_system)
             phase = lc.phase_fold(full_time, period_days=candidate.period_days, epoch=epoch)
             centres, values, counts = lc.bin_curve(phase, full_flux, n_bins=bins, x_range=(-0.5, 0.5))
             folded = {"phase": _to_json(centres), "flux": _to_json(values), "counts": [int(c) for c in counts],

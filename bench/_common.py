@@ -27,7 +27,6 @@ import tempfile
 import time
 from collections.abc import Iterator, Sequence
 from contextlib import contextmanager
-from dataclasses import dataclass
 from pathlib import Path
 
 #: The repository root (the folder of ``manage.py``).
@@ -110,9 +109,9 @@ def write_split_dirs(src: Path, dest: Path, column: str = "split") -> dict[str, 
 
 
 def astronet_splits(src: Path, *splits: str) -> list:
-    """The named splits of an Astronet-Triage folder as ``classifier.dataset`` datasets, each read
+    """The named splits of an Astronet-Triage folder as ``classifier.dataset.Dataset``s, each read
     from an Astronet-layout directory of its own, exactly as the command line reads them."""
-    from classifier.dataset import load_astronet_dir
+    from classifier.loaders import load_astronet_dir
 
     with tempfile.TemporaryDirectory() as tmp:
         dirs = write_split_dirs(src, Path(tmp))
@@ -166,19 +165,13 @@ def django_env(database_url: str, settings: str) -> dict[str, str]:
     return {"DJANGO_SETTINGS_MODULE": settings, "DATABASE_URL": database_url, "TEST_DATABASE_URL": database_url}
 
 
-@dataclass(frozen=True)
-class BenchDatabase:
-    name: str
-    url: str
-    media: Path | None
-
-
 @contextmanager
 def django_database(name: str, *, settings: str = "vetting.settings.dev", keep: bool = False,
-                    media: bool = False, log_level: str = "WARNING") -> Iterator[BenchDatabase]:
+                    media: bool = False, log_level: str = "WARNING") -> Iterator[str]:
     """A throwaway database ``name`` (see :func:`throwaway_database`), Django set up on it with the
     settings module ``settings`` and migrated; with ``media``, media files and model artifacts go
-    to a temporary folder, removed at the end. ``VETTING_LOG_LEVEL`` defaults to ``log_level``."""
+    to a temporary folder, removed at the end. ``VETTING_LOG_LEVEL`` defaults to ``log_level``.
+    Yields the database URL."""
     with throwaway_database(name, keep=keep) as url:
         folder = Path(tempfile.mkdtemp(prefix=f"{name}-media-")) if media else None
         try:
@@ -195,7 +188,7 @@ def django_database(name: str, *, settings: str = "vetting.settings.dev", keep: 
             with Stopwatch() as sw:
                 call_command("migrate", verbosity=0)
             print(f"database {name}: migrated in {sw.wall:.1f} s", flush=True)
-            yield BenchDatabase(name, url, folder)
+            yield url
         finally:
             if folder is not None:
                 shutil.rmtree(folder, ignore_errors=True)

@@ -15,8 +15,8 @@ import sys
 import numpy as np
 from _common import Stopwatch, add_model_options, bench_parser, metrics_line, model_profile, require_data, shared_data
 
-from classifier.dataset import load_archive_table
 from classifier.evaluation import classification_metrics, grouped_splits
+from classifier.loaders import load_archive_table
 from classifier.training import cross_val_proba
 from classifier.vocabulary import CLASS_CODES
 

@@ -181,9 +181,11 @@ def vetter_loop(base: str, user: dict, candidate_ids: list[int], deadline: float
     while time.monotonic() < deadline:
         timed("queue page", lambda: site.get(f"{base}/candidates/", timeout=30, allow_redirects=False), {200})
         cid = rng.choice(candidate_ids)
-        timed("candidate page", lambda: site.get(f"{base}/candidates/{cid}/", timeout=30, allow_redirects=False), {200})
+        page = f"{base}/candidates/{cid}/"
+        timed("candidate page", lambda page=page: site.get(page, timeout=30, allow_redirects=False), {200})
         body = {"candidate": cid, "label_class": rng.choice(classes), "confidence": rng.choice([0.5, 0.75, 1.0])}
-        response = timed("label POST (API)", lambda: api.post(f"{base}/api/labels/", json=body, timeout=30), {201})
+        response = timed("label POST (API)", lambda body=body: api.post(f"{base}/api/labels/", json=body, timeout=30),
+                         {201})
         if response is not None:
             with rec.lock:
                 rec.accepted_labels.append(response.json()["id"])

@@ -35,8 +35,9 @@ def populate(n_candidates: int, n_payload: int, seed: int = 1) -> dict:
     from django.contrib.auth.models import Group, User
     from django.db import connection
 
-    from classifier import lightcurves, synthetic
+    from classifier import synthetic
     from classifier.jsonutil import jsonable
+    from classifier.periodogram import bls_search
     from classifier.products import lightcurve_products
     from classifier.vocabulary import CLASS_CODES
     from vetting.candidates.models import Candidate, Target
@@ -46,7 +47,7 @@ def populate(n_candidates: int, n_payload: int, seed: int = 1) -> dict:
     rng = random.Random(seed)
     setup = Stopwatch()
     sim = synthetic.simulate_candidate("PC", np.random.default_rng(seed), candidate_id="SIM-1.01")
-    bls = lightcurves.bls_search(sim.time_bkjd, sim.flux, sim.flux_err, n_periods=2000)
+    bls = bls_search(sim.time_bkjd, sim.flux, sim.flux_err, n_periods=2000)
     products = lightcurve_products(sim.time_bkjd, sim.flux, sim.flux_err, sim.quality, period_days=sim.period_days,
                                    epoch=sim.epoch_bkjd, duration_hours=sim.duration_hours, bls=bls)
     payload, features = products.payload, jsonable(products.metrics)
@@ -189,10 +190,9 @@ def main() -> None:
         report("candidate page (random candidate)", time_requests(client, plain))
         report("queue page (default order)", time_requests(client, ["/candidates/"] * n))
         report("queue page (page 40, p_planet sort)",
-               time_requests(client, ["/candidates/?sort=p_planet_desc&page=40"] * max(1, n // 4)))
-        report("queue page (filters: kepler, EB, 0.1-0.5)",
-               time_requests(client,
-                             ["/candidates/?mission=kepler&model_class=EB&p_min=0.1&p_max=0.5"] * max(1, n // 4)))
+               time_requests(client, ["/candidates/?ordering=-p_planet&page=40"] * max(1, n // 4)))
+        filtered = "/candidates/?mission=kepler&model_class=EB&p_planet_min=0.1&p_planet_max=0.5"
+        report("queue page (filters: kepler, EB, 0.1-0.5)", time_requests(client, [filtered] * max(1, n // 4)))
 
 
 if __name__ == "__main__":

@@ -68,7 +68,7 @@ def main() -> int:
         from exovetter import const as exo_const
         from exovetter import vetters
         from exovetter.tce import Tce
-    except Exception as exc:  # noqa: BLE001 - report whatever stops exovetter
+    except Exception as exc:  # report whatever stops exovetter
         print(f"exovetter unavailable ({exc}); comparing fold/bin with lightkurve only")
         vetters = None
     index = pd.read_csv(index_path)
@@ -137,7 +137,7 @@ def main() -> int:
                     if len(oe["odd_depth"]) == 2 and oe["odd_depth"][0] != 1:  # [1, 1]: no data
                         rec["odd_exo"] = (1.0 - oe["even_depth"][0]) * 1e6
                         rec["even_exo"] = (1.0 - oe["odd_depth"][0]) * 1e6
-                except Exception as exc:  # noqa: BLE001
+                except Exception as exc:
                     rec["oe_error"] = str(exc)
                 try:
                     t0 = time.perf_counter()
@@ -145,7 +145,7 @@ def main() -> int:
                     rec["modshift_s"] = time.perf_counter() - t0
                     rec["sec_phase_exo"] = float(ms["phase_sec"]) / period % 1.0
                     rec["sec_sig_exo"] = float(np.asarray(ms["sigma_sec"]))
-                except Exception as exc:  # noqa: BLE001
+                except Exception as exc:
                     rec["ms_error"] = str(exc)
             rows.append(rec)
             g = rec.get

@@ -235,7 +235,8 @@ def select_batch(
 
     chosen: list[Query] = []
     # Informative strategies first (larger shares first), random last so it samples what is left.
-    order = sorted((s for s in counts if s != "random"), key=lambda s: -counts[s]) + (["random"] if "random" in counts else [])
+    order = sorted((s for s in counts if s != "random"), key=lambda s: -counts[s])
+    order += ["random"] if "random" in counts else []
     for strategy in order:
         k = counts[strategy]
         if k == 0:

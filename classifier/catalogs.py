@@ -5,8 +5,9 @@ NASA Exoplanet Archive tables (KOI, DR24/DR25 TCE, TOI) and the Astronet-Triage
 
 The ONE definition shared by the site's importers (``vetting.candidates.importers.archive`` and
 ``.views_bundle``), the import command, admin form and upload API, the site's design matrix
-(``vetting.learning.featurize``) and the classifier's own loaders (:mod:`classifier.loaders`). Quantities are named like the model fields
-(units in the names); epochs keep their table's time system (:mod:`classifier.timesystems`).
+(``vetting.learning.featurize``) and the classifier's own loaders (:mod:`classifier.loaders`).
+Quantities are named like the model fields (units in the names); epochs keep their table's time
+system (:mod:`classifier.timesystems`).
 
 ======== ========================== ================ ================= ============ =========
 table    archive table              period [days]    epoch             duration [h] depth [ppm]

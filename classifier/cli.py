@@ -3,10 +3,13 @@
 Commands
 --------
 ``evaluate --train PATH --test PATH --out DIR [--profile full|fast] [--seed S]``
-    PATH is an Astronet-layout directory (candidates.csv + views.npz) or a NASA Exoplanet
-    Archive CSV (KOI cumulative, DR24 TCE, TOI). Trains the calibrated ensemble on the labeled
-    rows of --train, writes ``DIR/predictions.csv`` (candidate_id, p_<class>..., p_planet,
-    p_triage, uncertainty) for every --test row and ``DIR/metrics.json`` when --test has labels.
+    PATH is an Astronet-layout directory (candidates.csv + views.npz, optionally
+    ``lightcurves/<candidate_id>.npz`` for the light-curve vetting metrics) or a NASA Exoplanet
+    Archive CSV (KOI cumulative, DR24/DR25 TCE, TOI); see :mod:`classifier.loaders`. The design
+    matrix has the site's columns (:func:`classifier.dataset.design_matrix`). Trains the
+    calibrated ensemble on the labeled rows of --train, writes ``DIR/predictions.csv``
+    (candidate_id, p_<class>..., p_planet, p_triage, uncertainty) for every --test row and
+    ``DIR/metrics.json`` when --test has labels.
 ``simulate --pool DIR --test DIR --strategy NAME --initial N --batch B --budget L --seed S --out FILE.csv``
     Active-learning simulation: labels of the pool are revealed only when queried. Writes one
     row per round (n_labels, strategy, planet_ap, triage_ap, ece). Per-round fits use the
@@ -28,7 +31,8 @@ from classifier.active import DEFAULT_MIX, STRATEGIES, embed, select_batch
 from classifier.dataset import Dataset
 from classifier.evaluation import classification_metrics, top_label_ece
 from classifier.loaders import load_any
-from classifier.training import VettingEnsemble, score
+from classifier.scoring import score
+from classifier.training import VettingEnsemble
 
 #: Strategy names accepted by ``simulate``: single strategies, or ``default`` (the site's mix
 #: :data:`classifier.active.DEFAULT_MIX` with diversity).
@@ -89,7 +93,8 @@ def cmd_evaluate(args: argparse.Namespace) -> dict | None:
         })
         (out / "metrics.json").write_text(json.dumps(metrics, indent=2))
     print(f"wrote {out / 'predictions.csv'} ({len(test_ds.candidate_ids)} candidates)"
-          + (f" and metrics.json: planet AP {metrics['planet_ap']}, triage AP {metrics['triage_ap']}, ECE {metrics['ece']:.4f}"
+          + (f" and metrics.json: planet AP {metrics['planet_ap']}, triage AP {metrics['triage_ap']}, "
+             f"ECE {metrics['ece']:.4f}"
              if metrics else " (test set unlabeled: no metrics)"))
     return metrics
 
@@ -141,7 +146,8 @@ def simulate(
     while True:
         t0 = time.perf_counter()
         idx = np.array(labeled)
-        model = VettingEnsemble(profile=profile, random_state=seed, n_jobs=n_jobs).fit(pool.X[idx], pool.y[idx], pool.groups[idx])
+        model = VettingEnsemble(profile=profile, random_state=seed, n_jobs=n_jobs)
+        model.fit(pool.X[idx], pool.y[idx], pool.groups[idx])
         s_test = score(model, test.X)
         m = classification_metrics(test.y, s_test.proba, s_test.classes)
         row = {
@@ -172,7 +178,8 @@ def cmd_simulate(args: argparse.Namespace) -> list[dict]:
     rows = simulate(
         pool, test, strategy=args.strategy, initial=args.initial, batch=args.batch, budget=args.budget,
         seed=args.seed, profile=args.profile, n_jobs=args.n_jobs,
-        log=lambda r: print(f"n_labels={r['n_labels']} planet_ap={r['planet_ap']} triage_ap={r['triage_ap']} ece={r['ece']:.4f}", flush=True),
+        log=lambda r: print(f"n_labels={r['n_labels']} planet_ap={r['planet_ap']} triage_ap={r['triage_ap']} "
+                            f"ece={r['ece']:.4f}", flush=True),
     )
     out = Path(args.out)
     out.parent.mkdir(parents=True, exist_ok=True)

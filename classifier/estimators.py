@@ -205,7 +205,8 @@ def make_family(
         return Pipeline([
             ("impute", SimpleImputer(strategy="median", keep_empty_features=True)),
             ("scale", StandardScaler()),
-            ("model", LogisticRegression(C=0.05, class_weight="balanced", max_iter=500, tol=1e-3, random_state=random_state)),
+            ("model", LogisticRegression(C=0.05, class_weight="balanced", max_iter=500, tol=1e-3,
+                                         random_state=random_state)),
         ])
     if name == "mlp":
         return BalancedWeights(Pipeline([

@@ -122,7 +122,8 @@ def expected_calibration_error(y_true: np.ndarray, prob: np.ndarray, n_bins: int
     """
     curve = reliability_curve(y_true, prob, n_bins)
     n = max(1, sum(curve["count"]))
-    return float(sum(c / n * abs(p - o) for c, p, o in zip(curve["count"], curve["mean_predicted"], curve["observed_frequency"])))
+    bins = zip(curve["count"], curve["mean_predicted"], curve["observed_frequency"])
+    return float(sum(c / n * abs(p - o) for c, p, o in bins))
 
 
 def top_label_ece(y: np.ndarray, proba: np.ndarray, classes: Sequence[str], n_bins: int = N_CALIBRATION_BINS) -> float:
@@ -166,7 +167,8 @@ def classification_metrics(y: np.ndarray, proba: np.ndarray, classes: Sequence[s
     known = np.isin(y, classes)
     order = np.argsort(classes)  # log_loss expects columns in sorted label order
     try:
-        ll = float(log_loss(y[known], proba[known][:, order], labels=list(np.asarray(classes)[order]))) if known.any() else None
+        labels = list(np.asarray(classes)[order])
+        ll = float(log_loss(y[known], proba[known][:, order], labels=labels)) if known.any() else None
     except ValueError:
         ll = None
     return {

@@ -9,16 +9,18 @@ data never raises. Invalid ephemerides (period <= 0) raise
 
 Adding a metric
 ---------------
-Write its function here, decorated with ``@metric("name_unit", "unit")``: it takes the
-:class:`Fold` (the light curve folded on the ephemeris, with the shared intermediate results:
-baseline, noise, transit masks, box depths, the trapezoid fit) and returns a float, NaN when the
-data cannot tell; the docstring says what it measures. Add its test to
-``tests/classifier/test_features.py``. Nothing else: the registry gives :data:`FEATURE_NAMES`,
-the importers store it in ``Candidate.features``, ``manage.py recompute_products`` adds it to the
-candidates already stored, the design matrix gains the column ``lc_<name>`` (site and
-``python -m classifier`` alike, see :data:`classifier.dataset.LIGHTCURVE_SCALAR_NAMES`) and the
-candidate page lists it with the unit of its key suffix. Metrics of the ephemeris and the star
-alone use ``needs="star"`` (computed even without a light curve).
+1. Write its function in this module, decorated with ``@metric("name_unit", "unit")``. It takes
+   the :class:`~classifier.folded.Fold` (the light curve folded on the ephemeris, with what
+   metrics share: baseline, noise, transit masks, box depths, the trapezoid fit) and returns a
+   float, NaN when the data cannot tell; its docstring says what it measures. A metric of the
+   ephemeris and the star alone says ``needs="star"`` (computed even without a light curve).
+2. Test it in ``tests/classifier/test_features.py`` on a small injected signal.
+
+Nothing else: the registry gives :data:`FEATURE_NAMES` and :data:`FEATURE_UNITS`; importers
+store it in ``Candidate.features``; ``manage.py recompute_products`` adds it to the candidates
+already stored; the design matrix gains the column ``lc_<name>``
+(:data:`classifier.dataset.LIGHTCURVE_SCALAR_NAMES`, for the site and for ``python -m
+classifier`` given light curves); the candidate page lists it with the unit of its key suffix.
 """
 from __future__ import annotations
 

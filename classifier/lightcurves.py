@@ -1,4 +1,6 @@
-"""Light-curve processing: clean, detrend, fold, bin, Astronet-style views, BLS search.
+"""Light-curve processing: clean, detrend, fold, bin, Astronet-style views.
+
+The period search (box least squares) is :mod:`classifier.periodogram`.
 
 All functions take plain numpy arrays (time in days, e.g. BKJD; flux normalised or raw)
 and return numpy arrays or small frozen dataclasses. Bad input (empty, all-NaN, a single
@@ -53,28 +55,13 @@ class LightCurve:
         return int(self.time.size)
 
 
-@dataclass(frozen=True)
-class BLSResult:
-    """Best box-least-squares signal and the periodogram.
-
-    ``periods_days`` and ``power`` have shape ``(m,)``, ``power`` is the BLS
-    log-likelihood (astropy's default objective).
-    """
-
-    period_days: float
-    epoch: float
-    duration_hours: float
-    depth_ppm: float
-    snr: float
-    periods_days: np.ndarray
-    power: np.ndarray
-
-
 # --------------------------------------------------------------------------------------
 # validation and cleaning
 # --------------------------------------------------------------------------------------
 
-def _as_arrays(time, flux, flux_err=None):
+def as_arrays(time, flux, flux_err=None):
+    """``(time, flux, flux_err)`` as float arrays (n,); flux_err NaN when not given.
+    LightCurveError when the lengths differ."""
     time = np.asarray(time, dtype=float).ravel()
     flux = np.asarray(flux, dtype=float).ravel()
     if time.shape != flux.shape:
@@ -90,7 +77,8 @@ def _as_arrays(time, flux, flux_err=None):
     return time, flux, flux_err
 
 
-def _require_usable(time, flux, min_points=MIN_POINTS, what="light curve"):
+def require_usable(time, flux, min_points=MIN_POINTS, what="light curve"):
+    """Mask of the finite points; LightCurveError when the light curve is empty, too short or constant."""
     if time.size == 0:
         raise LightCurveError(f"the {what} is empty")
     good = np.isfinite(time) & np.isfinite(flux)
@@ -166,8 +154,8 @@ def clean(time, flux, flux_err=None, quality=None, *,
     LightCurveError
         If fewer than ``min_points`` usable points remain or the flux is constant.
     """
-    time, flux, flux_err = _as_arrays(time, flux, flux_err)
-    keep = _require_usable(time, flux, min_points)
+    time, flux, flux_err = as_arrays(time, flux, flux_err)
+    keep = require_usable(time, flux, min_points)
     if quality is not None:
         quality = np.asarray(quality).ravel()
         if quality.shape != time.shape:
@@ -194,13 +182,13 @@ def clean(time, flux, flux_err=None, quality=None, *,
 
     bad_err = ~np.isfinite(e) | (e <= 0)
     if bad_err.any():
-        fill = np.median(e[~bad_err]) if (~bad_err).any() else _point_scatter(f)
+        fill = np.median(e[~bad_err]) if (~bad_err).any() else point_scatter(f)
         e = np.where(bad_err, fill, e)
-    _require_usable(t, f, min_points, what="cleaned light curve")
+    require_usable(t, f, min_points, what="cleaned light curve")
     return LightCurve(t, f, e)
 
 
-def _point_scatter(flux) -> float:
+def point_scatter(flux) -> float:
     """Robust white-noise estimate from point-to-point differences (same units as flux)."""
     d = np.diff(flux)
     s = 1.4826 * np.median(np.abs(d - np.median(d))) / np.sqrt(2) if d.size else 0.0
@@ -324,12 +312,12 @@ def detrend(time, flux, flux_err=None, *, window_days: float = 1.0,
     flux_flat, flux_err_flat : array (n,)
         Relative flux (~1) and its uncertainty. ``trend`` too if ``return_trend``.
     """
-    time, flux, flux_err = _as_arrays(time, flux, flux_err)
-    _require_usable(time, flux)
+    time, flux, flux_err = as_arrays(time, flux, flux_err)
+    require_usable(time, flux)
     if not (np.all(np.isfinite(time)) and np.all(np.isfinite(flux))):
         raise LightCurveError("detrend needs finite time and flux; call clean() first")
     if np.isnan(flux_err).all():
-        flux_err = np.full_like(flux, _point_scatter(flux))
+        flux_err = np.full_like(flux, point_scatter(flux))
     dt = float(np.median(np.diff(time)))
     if not dt > 0:
         raise LightCurveError("time must be strictly increasing; call clean() first")
@@ -467,8 +455,8 @@ def global_view(time, flux, *, period_days: float, epoch: float,
 
     ``time`` in days, ``flux`` detrended (~1). Empty bins are interpolated.
     """
-    time, flux, _ = _as_arrays(time, flux)
-    _require_usable(time, flux, min_points=2)
+    time, flux, _ = as_arrays(time, flux)
+    require_usable(time, flux, min_points=2)
     phase = phase_fold(time, period_days=period_days, epoch=epoch)
     _, values, _ = bin_curve(phase, flux, n_bins=n_bins, x_range=(-0.5, 0.5))
     view = interpolate_empty(values)
@@ -482,79 +470,11 @@ def local_view(time, flux, *, period_days: float, epoch: float, duration_hours: 
 
     The window is capped at the whole orbit for very long durations.
     """
-    time, flux, _ = _as_arrays(time, flux)
-    _require_usable(time, flux, min_points=2)
+    time, flux, _ = as_arrays(time, flux)
+    require_usable(time, flux, min_points=2)
     _check_ephemeris(period_days, duration_hours)
     half = min(n_durations * duration_hours / 24.0, 0.5 * period_days)
     phase_days = phase_fold(time, period_days=period_days, epoch=epoch) * period_days
     _, values, _ = bin_curve(phase_days, flux, n_bins=n_bins, x_range=(-half, half))
     view = interpolate_empty(values)
     return normalise_view(view) if normalise else view
-
-
-# --------------------------------------------------------------------------------------
-# period search
-# --------------------------------------------------------------------------------------
-
-def bls_search(time, flux, flux_err=None, *, min_period_days: float = 0.5,
-               max_period_days: float | None = None, n_periods: int = 20000,
-               durations_hours=(1.0, 2.0, 3.0, 5.0, 8.0, 12.0),
-               max_plot_points: int = 2000) -> BLSResult:
-    """Box least squares search (astropy ``BoxLeastSquares``) for the strongest transit.
-
-    Parameters
-    ----------
-    time, flux : array (n,)
-        Cleaned, detrended light curve (days, relative flux).
-    min_period_days, max_period_days : float
-        Period range; the maximum defaults to half the time baseline (two transits).
-    n_periods : int
-        Size of the log-uniform period grid.
-    durations_hours : sequence of float
-        Trial durations; those longer than a quarter of ``min_period_days`` are dropped.
-    max_plot_points : int
-        The returned periodogram is reduced to at most this many points (keeping the
-        maximum power of each chunk) so it can be stored and plotted.
-
-    Returns
-    -------
-    BLSResult
-    """
-    from astropy.timeseries import BoxLeastSquares  # lazily: astropy import is slow
-
-    time, flux, flux_err = _as_arrays(time, flux, flux_err)
-    good = _require_usable(time, flux)
-    t, f = time[good], flux[good]
-    e = flux_err[good]
-    e = None if np.isnan(e).any() else e
-    baseline = float(t.max() - t.min())
-    max_p = max_period_days or baseline / 2.0
-    if not max_p > min_period_days:
-        raise LightCurveError(
-            f"the light curve spans {baseline:.2f} days: too short to search periods "
-            f"between {min_period_days} and {max_p:.2f} days")
-    durations = np.array([d for d in durations_hours if d / 24.0 < min_period_days / 4]) / 24.0
-    if durations.size == 0:
-        raise LightCurveError("no trial duration is shorter than a quarter of the minimum period")
-    periods = np.exp(np.linspace(np.log(min_period_days), np.log(max_p), int(n_periods)))
-    bls = BoxLeastSquares(t, f, dy=e)
-    res = bls.power(periods, durations, objective="likelihood")
-    power = np.nan_to_num(np.asarray(res.power, float), nan=0.0)
-    i = int(np.argmax(power))
-    depth = float(res.depth[i])
-    # SNR from the robust scatter and the number of in-transit points (astropy's
-    # depth_err assumes dy=1 when no uncertainties are given)
-    in_transit = np.abs(phase_fold(t, period_days=float(res.period[i]),
-                                   epoch=float(res.transit_time[i]))
-                        * res.period[i]) < 0.5 * res.duration[i]
-    depth_err = _point_scatter(f) / np.sqrt(max(int(in_transit.sum()), 1))
-    if power.size > max_plot_points:  # keep peaks: max of each chunk
-        chunks = np.array_split(np.arange(power.size), max_plot_points)
-        pick = np.array([c[np.argmax(power[c])] for c in chunks])
-    else:
-        pick = np.arange(power.size)
-    return BLSResult(
-        period_days=float(res.period[i]), epoch=float(res.transit_time[i]),
-        duration_hours=float(res.duration[i]) * 24.0, depth_ppm=depth * 1e6,
-        snr=depth / depth_err if depth_err > 0 else float("nan"),
-        periods_days=np.asarray(res.period, float)[pick], power=power[pick])

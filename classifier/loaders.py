@@ -107,7 +107,9 @@ def load_astronet_dir(path: str | Path, *, fine_labels: bool = False) -> Dataset
         )
 
     def col(name: str) -> np.ndarray:
-        return pd.to_numeric(table[name], errors="coerce").to_numpy(float) if name in table else np.full(len(table), np.nan)
+        if name not in table:
+            return np.full(len(table), np.nan)
+        return pd.to_numeric(table[name], errors="coerce").to_numpy(float)
 
     scalar_columns = {name: col(column) for name, column in catalogs.ASTRONET_CANDIDATE_COLUMNS.items()
                       if name != "epoch"}

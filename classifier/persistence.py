@@ -5,6 +5,12 @@ same stem (``.json``) recording the full sha256, library versions, code version,
 hash, seed, feature names, classes and metrics. Files are never overwritten: the same bytes give
 the same name. :func:`load_artifact` refuses a file whose sha256 differs from the recorded one,
 because unpickling runs code and the site must only load models it wrote itself.
+
+The recorded ``feature_names`` are the model's input columns, by name. The design matrix
+(:mod:`classifier.dataset`) still understands scalar names a model was trained with before they
+were renamed (:data:`classifier.dataset.RENAMED_SCALARS`), so such a model loads and scores the
+same columns; a name nobody computes any more is refused when the site builds the matrix
+(``vetting.learning.featurize.check_scalar_names``) instead of scoring a silent NaN column.
 """
 from __future__ import annotations
 
@@ -16,10 +22,12 @@ import subprocess
 import tempfile
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
-from datetime import datetime, timezone
+from datetime import UTC, datetime
 from pathlib import Path
 
 import joblib
+
+from classifier.jsonutil import jsonable
 
 ARTIFACT_FORMAT = 1
 
@@ -89,23 +97,8 @@ def code_version() -> str:
         from importlib.metadata import version
 
         return version("vetting")
-    except Exception:  # noqa: BLE001 - any failure means "not installed as a package"
+    except Exception:  # any failure means "not installed as a package"
         return "unknown"
-
-
-def _jsonable(value):
-    """Convert numpy scalars/arrays inside metrics to plain JSON types."""
-    import numpy as np
-
-    if isinstance(value, Mapping):
-        return {str(k): _jsonable(v) for k, v in value.items()}
-    if isinstance(value, (list, tuple)):
-        return [_jsonable(v) for v in value]
-    if isinstance(value, np.ndarray):
-        return _jsonable(value.tolist())
-    if isinstance(value, np.generic):
-        return value.item()
-    return value
 
 
 def save_artifact(
@@ -133,7 +126,8 @@ def save_artifact(
     label_hash : str
         :func:`label_snapshot_hash` of the training labels.
     metrics, extra : mapping, optional
-        Cross-validated metrics and any further metadata (JSON-serialisable).
+        Cross-validated metrics and any further metadata (numpy values become plain JSON,
+        NaN becomes null).
     prefix : str
         File-name prefix.
 
@@ -162,15 +156,15 @@ def save_artifact(
         "format": ARTIFACT_FORMAT,
         "file": final.name,
         "sha256": sha,
-        "created": datetime.now(timezone.utc).isoformat(),
+        "created": datetime.now(UTC).isoformat(),
         "library_versions": library_versions(),
         "code_version": code_version(),
         "label_snapshot_hash": label_hash,
         "seed": int(seed),
         "feature_names": list(feature_names),
         "classes": list(classes),
-        "metrics": _jsonable(dict(metrics or {})),
-        **_jsonable(dict(extra or {})),
+        "metrics": jsonable(dict(metrics or {})),
+        **jsonable(dict(extra or {})),
     }
     sidecar = final.with_suffix(".json")
     if not sidecar.exists():

@@ -25,6 +25,7 @@ import numpy as np
 from classifier import lightcurves as lcmod
 from classifier.features import trapezoid_model
 from classifier.jsonutil import json_floats, json_number
+from classifier.periodogram import BLSResult
 from classifier.timesystems import time_axis_title
 
 #: 2: metrics are no longer stored in the payload (read ``Candidate.features``); the time
@@ -60,7 +61,7 @@ def _metric(metrics: Mapping | None, key: str) -> float | None:
 
 def plot_payload(lc: lcmod.LightCurve, metrics: Mapping[str, float | None], *, period_days: float,
                  epoch: float, duration_hours: float, time_system: str | None = None,
-                 bls: lcmod.BLSResult | None = None) -> dict:
+                 bls: BLSResult | None = None) -> dict:
     """Fold and bin a prepared light curve into the small arrays every figure needs.
 
     Parameters
@@ -172,7 +173,7 @@ def views_payload(global_view: Sequence[float], local_view: Sequence[float], *,
             "global_view": _jsonable(g), "local_view": _jsonable(loc)}
 
 
-def bls_payload(bls: lcmod.BLSResult) -> dict:
+def bls_payload(bls: BLSResult) -> dict:
     """The BLS periodogram and best peak as a JSON-serialisable dict."""
     return {"periods_days": _jsonable(bls.periods_days), "power": _jsonable(bls.power),
             "best_period_days": float(bls.period_days), "epoch": float(bls.epoch),
@@ -325,7 +326,7 @@ def periodogram_figure(bls: Mapping) -> dict:
     """
     bls = bls.get("bls", bls)
     if bls is None or "periods_days" not in bls:
-        raise ValueError("no BLS periodogram in this payload; run bls_search() and bls_payload()")
+        raise ValueError("no BLS periodogram in this payload; run periodogram.bls_search() and bls_payload()")
     data = [_scatter(bls["periods_days"], bls["power"], "BLS power", mode="lines", color=_DATA_COLOR)]
     best = bls["best_period_days"]
     layout = _layout(f"Box least squares periodogram (best {best:.5g} d)", "Period (days)",

@@ -15,6 +15,8 @@ from dataclasses import dataclass
 
 from classifier import lightcurves as lcmod
 from classifier.features import StarParams, vetting_metrics
+from classifier.periodogram import BLSResult
+from classifier.plots import plot_payload
 
 
 @dataclass(frozen=True)
@@ -85,14 +87,12 @@ def measure(time, flux, flux_err=None, quality=None, *, period_days: float, epoc
 def lightcurve_products(time, flux, flux_err=None, quality=None, *, period_days: float, epoch: float,
                         duration_hours: float, star: Mapping | StarParams | None = None,
                         catalog: Mapping[str, float | None] | None = None, time_system: str | None = None,
-                        bls: lcmod.BLSResult | None = None) -> LightCurveProducts:
+                        bls: BLSResult | None = None) -> LightCurveProducts:
     """Metrics and plot payload of one candidate on one raw light curve (see :func:`measure`).
 
     ``time_system`` (BKJD, BTJD, BJD) labels the time axis; ``bls`` adds a periodogram.
     Raises :class:`classifier.lightcurves.LightCurveError` like :func:`measure`.
     """
-    from classifier.plots import plot_payload
-
     lc, metrics = measure(time, flux, flux_err, quality, period_days=period_days, epoch=epoch,
                           duration_hours=duration_hours, star=star, catalog=catalog)
     payload = plot_payload(lc, metrics, period_days=period_days, epoch=epoch, duration_hours=duration_hours,

@@ -24,17 +24,27 @@ transits masked), as a pipeline measures them. The true parameters are in
 :attr:`SimulatedCandidate.truth`.
 
 Everything is drawn from the ``numpy.random.Generator`` passed in, so the same seed gives
-identical arrays. Generation takes a few milliseconds per candidate.
+identical arrays. Generation takes a few milliseconds per candidate. Stars, cadence, noise and
+the eclipse model are in :mod:`classifier.simphysics`.
 """
 from __future__ import annotations
 
+from collections.abc import Iterator
 from dataclasses import dataclass, field
-from typing import Iterator
 
 import numpy as np
-from scipy.signal import lfilter
 
 from classifier.lightcurves import LightCurveError, prepare
+from classifier.simphysics import (
+    Star,
+    a_over_r,
+    draw_star,
+    eclipse_flux,
+    limb_darkening,
+    red_noise,
+    t14_days,
+    time_axis,
+)
 from classifier.vocabulary import CLASS_CODES, validate_class
 
 #: Kepler long cadence in minutes.
@@ -51,11 +61,6 @@ Q_COSMIC_RAY = 128
 Q_MANUAL_EXCLUDE = 256
 Q_SPSD = 1024  # sudden sensitivity dropout
 
-_RSUN_PER_AU = 215.032
-_DAYS_PER_YEAR = 365.25
-#: Start of Kepler quarter 1 in BKJD; quarters are about 93 days apart.
-_Q1_START_BKJD = 131.51
-_QUARTER_DAYS = 93.0
 
 
 @dataclass(frozen=True)
@@ -90,132 +95,6 @@ class SimulatedCandidate:
     truth: dict = field(default_factory=dict)
 
 
-@dataclass(frozen=True)
-class _Star:
-    teff_k: float
-    logg_cgs: float
-    radius_rsun: float
-    mass_msun: float
-    magnitude: float
-    ra_deg: float
-    dec_deg: float
-    white_ppm: float
-
-
-# --------------------------------------------------------------------------------------
-# star, cadence and noise
-# --------------------------------------------------------------------------------------
-
-def _draw_star(rng: np.random.Generator) -> _Star:
-    """Draw a main-sequence (or slightly evolved) FGK star in the Kepler field."""
-    mass = rng.uniform(0.5, 1.4)
-    radius = mass**0.8 * (rng.uniform(1.3, 2.5) if rng.random() < 0.1 else 1.0)
-    teff = float(np.clip(5772.0 * mass**0.55 + rng.normal(0, 100), 3500, 7500))
-    logg = 4.438 + np.log10(mass) - 2 * np.log10(radius)
-    magnitude = rng.uniform(11.0, 16.0)
-    # Kepler long-cadence precision: ~70 ppm at Kp=12, photon noise scales as 10^(0.2 dm),
-    # with a floor from instrument noise.
-    white = float(np.hypot(70.0 * 10 ** (0.2 * (magnitude - 12.0)), 20.0))
-    return _Star(teff, float(logg), float(radius), float(mass), float(magnitude),
-                 float(rng.uniform(280.0, 301.0)), float(rng.uniform(36.5, 52.5)), white)
-
-
-def _time_axis(rng: np.random.Generator, n_days: float, cadence_days: float):
-    """Cadence times of one quarter with downlink gaps removed, and segment start times."""
-    quarter = int(rng.integers(1, 17))
-    start = _Q1_START_BKJD + (quarter - 1) * _QUARTER_DAYS
-    time = start + cadence_days * np.arange(int(n_days / cadence_days))
-    keep = np.ones(time.size, bool)
-    segment_starts = [start]
-    # monthly data downlinks: ~1-day gaps every ~30 days
-    for k in range(1, int(n_days // 30.0) + 1):
-        gap_start = start + 30.0 * k + rng.uniform(-1.0, 1.0)
-        if gap_start + 1.0 >= time[-1]:
-            break
-        keep &= ~((time >= gap_start) & (time < gap_start + rng.uniform(0.7, 1.2)))
-        segment_starts.append(gap_start + 1.0)
-    return time[keep], np.asarray(segment_starts)
-
-
-def _red_noise(rng: np.random.Generator, n: int, sigma: float, tau_cadences: float):
-    """AR(1) noise with standard deviation ``sigma`` and correlation time ``tau_cadences``."""
-    phi = np.exp(-1.0 / tau_cadences)
-    return lfilter([np.sqrt(1 - phi**2) * sigma], [1.0, -phi], rng.normal(size=n))
-
-
-def _limb_darkening(teff: float) -> tuple[float, float]:
-    """Rough Kepler-band quadratic coefficients (Claret 2011 trend with temperature)."""
-    u1 = float(np.clip(0.40 - 1.2e-4 * (teff - 5800.0), 0.2, 0.8))
-    u2 = float(np.clip(0.26 + 2.5e-5 * (teff - 5800.0), 0.05, 0.4))
-    return u1, u2
-
-
-def _a_over_r(period_days: float, total_mass_msun: float, radius_rsun: float) -> float:
-    """Semi-major axis in stellar radii from Kepler's third law."""
-    a_au = (total_mass_msun * (period_days / _DAYS_PER_YEAR) ** 2) ** (1.0 / 3.0)
-    return a_au * _RSUN_PER_AU / radius_rsun
-
-
-def _t14_days(period: float, a_r: float, k: float, b: float) -> float:
-    """Total eclipse duration (first to fourth contact) of a circular orbit, in days."""
-    arg = np.sqrt(max((1 + k) ** 2 - b**2, 1e-6)) / (a_r * np.sqrt(1 - (b / a_r) ** 2))
-    return float(period / np.pi * np.arcsin(min(arg, 1.0)))
-
-
-# --------------------------------------------------------------------------------------
-# eclipse models (batman: Mandel & Agol 2002 quadratic limb darkening)
-# --------------------------------------------------------------------------------------
-
-def _batman_params(t0, period, k, a_r, b, u, ecc=0.0, w=90.0):
-    import batman  # imported lazily: only the simulator needs it
-
-    p = batman.TransitParams()
-    p.t0, p.per, p.rp, p.a = t0, period, k, a_r
-    p.inc = float(np.degrees(np.arccos(min(b / a_r, 1.0))))
-    p.ecc, p.w, p.u, p.limb_dark = ecc, w, list(u), "quadratic"
-    p.fp, p.t_secondary = 0.0, t0 + period / 2
-    return p
-
-
-def _near(time, t0, period, half_window):
-    """Mask of cadences within ``half_window`` days of an event repeating every ``period``."""
-    phase = (time - t0 + 0.5 * period) % period - 0.5 * period
-    return np.abs(phase) < half_window
-
-
-def _eclipse_flux(time, cadence_days, *, t0, period, k, a_r, b, u, ecc=0.0, w=90.0,
-                  secondary_fraction=0.0):
-    """Relative flux of a transit (and an optional secondary eclipse), exposure-integrated.
-
-    ``secondary_fraction`` is the companion's share of the system light relative to the
-    primary (0 for a planet); it sets the secondary depth and dilutes the primary eclipse.
-    The model is only evaluated near eclipses (elsewhere the flux is exactly 1).
-    """
-    import batman
-
-    flux = np.ones_like(time)
-    p = _batman_params(t0, period, k, a_r, b, u, ecc, w)
-    window = _t14_days(period, a_r, k, b) * (1.0 + 2.0 * ecc) + 2 * cadence_days
-    sel = _near(time, t0, period, window)
-    if sel.any():
-        m = batman.TransitModel(p, time[sel], supersample_factor=5, exp_time=cadence_days)
-        flux[sel] = m.light_curve(p)
-    t_sec = t0 + period / 2
-    if secondary_fraction > 0:
-        p.fp = secondary_fraction
-        if ecc > 0:
-            t_sec = float(batman.TransitModel(p, time[:2]).get_t_secondary(p))
-        p.t_secondary = t_sec
-        sel2 = _near(time, t_sec, period, window)
-        sec = np.full_like(time, 1.0 + secondary_fraction)
-        if sel2.any():
-            m2 = batman.TransitModel(p, time[sel2], supersample_factor=5,
-                                     exp_time=cadence_days, transittype="secondary")
-            sec[sel2] = m2.light_curve(p)
-        flux = (flux + sec - 1.0) / (1.0 + secondary_fraction)
-    return flux, t_sec
-
-
 # --------------------------------------------------------------------------------------
 # signals per class; each returns (signal, truth dict, catalog period, epoch, duration_h)
 # --------------------------------------------------------------------------------------
@@ -224,17 +103,17 @@ def _first_epoch(t_start: float, period: float, rng: np.random.Generator) -> flo
     return t_start + rng.uniform(0.1, 0.9) * period
 
 
-def _box_noise_ppm(star: _Star, duration_days: float, cadence_days: float, n_transits: float):
+def _box_noise_ppm(star: Star, duration_days: float, cadence_days: float, n_transits: float):
     n_in = max(duration_days / cadence_days, 1.0) * max(n_transits, 1.0)
     return star.white_ppm * 1.3 / np.sqrt(n_in)  # 1.3: red-noise inflation
 
 
 def _signal_planet(rng, star, time, cadence_days, n_days):
     period = float(np.exp(rng.uniform(np.log(0.7), np.log(n_days / 2.5))))
-    a_r = _a_over_r(period, star.mass_msun, star.radius_rsun)
+    a_r = a_over_r(period, star.mass_msun, star.radius_rsun)
     b = rng.uniform(0.0, 0.85)
-    u = _limb_darkening(star.teff_k)
-    duration = _t14_days(period, a_r, 0.05, b)
+    u = limb_darkening(star.teff_k)
+    duration = t14_days(period, a_r, 0.05, b)
     # choose the size from a realistic detection SNR (pipelines report SNR > 7.1)
     target_snr = float(np.exp(rng.uniform(np.log(9.0), np.log(300.0))))
     depth = target_snr * _box_noise_ppm(star, duration, cadence_days, n_days / period) * 1e-6
@@ -244,8 +123,8 @@ def _signal_planet(rng, star, time, cadence_days, n_days):
     local_intensity = 1.0 - u[0] * one_minus_mu - u[1] * one_minus_mu**2
     k = float(np.clip(np.sqrt(depth * mean_intensity / local_intensity), 0.008, 0.25))
     t0 = _first_epoch(time[0], period, rng)
-    signal, _ = _eclipse_flux(time, cadence_days, t0=t0, period=period, k=k, a_r=a_r, b=b, u=u)
-    duration = _t14_days(period, a_r, k, b)
+    signal, _ = eclipse_flux(time, cadence_days, t0=t0, period=period, k=k, a_r=a_r, b=b, u=u)
+    duration = t14_days(period, a_r, k, b)
     truth = {"period_days": period, "epoch_bkjd": t0, "radius_ratio": k, "impact": b,
              "a_over_r": a_r, "limb_darkening": u,
              "planet_radius_rearth": k * star.radius_rsun * 109.1}
@@ -268,16 +147,16 @@ def _eb_signal(rng, star, time, cadence_days, *, twice_period: bool):
     if not twice_period:
         b = rng.uniform(1.0 - 0.3 * k, 1.0 + 0.7 * k) if grazing else rng.uniform(0.0, 0.8)
     period = float(np.exp(rng.uniform(np.log(0.6), np.log(20.0))))
-    a_r = _a_over_r(period, star.mass_msun + m2, star.radius_rsun)
+    a_r = a_over_r(period, star.mass_msun + m2, star.radius_rsun)
     b = min(b, a_r * 0.9)
     t2 = 5772.0 * m2**0.55
     # Kepler band: surface brightness ratio steeper than the bolometric (T2/T1)^4
     light_ratio = float(k**2 * (t2 / star.teff_k) ** 5)
-    u = _limb_darkening(star.teff_k)
+    u = limb_darkening(star.teff_k)
     t0 = _first_epoch(time[0], period, rng)
-    flux, t_sec = _eclipse_flux(time, cadence_days, t0=t0, period=period, k=k, a_r=a_r, b=b,
+    flux, t_sec = eclipse_flux(time, cadence_days, t0=t0, period=period, k=k, a_r=a_r, b=b,
                                 u=u, ecc=ecc, w=w, secondary_fraction=light_ratio)
-    duration = _t14_days(period, a_r, k, b)
+    duration = t14_days(period, a_r, k, b)
     truth = {"period_days": period, "epoch_bkjd": t0, "radius_ratio": k, "impact": b,
              "a_over_r": a_r, "mass_ratio": q, "light_ratio": light_ratio, "ecc": ecc,
              "omega_deg": w, "secondary_phase": float(((t_sec - t0) / period) % 1.0),
@@ -412,7 +291,7 @@ def _box_depth_snr(time, flux, period, epoch, duration_days, white_ppm):
 def simulate_candidate(truth_class: str, rng: np.random.Generator, *, n_days: float = 90.0,
                        cadence_minutes: float = LONG_CADENCE_MINUTES,
                        candidate_id: str = "SIM-000000.01", star_id: str | None = None,
-                       star: _Star | None = None) -> SimulatedCandidate:
+                       star: Star | None = None) -> SimulatedCandidate:
     """Simulate one candidate of class ``truth_class``.
 
     Parameters
@@ -440,8 +319,8 @@ def simulate_candidate(truth_class: str, rng: np.random.Generator, *, n_days: fl
     if n_days <= 1.0 or cadence_minutes <= 0:
         raise ValueError("n_days must exceed 1 day and cadence_minutes must be positive")
     cadence = cadence_minutes / 1440.0
-    star = star or _draw_star(rng)
-    time, segment_starts = _time_axis(rng, n_days, cadence)
+    star = star or draw_star(rng)
+    time, segment_starts = time_axis(rng, n_days, cadence)
     n = time.size
     quality = np.zeros(n, np.int32)
 
@@ -464,7 +343,7 @@ def simulate_candidate(truth_class: str, rng: np.random.Generator, *, n_days: fl
 
     white = star.white_ppm * 1e-6
     red_scale = rng.uniform(0.2, 1.0) * (2.0 if truth_class == "J" else 1.0)
-    noise = rng.normal(0.0, white, n) + _red_noise(rng, n, red_scale * white, rng.uniform(5, 50))
+    noise = rng.normal(0.0, white, n) + red_noise(rng, n, red_scale * white, rng.uniform(5, 50))
     # slow instrumental drift every star has (detrending removes it)
     drift = rng.normal(0, 1e-3) * (time - time.mean()) / n_days
     flux = signal + noise + drift
@@ -552,7 +431,7 @@ def simulate_population(n: int, *, seed: int, class_fractions: dict[str, float] 
     for _ in range(n):
         truth_class = codes[int(rng.choice(len(codes), p=weights))]
         if star is None or rng.random() >= multi_fraction:
-            star, star_number, planet_number = _draw_star(rng), star_number + 1, 0
+            star, star_number, planet_number = draw_star(rng), star_number + 1, 0
         planet_number += 1
         star_id = f"SIM-{star_number:06d}"
         yield simulate_candidate(truth_class, rng, n_days=n_days, cadence_minutes=cadence_minutes,

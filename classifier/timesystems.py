@@ -10,8 +10,12 @@ BJD_OFFSETS: dict[str, float] = {"BKJD": 2454833.0, "BTJD": 2457000.0, "BJD": 0.
 
 
 def epoch_in_system(epoch: float, epoch_system: str, time_system: str) -> float:
-    """Convert a time (days) from ``epoch_system`` to ``time_system``; KeyError for an unknown code."""
-    return float(epoch) + BJD_OFFSETS[epoch_system] - BJD_OFFSETS[time_system]
+    """Convert a time (days) from ``epoch_system`` to ``time_system``; KeyError for an unknown code.
+
+    The same system returns ``epoch`` exactly (adding and removing 2.45e6 days would round it).
+    """
+    shift = BJD_OFFSETS[epoch_system] - BJD_OFFSETS[time_system]
+    return float(epoch) + shift if shift else float(epoch)
 
 
 def time_axis_title(time_system: str | None) -> str:

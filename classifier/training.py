@@ -2,8 +2,9 @@
 
 ``train`` is what the site's retrain task calls: it estimates cross-validated metrics and
 out-of-fold probabilities (grouped by star), then fits the final ensemble on all labels.
-``score`` turns a fitted ensemble and a design matrix into everything the site stores per
-candidate (probabilities, p_planet, p_triage, uncertainty, committee disagreement).
+``score`` (:mod:`classifier.scoring`, re-exported here) turns a fitted ensemble and a design
+matrix into everything the site stores per candidate (probabilities, p_planet, p_triage,
+uncertainty, committee disagreement).
 
 How the ensemble is built (:class:`VettingEnsemble`), with a single level of cross-fitting:
 
@@ -18,13 +19,16 @@ How the ensemble is built (:class:`VettingEnsemble`), with a single level of cro
    same folds; :func:`train` reports its metrics from them, so no nested cross-validation is
    needed (the final model's fold models are the ones that produced the OOF predictions).
 5. Final prediction: the mean of a family's fold models, its calibrator, then the stacker.
+
+(A little over 500 lines: :class:`VettingEnsemble` is one unit whose fit, cross-fitted
+calibration and stacking share its fold state; scoring lives in :mod:`classifier.scoring`.)
 """
 from __future__ import annotations
 
 import time
 import warnings
 from collections.abc import Sequence
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 
 import numpy as np
 from joblib import Parallel, delayed
@@ -36,14 +40,8 @@ from sklearn.utils.validation import check_is_fitted
 from threadpoolctl import threadpool_limits
 
 from classifier.estimators import FAMILY_NAMES, PROFILE_FAMILIES, make_family
-from classifier.evaluation import (
-    classification_metrics,
-    grouped_splits,
-    model_disagreement,
-    normalized_entropy,
-    planet_probability,
-    triage_probability,
-)
+from classifier.evaluation import classification_metrics, grouped_splits
+from classifier.scoring import Scores, score, scores_from_proba  # re-exported: fit and score from one module
 from classifier.vocabulary import CLASS_CODES, validate_class
 
 #: Isotonic calibration needs enough held-out examples per class; below this, sigmoid.
@@ -412,101 +410,6 @@ class VettingEnsemble(ClassifierMixin, BaseEstimator):
 
 
 # --------------------------------------------------------------------------------------------
-# Scoring
-# --------------------------------------------------------------------------------------------
-
-@dataclass
-class Scores:
-    """Scores of n candidates by a fitted :class:`VettingEnsemble`.
-
-    Attributes
-    ----------
-    classes : list of str, length k
-    proba : ndarray (n, k)
-        Calibrated ensemble probabilities.
-    predicted : ndarray (n,) of str
-    p_planet, p_triage : ndarray (n,)
-        Sums over PLANET_CLASSES / TRIAGE_CLASSES.
-    uncertainty : ndarray (n,)
-        Normalised entropy of ``proba`` in [0, 1].
-    least_confidence : ndarray (n,)
-        1 - max probability.
-    margin : ndarray (n,)
-        Top probability minus the second (small = uncertain).
-    disagreement : ndarray (n,)
-        Committee disagreement between families (see :func:`model_disagreement`).
-    family_proba : dict name -> ndarray (n, k)
-    """
-
-    classes: list[str]
-    proba: np.ndarray
-    predicted: np.ndarray
-    p_planet: np.ndarray
-    p_triage: np.ndarray
-    uncertainty: np.ndarray
-    least_confidence: np.ndarray
-    margin: np.ndarray
-    disagreement: np.ndarray
-    family_proba: dict[str, np.ndarray] = field(default_factory=dict)
-
-    def __len__(self) -> int:
-        return len(self.predicted)
-
-    def records(self, candidate_ids: Sequence[str] | None = None) -> list[dict]:
-        """One JSON-serialisable dict per candidate (what the site stores as a Prediction)."""
-        ids = list(candidate_ids) if candidate_ids is not None else [None] * len(self)
-        out = []
-        for i, cid in enumerate(ids):
-            out.append({
-                "candidate_id": cid,
-                "probabilities": {c: float(self.proba[i, j]) for j, c in enumerate(self.classes)},
-                "predicted": str(self.predicted[i]),
-                "p_planet": float(self.p_planet[i]),
-                "p_triage": float(self.p_triage[i]),
-                "uncertainty": float(self.uncertainty[i]),
-                "disagreement": float(self.disagreement[i]),
-                "family_probabilities": {
-                    name: {c: float(p[i, j]) for j, c in enumerate(self.classes)}
-                    for name, p in self.family_proba.items()
-                },
-            })
-        return out
-
-
-def scores_from_proba(proba: np.ndarray, classes: Sequence[str], family_proba: dict | None = None) -> Scores:
-    """Build :class:`Scores` from ensemble (and optional per-family) probabilities."""
-    classes = list(classes)
-    proba = np.asarray(proba, dtype=float)
-    srt = np.sort(proba, axis=1)
-    family_proba = dict(family_proba or {})
-    return Scores(
-        classes=classes,
-        proba=proba,
-        predicted=np.asarray(classes, dtype=object)[np.argmax(proba, axis=1)],
-        p_planet=planet_probability(proba, classes),
-        p_triage=triage_probability(proba, classes),
-        uncertainty=normalized_entropy(proba),
-        least_confidence=1.0 - srt[:, -1],
-        margin=srt[:, -1] - (srt[:, -2] if proba.shape[1] > 1 else 0.0),
-        disagreement=model_disagreement(family_proba) if family_proba else np.zeros(len(proba)),
-        family_proba=family_proba,
-    )
-
-
-def score(model: VettingEnsemble, X) -> Scores:
-    """Score candidates: probabilities, p_planet, p_triage, uncertainty, disagreement.
-
-    Parameters
-    ----------
-    model : fitted VettingEnsemble
-    X : ndarray (n, d)
-        Built by :func:`classifier.dataset.design_matrix` with the model's feature names.
-    """
-    fam = model.family_proba(X)
-    return scores_from_proba(model.combine_proba(fam), model.classes_, fam)
-
-
-# --------------------------------------------------------------------------------------------
 # Training with cross-validated metrics
 # --------------------------------------------------------------------------------------------
 
@@ -614,3 +517,7 @@ def train(
         "profile": profile,
     })
     return TrainResult(model=model, metrics=metrics, oof_proba=oof, classes=list(model.classes_))
+
+
+__all__ = ["CalibratedFamily", "ProbabilityCalibrator", "Scores", "TrainResult", "VettingEnsemble", "cross_val_proba",
+           "score", "scores_from_proba", "train"]

@@ -8,12 +8,12 @@ from rest_framework.response import Response
 
 from api import uploads
 from api.exceptions import PayloadTooLarge
-from vetting.candidates.filters import ImportJobFilter
 from api.pagination import KeysetPagination
 from api.permissions import IsCurator
 from api.serializers import ImportJobCreateSerializer, ImportJobSerializer
 from vetting.candidates import services as candidate_services
 from vetting.candidates import uploads as candidate_uploads
+from vetting.candidates.filters import ImportJobFilter
 from vetting.candidates.models import ImportJob
 
 
@@ -54,7 +54,8 @@ class ImportJobViewSet(mixins.ListModelMixin, mixins.RetrieveModelMixin, mixins.
     def create(self, request, *args, **kwargs):
         data = ImportJobCreateSerializer(data=request.data)
         data.is_valid(raise_exception=True)
-        kind, main, views_file = data.validated_data["kind"], data.validated_data["file"], data.validated_data.get("views_file")
+        kind, main = data.validated_data["kind"], data.validated_data["file"]
+        views_file = data.validated_data.get("views_file")
         for field, upload in (("file", main), ("views_file", views_file)):
             if upload is not None:
                 uploads.check_file_size(upload, field)

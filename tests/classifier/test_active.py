@@ -37,7 +37,8 @@ def test_committee_picks_disagreement():
 def test_mix_counts_exclude_and_random_share():
     rng = np.random.default_rng(0)
     proba = rng.dirichlet([1, 1, 1], size=200)
-    s = {"proba": proba, "classes": ["PC", "EB", "J"], "family_proba": {"a": proba, "b": rng.dirichlet([1, 1, 1], size=200)}}
+    families = {"a": proba, "b": rng.dirichlet([1, 1, 1], size=200)}
+    s = {"proba": proba, "classes": ["PC", "EB", "J"], "family_proba": families}
     exclude = np.arange(50)
     q = select_batch(s, rng.normal(size=(200, 3)), batch_size=20,
                      mix={"uncertainty": 0.5, "committee": 0.3, "random": 0.2}, seed=1, exclude=exclude)

@@ -44,7 +44,8 @@ def write_astronet_dir(path, n=60, seed=0, labels=True, n_views=None):
         table["label_4class"] = lab
     table.to_csv(path / "candidates.csv", index=False)
     k = n if n_views is None else n_views
-    np.savez(path / "views.npz", candidate_id=table["candidate_id"].to_numpy().astype(str)[:k], global_view=gv[:k], local_view=lv[:k])
+    ids = table["candidate_id"].to_numpy().astype(str)
+    np.savez(path / "views.npz", candidate_id=ids[:k], global_view=gv[:k], local_view=lv[:k])
     return path
 
 
@@ -57,7 +58,8 @@ def write_dr24_table(path, n=80, seed=0):
         pd.DataFrame({
             "kepid": 10000 + np.arange(n) // 2, "tce_plnt_num": 1 + np.arange(n) % 2,
             "tce_period": rng.uniform(1, 50, n), "tce_duration": rng.uniform(1, 8, n), "tce_depth": depth,
-            "tce_model_snr": np.where(lab == "NTP", 8, 40) * rng.uniform(0.8, 1.2, n), "tce_impact": rng.uniform(0, 1, n),
+            "tce_model_snr": np.where(lab == "NTP", 8, 40) * rng.uniform(0.8, 1.2, n),
+            "tce_impact": rng.uniform(0, 1, n),
             "tce_steff": 5700, "tce_slogg": 4.4, "tce_sradius": 1.0, "tce_prad": np.sqrt(depth) / 10,
             "av_training_set": lab,
         }).to_csv(fh, index=False)
@@ -118,7 +120,8 @@ def test_evaluate_errors_are_clear(tmp_path, capsys):
     pd.read_csv(nocol / "candidates.csv").drop(columns=["tic_id"]).to_csv(nocol / "candidates.csv", index=False)
     assert main(["evaluate", "--train", str(nocol), "--test", str(test), "--out", str(tmp_path / "o")]) == 2
     assert "tic_id" in capsys.readouterr().err
-    assert main(["evaluate", "--train", str(tmp_path / "missing"), "--test", str(test), "--out", str(tmp_path / "o")]) == 2
+    missing = str(tmp_path / "missing")
+    assert main(["evaluate", "--train", missing, "--test", str(test), "--out", str(tmp_path / "o")]) == 2
     assert "cannot read" in capsys.readouterr().err
 
 
@@ -133,3 +136,71 @@ def test_simulate_writes_one_row_per_round(tmp_path):
     assert [int(r["n_labels"]) for r in rows] == [20, 35, 50]
     assert {r["strategy"] for r in rows} == {"default"}
     assert all(0 <= float(r["planet_ap"]) <= 1 and 0 <= float(r["ece"]) <= 1 for r in rows)
+
+
+def write_astronet_dir_with_lightcurves(path, n=8, seed=0, with_curves=None):
+    """Astronet-layout directory of simulated candidates; ``lightcurves/<id>.npz`` for the
+    first ``with_curves`` of them (time in the same system as ``epoch_btjd``)."""
+    from classifier.products import lightcurve_products
+    from classifier.synthetic import simulate_candidate
+
+    rng = np.random.default_rng(seed)
+    classes = ["PC", "EB"] * n
+    sims = [simulate_candidate(classes[i], rng, candidate_id=f"SIM{i}") for i in range(n)]
+    (path / "lightcurves").mkdir(parents=True)
+    rows, gv, lv = [], [], []
+    for i, s in enumerate(sims):
+        products = lightcurve_products(s.time_bkjd, s.flux, s.flux_err, s.quality, period_days=s.period_days,
+                                       epoch=s.epoch_bkjd, duration_hours=s.duration_hours)
+        gv.append(products.global_view or np.zeros(201))
+        lv.append(products.local_view or np.zeros(61))
+        rows.append({"candidate_id": s.candidate_id, "tic_id": 100 + i, "period_days": s.period_days,
+                     "epoch_btjd": s.epoch_bkjd, "duration_days": s.duration_hours / 24,
+                     "transit_depth_ppm": s.depth_ppm,
+                     "snr": s.snr, "tmag": s.magnitude, "teff": s.teff_k, "logg": s.logg_cgs, "star_rad": s.radius_rsun,
+                     "star_mass": s.mass_msun, "label_4class": s.truth_class})
+        if with_curves is None or i < with_curves:
+            np.savez(path / "lightcurves" / f"{s.candidate_id}.npz", time=s.time_bkjd, flux=s.flux,
+                     flux_err=s.flux_err, quality=s.quality)
+    pd.DataFrame(rows).to_csv(path / "candidates.csv", index=False)
+    np.savez(path / "views.npz", candidate_id=np.array([s.candidate_id for s in sims]),
+             global_view=np.array(gv, np.float32), local_view=np.array(lv, np.float32))
+    return path, sims
+
+
+def test_light_curves_beside_the_views_give_the_light_curve_metrics(tmp_path):
+    """The command line measures light curves exactly as the site does at import."""
+    from classifier.dataset import DEFAULT_SCALAR_NAMES, LIGHTCURVE_SCALAR_NAMES
+    from classifier.loaders import load_astronet_dir
+    from classifier.products import measure
+
+    path, sims = write_astronet_dir_with_lightcurves(tmp_path / "lc", n=4, with_curves=3)
+    ds = load_astronet_dir(path)
+    col = {name: i for i, name in enumerate(ds.feature_names)}
+    assert ds.feature_names[:len(DEFAULT_SCALAR_NAMES)] == list(DEFAULT_SCALAR_NAMES)  # the site's columns
+    s = sims[0]
+    star = {"teff_k": s.teff_k, "logg_cgs": s.logg_cgs, "radius_rsun": s.radius_rsun, "mass_msun": s.mass_msun,
+            "magnitude": s.magnitude}
+    _, metrics = measure(s.time_bkjd, s.flux, s.flux_err, s.quality, period_days=s.period_days, epoch=s.epoch_bkjd,
+                         duration_hours=s.duration_hours, star=star, catalog={"depth_ppm": s.depth_ppm, "snr": s.snr})
+    for name in LIGHTCURVE_SCALAR_NAMES:
+        assert ds.X[0, col[name]] == pytest.approx(metrics[name[3:]], rel=1e-6, nan_ok=True)
+    assert np.isfinite(ds.X[:3, col["lc_depth_ppm"]]).all() and np.isfinite(ds.X[:3, col["lc_odd_even_sigma"]]).all()
+    assert np.isnan(ds.X[3, [col[n] for n in LIGHTCURVE_SCALAR_NAMES]]).all()  # views only: no lc_ metric
+    # views only (no lightcurves/ folder): the same columns, lc_ all NaN
+    import shutil
+
+    shutil.rmtree(path / "lightcurves")
+    views_only = load_astronet_dir(path)
+    assert views_only.feature_names == ds.feature_names
+    assert np.isnan(views_only.X[:, [col[n] for n in LIGHTCURVE_SCALAR_NAMES]]).all()
+    lv = [col[n] for n in ds.feature_names if n.startswith(("lv_", "gv_"))]
+    np.testing.assert_array_equal(views_only.X[:, lv], ds.X[:, lv])
+
+
+def test_light_curve_without_ephemeris_is_a_clear_error(tmp_path, capsys):
+    path, _ = write_astronet_dir_with_lightcurves(tmp_path / "lc", n=2)
+    table = pd.read_csv(path / "candidates.csv").drop(columns=["epoch_btjd"])
+    table.to_csv(path / "candidates.csv", index=False)
+    assert main(["evaluate", "--train", str(path), "--test", str(path), "--out", str(tmp_path / "o")]) == 2
+    assert "epoch_btjd" in capsys.readouterr().err

@@ -10,10 +10,9 @@ from classifier.dataset import (
     CandidateRecord,
     design_matrix,
     feature_names_for,
-    load_archive_table,
-    load_astronet_dir,
     scalar_names_from_feature_names,
 )
+from classifier.loaders import load_archive_table, load_astronet_dir
 from tests.classifier.test_cli import write_astronet_dir, write_dr24_table
 
 
@@ -24,13 +23,13 @@ def test_design_matrix_fixed_order_and_nan_for_missing():
     lv = np.where(np.abs(np.linspace(-1, 1, 61)) < 0.3, -1.0, 0.0)
     recs = [
         CandidateRecord("a", 1, gv, lv, {"period_days": 3.0, "depth_ppm": 1000.0, "snr": 12}),
-        CandidateRecord("b", 2, scalars={"snr": None, "teff": "not a number"}),
+        CandidateRecord("b", 2, scalars={"snr": None, "teff_k": "not a number"}),
     ]
     X, names = design_matrix(recs)
     assert names == feature_names_for(DEFAULT_SCALAR_NAMES)
     assert X.shape == (2, len(names)) and len(set(names)) == len(names)
     col = {n: i for i, n in enumerate(names)}
-    assert X[0, col["period_days"]] == 3.0 and np.isnan(X[0, col["teff"]])
+    assert X[0, col["period_days"]] == 3.0 and np.isnan(X[0, col["teff_k"]])
     assert X[0, col["log_snr"]] == pytest.approx(np.log10(12))
     assert X[0, col["lv_depth"]] == pytest.approx(1.0)
     assert X[0, col["gv_secondary_depth"]] == pytest.approx(0.4, abs=0.05)
@@ -38,7 +37,7 @@ def test_design_matrix_fixed_order_and_nan_for_missing():
     # second record: no views -> the whole view block is NaN; bad scalar strings -> NaN
     view_cols = [i for n, i in col.items() if n.startswith(("gv_", "lv_"))]
     assert np.isnan(X[1, view_cols]).all()
-    assert np.isnan(X[1, col["snr"]]) and np.isnan(X[1, col["teff"]])
+    assert np.isnan(X[1, col["snr"]]) and np.isnan(X[1, col["teff_k"]])
 
 
 def test_design_matrix_custom_scalars_roundtrip_and_bad_view():
@@ -132,3 +131,30 @@ def test_design_matrix_from_arrays_matches_records():
     np.testing.assert_allclose(X_rec, X_arr, equal_nan=True)
     col = names_arr.index("log_depth")
     assert np.isnan(X_arr[2, col]) and X_arr[0, col] == pytest.approx(2.0)
+
+
+def test_models_trained_with_old_scalar_names_get_the_same_columns():
+    """Artifacts store feature names: names from before the rename still find their values."""
+    from classifier.dataset import RENAMED_SCALARS, design_matrix_from_arrays
+
+    rng = np.random.default_rng(1)
+    scalars = {new: rng.uniform(1, 2, 5) for new in RENAMED_SCALARS.values()}
+    old_names = list(RENAMED_SCALARS)
+    X_old, names_old = design_matrix_from_arrays(scalars, None, None, scalar_names=old_names)
+    X_new, names_new = design_matrix_from_arrays(scalars, None, None, scalar_names=list(RENAMED_SCALARS.values()))
+    assert names_old[:len(old_names)] == old_names  # the model's own names come back
+    assert scalar_names_from_feature_names(names_old) == old_names
+    np.testing.assert_array_equal(X_old, X_new)
+    recs = [CandidateRecord("a", 1, scalars={"teff_k": 5000.0})]
+    X, names = design_matrix(recs, scalar_names=["teff"])
+    assert names[0] == "teff" and X[0, 0] == 5000.0
+
+
+def test_scalar_names_follow_the_model_fields_and_the_metrics():
+    from classifier.dataset import CATALOG_SCALAR_NAMES, LIGHTCURVE_SCALAR_NAMES
+    from classifier.features import FEATURE_NAMES, PASS_THROUGH_NAMES
+
+    assert {"teff_k", "logg_cgs", "radius_rsun", "mass_msun", "planet_radius_rearth"} <= set(CATALOG_SCALAR_NAMES)
+    assert DEFAULT_SCALAR_NAMES == CATALOG_SCALAR_NAMES + LIGHTCURVE_SCALAR_NAMES
+    assert [n[3:] for n in LIGHTCURVE_SCALAR_NAMES] == [n for n in FEATURE_NAMES if n not in PASS_THROUGH_NAMES]
+    assert PASS_THROUGH_NAMES <= set(FEATURE_NAMES)

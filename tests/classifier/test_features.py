@@ -6,8 +6,15 @@ import math
 import numpy as np
 import pytest
 
-from classifier.features import (FEATURE_NAMES, StarParams, expected_duration_hours,
-                                 vetting_metrics)
+from classifier import features
+from classifier.features import (
+    FEATURE_NAMES,
+    FEATURE_UNITS,
+    METRICS,
+    StarParams,
+    expected_duration_hours,
+    vetting_metrics,
+)
 from classifier.lightcurves import LightCurveError
 
 P, E, DUR_H = 4.0, 1.0, 4.0
@@ -119,3 +126,30 @@ def test_invalid_ephemeris_raises():
         vetting_metrics(t, f, period_days=-1.0, epoch=E, duration_hours=DUR_H)
     with pytest.raises(LightCurveError, match="duration"):
         vetting_metrics(t, f, period_days=P, epoch=E, duration_hours=0.0)
+
+
+def test_registry_every_metric_has_a_unit_a_description_and_its_name_once():
+    assert tuple(FEATURE_UNITS) == FEATURE_NAMES and len(set(FEATURE_NAMES)) == len(FEATURE_NAMES)
+    assert all(m.description for m in METRICS)
+    assert FEATURE_UNITS["depth_ppm"] == "ppm" and FEATURE_UNITS["trapezoid_duration_hours"] == "hours"
+    with pytest.raises(ValueError, match="twice"):
+        features.metric("depth_ppm", "ppm")(lambda fold: 0.0)
+    with pytest.raises(ValueError, match="needs"):
+        features.metric("x", "", needs="views")
+
+
+def test_a_registered_metric_is_computed_with_the_others(monkeypatch):
+    """Adding a metric is writing its function: vetting_metrics picks it up from the registry."""
+    registry = list(METRICS)
+    monkeypatch.setattr(features, "METRICS", registry)
+
+    @features.metric("core_points", "count", empty=0.0)
+    def core_points(fold):
+        """Points in the central half of the transit."""
+        return float(fold.in_core.sum())
+
+    t, f = _lc()
+    m = _m(t, f)
+    assert 0 < m["core_points"] < m["n_points_in_transit"]
+    assert _m(t[:2], f[:2])["core_points"] == 0.0  # no usable light curve: its empty value
+    assert features.METRICS is registry and registry[-1].name == "core_points"

@@ -6,6 +6,7 @@ import pytest
 
 from classifier import lightcurves as lcmod
 from classifier.lightcurves import LightCurveError
+from classifier.periodogram import bls_search
 
 
 def _box_lc(n_days=30.0, period=3.0, epoch=1.2, dur_h=3.0, depth=1e-3, noise=1e-4, seed=0):
@@ -114,7 +115,7 @@ def test_detrend_removes_trend_and_keeps_masked_transit():
 
 def test_bls_recovers_injected_period():
     t, f = _box_lc(n_days=27.0, period=3.7, epoch=2.0, depth=2e-3, noise=5e-4)
-    res = lcmod.bls_search(t, f, min_period_days=1.0, max_period_days=10.0, n_periods=3000)
+    res = bls_search(t, f, min_period_days=1.0, max_period_days=10.0, n_periods=3000)
     assert res.period_days == pytest.approx(3.7, rel=2e-3)
     assert res.duration_hours == pytest.approx(3.0, abs=1.1)
     assert res.depth_ppm == pytest.approx(2000, rel=0.3)

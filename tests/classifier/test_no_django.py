@@ -14,7 +14,8 @@ def test_classifier_package_never_imports_django():
         "import importlib, sys\n"
         f"for name in {modules!r}:\n"
         "    importlib.import_module('classifier.' + name)\n"
-        "leaked = sorted(m for m in sys.modules if m == 'django' or m.startswith('django.') or m.startswith('vetting'))\n"
+        "leaked = sorted(m for m in sys.modules\n"
+        "                if m == 'django' or m.startswith('django.') or m.startswith('vetting'))\n"
         "print(','.join(leaked))\n"
     )
     result = subprocess.run([sys.executable, "-c", code], cwd=REPO_ROOT, capture_output=True, text=True, timeout=120)

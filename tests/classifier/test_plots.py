@@ -8,6 +8,8 @@ import pytest
 
 from classifier import lightcurves as lcmod
 from classifier import plots
+from classifier.periodogram import bls_search
+from classifier.products import lightcurve_products
 from classifier.synthetic import simulate_candidate
 
 
@@ -20,11 +22,15 @@ def _count_numbers(obj) -> int:
 
 
 @pytest.fixture(scope="module")
-def payload():
+def products():
     c = simulate_candidate("EB", np.random.default_rng(4))
-    return plots.plot_payload(c.time_bkjd, c.flux, c.flux_err, c.quality,
-                              period_days=c.period_days, epoch=c.epoch_bkjd,
-                              duration_hours=c.duration_hours)
+    return lightcurve_products(c.time_bkjd, c.flux, c.flux_err, c.quality, period_days=c.period_days,
+                               epoch=c.epoch_bkjd, duration_hours=c.duration_hours, time_system="BKJD")
+
+
+@pytest.fixture(scope="module")
+def payload(products):
+    return products.payload
 
 
 def _valid(fig):
@@ -35,11 +41,23 @@ def _valid(fig):
     return fig
 
 
-def test_payload_is_small_json(payload):
+def test_payload_is_small_json_and_holds_no_metrics(products, payload):
     json.dumps(payload, allow_nan=False)
     assert _count_numbers(payload) < 5000
     assert len(payload["global_view"]) == 201 and len(payload["local_view"]) == 61
-    assert payload["metrics"]["depth_ppm"] > 0
+    assert "metrics" not in payload and products.metrics["depth_ppm"] > 0  # stored once: Candidate.features
+    assert payload["version"] == plots.PAYLOAD_VERSION
+
+
+def test_payload_takes_the_metrics_it_is_given(products):
+    """plot_payload measures nothing: the transit model comes from the metrics passed in."""
+    c = simulate_candidate("EB", np.random.default_rng(4))
+    lc = lcmod.prepare(c.time_bkjd, c.flux, c.flux_err, c.quality, period_days=c.period_days,
+                       epoch=c.epoch_bkjd, duration_hours=c.duration_hours)
+    ephemeris = dict(period_days=c.period_days, epoch=c.epoch_bkjd, duration_hours=c.duration_hours)
+    assert plots.plot_payload(lc, products.metrics, time_system="BKJD", **ephemeris) == products.payload
+    no_fit = plots.plot_payload(lc, {}, **ephemeris)
+    assert all(v is None for v in no_fit["zoom"]["model_ppm"])
 
 
 @pytest.mark.parametrize("builder, names", [
@@ -57,9 +75,28 @@ def test_figures_have_expected_traces_and_axis_units(payload, builder, names):
     assert any(unit in xtitle for unit in ("Hours", "Phase", "days", "Time"))
 
 
-def test_model_overlay_reaches_the_transit_depth(payload):
+def test_annotations_come_from_the_candidates_metrics(products, payload):
+    features = {k: (None if np.isnan(v) else v) for k, v in products.metrics.items()}  # as stored
+    odd_even = _valid(plots.odd_even_figure(payload, features))
+    assert "sigma" in odd_even["layout"]["title"]["text"]
+    assert {a["text"].split(":")[0] for a in odd_even["layout"]["annotations"]} == {"odd", "even"}
+    assert "ppm" in _valid(plots.secondary_figure(payload, features))["layout"]["title"]["text"]
+    assert plots.all_figures(payload, features)["odd_even"] == odd_even
+    bare = plots.odd_even_figure(payload)  # no metrics: plain titles, no depth lines
+    assert bare["layout"]["title"]["text"] == "Odd vs even transits" and not bare["layout"]["shapes"]
+    old = dict(payload, metrics=features)  # version-1 payloads carried their metrics
+    assert plots.odd_even_figure(old) == odd_even
+
+
+def test_time_axis_names_the_time_system(payload):
+    assert "2454833" in plots.timeseries_figure(payload)["layout"]["xaxis"]["title"]["text"]
+    tess = dict(payload, timeseries=dict(payload["timeseries"], time_system="BTJD"))
+    assert "2457000" in plots.timeseries_figure(tess)["layout"]["xaxis"]["title"]["text"]
+
+
+def test_model_overlay_reaches_the_transit_depth(products, payload):
     model = [v for v in payload["zoom"]["model_ppm"] if v is not None]
-    assert min(model) == pytest.approx(-payload["metrics"]["trapezoid_depth_ppm"], rel=1e-6)
+    assert min(model) == pytest.approx(-products.metrics["trapezoid_depth_ppm"], rel=1e-6)
 
 
 def test_views_only_payload_supports_the_views_figure():
@@ -78,7 +115,7 @@ def test_periodogram_and_reliability_figures():
     t = np.arange(0, 20, 0.0204)
     f = 1 + rng.normal(0, 3e-4, t.size)
     f[np.abs((t - 1.0 + 1.5) % 3.0 - 1.5) < 0.05] -= 3e-3
-    bls = lcmod.bls_search(t, f, min_period_days=1.0, max_period_days=6.0, n_periods=1000,
+    bls = bls_search(t, f, min_period_days=1.0, max_period_days=6.0, n_periods=1000,
                            max_plot_points=300)
     fig = _valid(plots.periodogram_figure(plots.bls_payload(bls)))
     assert fig["layout"]["xaxis"]["type"] == "log" and len(fig["data"][0]["x"]) <= 300

@@ -7,8 +7,8 @@ from django.utils import timezone
 
 from tests.web.pagedata import make_prediction, make_queue_entry, make_version
 from vetting.learning import services
-from vetting.learning.services import queue as queue_services
 from vetting.learning.models import ClassifierVersion, Prediction, QueueEntry
+from vetting.learning.services import queue as queue_services
 
 pytestmark = pytest.mark.django_db
 

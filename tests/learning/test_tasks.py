@@ -51,8 +51,11 @@ def test_services_never_import_tasks_and_tasks_import_services_only_inside(app_n
 @pytest.mark.django_db
 def test_training_request_publishes_run_training_after_commit(monkeypatch, django_capture_on_commit_callbacks):
     sent = []
-    monkeypatch.setattr("vetting.core.jobs.publish",
-                        lambda name, args, **options: sent.append((name, args, options)) or type("R", (), {"id": "t-9"})())
+    def publish(name, args, **options):
+        sent.append((name, args, options))
+        return type("R", (), {"id": "t-9"})()
+
+    monkeypatch.setattr("vetting.core.jobs.publish", publish)
     with django_capture_on_commit_callbacks(execute=True):
         run = runs.training_run_request(trigger="manual")
         assert sent == []

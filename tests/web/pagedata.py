@@ -1,7 +1,8 @@
 """Test data for the site pages: classifier versions, predictions, queue entries, plot payloads.
 
 Built directly with the models (the learning services are another engineer's); the plot
-payload comes from the real ``classifier.plots.plot_payload`` on a simulated light curve.
+payload and features come from the real ``classifier.products.lightcurve_products`` on a
+simulated light curve.
 """
 from __future__ import annotations
 
@@ -14,16 +15,21 @@ from classifier.vocabulary import CLASS_CODES
 
 @functools.lru_cache(maxsize=4)
 def simulated_payload(truth_class: str = "PC", seed: int = 7) -> tuple[dict, dict]:
-    """(plot payload, ephemeris fields) of a simulated candidate; computed once per session."""
-    from classifier import lightcurves, plots, synthetic
+    """(plot payload, candidate fields incl. its ``features``) of a simulated candidate; computed
+    once per session."""
+    from classifier import synthetic
+    from classifier.jsonutil import jsonable
+    from classifier.periodogram import bls_search
+    from classifier.products import lightcurve_products
 
     sim = synthetic.simulate_candidate(truth_class, np.random.default_rng(seed), candidate_id="SIM-000001.01")
-    bls = lightcurves.bls_search(sim.time_bkjd, sim.flux, sim.flux_err, n_periods=2000)
-    payload = plots.plot_payload(sim.time_bkjd, sim.flux, sim.flux_err, sim.quality, period_days=sim.period_days,
-                                 epoch=sim.epoch_bkjd, duration_hours=sim.duration_hours, bls=bls)
+    bls = bls_search(sim.time_bkjd, sim.flux, sim.flux_err, n_periods=2000)
+    products = lightcurve_products(sim.time_bkjd, sim.flux, sim.flux_err, sim.quality, period_days=sim.period_days,
+                                   epoch=sim.epoch_bkjd, duration_hours=sim.duration_hours, time_system="BKJD", bls=bls)
     fields = {"period_days": sim.period_days, "epoch": sim.epoch_bkjd, "duration_hours": sim.duration_hours,
-              "depth_ppm": sim.depth_ppm, "snr": sim.snr, "simulated_truth": sim.truth_class}
-    return payload, fields
+              "depth_ppm": sim.depth_ppm, "snr": sim.snr, "simulated_truth": sim.truth_class,
+              "features": jsonable(products.metrics)}
+    return products.payload, fields
 
 
 def make_version(name: str = "v1", *, active: bool = True):

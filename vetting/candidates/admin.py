@@ -60,7 +60,6 @@ class CandidateAdmin(CurationMixin, CsvExportMixin, HistoryOnlyMixin, admin.Mode
     )
     search_fields = ("catalog_id", "target__catalog_id")
     date_hierarchy = "created_at"
-    exclude = ("global_view", "local_view", "plot_payload")
     actions = ["export_csv"]  # learning adds "send back to the queue"
     csv_select_related = ("target", "consensus")
     csv_columns = (

@@ -9,6 +9,8 @@ Public functions (keyword-only):
 * :func:`import_views_bundle` - Astronet-Triage folder/zip (``candidates.csv`` + ``views.npz``).
 * :func:`fetch_lightcurves` - download light curves through the configured source, import them.
 * :func:`load_demo` - simulated demo candidates with light curves (labels: ``reviews.demo``).
+* :func:`products_recompute` - rebuild stored features, views and plot payloads from the
+  stored light curves (after a vetting metric was added or changed).
 * :func:`import_job_create` / :func:`import_job_run` - an upload as an :class:`ImportJob` row
   (checked by :mod:`vetting.candidates.uploads`), run by the Celery task
   ``vetting.candidates.tasks.import_job_run`` (sent by name after commit: no import of tasks).
@@ -23,7 +25,7 @@ import shutil
 import tempfile
 import time
 import zipfile
-from collections.abc import Callable
+from collections.abc import Callable, Iterable
 from contextlib import contextmanager
 from pathlib import Path
 
@@ -33,6 +35,7 @@ from django.db import transaction
 from django.db.models import F
 from django.utils import timezone
 
+from classifier.catalogs import TABLE_NAMES
 from vetting.candidates import uploads
 from vetting.candidates.importers.errors import BadFileError, ImportFailed, ImportReport
 from vetting.candidates.models import Candidate, ImportJob
@@ -95,6 +98,16 @@ def load_demo(*, n: int = 2000, seed: int = 42, workers: int | None = None,
     return _load(n=n, seed=seed, workers=workers, progress=progress)
 
 
+def products_recompute(*, candidate_ids: Iterable[int] | None = None, chunk_size: int | None = None,
+                       progress: Progress = None) -> ImportReport:
+    """Recompute candidates' products from their stored light curves (see
+    :mod:`vetting.candidates.recompute`); idempotent, in chunks, counts in the report."""
+    from vetting.candidates.recompute import CHUNK_SIZE
+    from vetting.candidates.recompute import products_recompute as _recompute
+
+    return _recompute(candidate_ids=candidate_ids, chunk_size=chunk_size or CHUNK_SIZE, progress=progress)
+
+
 # --- import jobs --------------------------------------------------------------------------------
 
 #: Registered name of the task that runs an import job (``vetting.candidates.tasks``).
@@ -110,7 +123,7 @@ def import_job_create(*, kind: str, upload: File, options: dict | None = None, c
     kind : ``"catalog"`` (archive CSV), ``"fits"`` (one light curve) or ``"views"`` (a .zip with
         ``candidates.csv`` and ``views.npz``).
     upload : a Django ``File``/``UploadedFile`` (its ``name`` is kept).
-    options : ``{"table": None|"koi"|"dr24_tce"|"dr25_tce"|"toi", "with_catalog_labels": bool}``
+    options : ``{"table": None or a name of classifier.catalogs.TABLE_NAMES, "with_catalog_labels": bool}``
         for catalogs, ``{"with_catalog_labels": bool}`` for views, ``{"mission": ...}`` for FITS.
     created_by : the user (or None).
 
@@ -122,13 +135,16 @@ def import_job_create(*, kind: str, upload: File, options: dict | None = None, c
     """
     options = dict(options or {})
     if kind not in ImportJob.Kind.values:
-        raise ValidationError({"kind": f"unknown import kind {kind!r}; expected one of {', '.join(ImportJob.Kind.values)}"})
+        raise ValidationError(
+            {"kind": f"unknown import kind {kind!r}; expected one of {', '.join(ImportJob.Kind.values)}"})
     allowed = {"table", "with_catalog_labels", "mission"}
     unknown = set(options) - allowed
     if unknown:
-        raise ValidationError({"options": f"unknown option(s) {', '.join(sorted(unknown))}; allowed: {', '.join(sorted(allowed))}"})
-    if options.get("table") not in (None, "", "koi", "dr24_tce", "dr25_tce", "toi"):
-        raise ValidationError({"options": f"unknown table {options['table']!r}; expected koi, dr24_tce, dr25_tce or toi"})
+        raise ValidationError(
+            {"options": f"unknown option(s) {', '.join(sorted(unknown))}; allowed: {', '.join(sorted(allowed))}"})
+    if options.get("table") not in (None, "", *TABLE_NAMES):
+        raise ValidationError(
+            {"options": f"unknown table {options['table']!r}; expected one of {', '.join(TABLE_NAMES)}"})
     uploads.check_upload(kind=kind, upload=upload)
     name = Path(getattr(upload, "name", "") or "upload").name
     job = ImportJob(kind=kind, options=options, created_by=created_by)
@@ -225,11 +241,12 @@ def _unzipped(path: Path):
     except (zipfile.BadZipFile, OSError) as exc:
         raise BadFileError(f"{path.name}: not a readable zip file ({exc})") from exc
     with archive, tempfile.TemporaryDirectory() as tmp:
-        wanted = {"candidates.csv", "views.npz"}
+        wanted = set(uploads.VIEWS_BUNDLE_MEMBERS)
         members = {Path(m).name: m for m in archive.namelist() if Path(m).name in wanted}
         missing = wanted - set(members)
         if missing:
-            raise BadFileError(f"{path.name}: the zip must contain candidates.csv and views.npz (missing {', '.join(sorted(missing))})")
+            raise BadFileError(f"{path.name}: the zip must contain candidates.csv and views.npz "
+                               f"(missing {', '.join(sorted(missing))})")
         for name, member in members.items():
             with archive.open(member) as src, open(Path(tmp) / name, "wb") as dst:  # never extract arbitrary paths
                 shutil.copyfileobj(src, dst)

@@ -17,8 +17,8 @@ from dataclasses import dataclass
 
 import numpy as np
 
+from classifier.catalogs import ASTRONET_EXTRA_COLUMNS
 from classifier.dataset import (
-    CATALOG_SCALAR_NAMES,
     DEFAULT_SCALAR_NAMES,
     GLOBAL_VIEW_BINS,
     LIGHTCURVE_SCALAR_NAMES,
@@ -74,15 +74,12 @@ def _scalars(row: tuple) -> dict[str, float | None]:
      mag, teff, logg, srad, smass) = row
     catalog = catalog if isinstance(catalog, dict) else {}
     features = features if isinstance(features, dict) else {}
-    scalars: dict[str, float | None] = {}
-    # Catalog extras (ingress_fraction, is_multi, ...) first; model fields take precedence.
-    for key in CATALOG_SCALAR_NAMES:
-        if key in catalog:
-            scalars[key] = _number(catalog[key])
+    # Catalog values without a model field, kept in catalog_features under their column name.
+    scalars: dict[str, float | None] = {name: _number(catalog.get(column))
+                                        for name, column in ASTRONET_EXTRA_COLUMNS.items()}
     scalars.update({
         "period_days": period, "duration_hours": duration, "depth_ppm": depth, "snr": snr,
-        "impact": impact if impact is not None else scalars.get("impact"),
-        "planet_radius_rearth": prad if prad is not None else scalars.get("planet_radius_rearth"),
+        "impact": impact, "planet_radius_rearth": prad,
         "magnitude": mag, "teff_k": teff, "logg_cgs": logg, "radius_rsun": srad, "mass_msun": smass,
     })
     for name in LIGHTCURVE_SCALAR_NAMES:

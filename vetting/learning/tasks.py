@@ -32,7 +32,7 @@ def run_training(self, run_id: int) -> str:
         runs.training_run_fail(run_id=run_id, error="time limit exceeded (soft_time_limit)")
         raise
     except TRANSIENT_ERRORS as exc:
-        raise self.retry(exc=exc, countdown=min(300, 10 * 2 ** self.request.retries))
+        raise self.retry(exc=exc, countdown=min(300, 10 * 2 ** self.request.retries)) from exc
     if outcome == runs.BUSY:
         # Another run holds the one-running lock: try again once it is likely done.
         raise self.retry(countdown=30, max_retries=None)
@@ -51,7 +51,7 @@ def score_chunk(self, version_id: int, candidate_ids: list[int]) -> int:
     try:
         return predictions_upsert_chunk(version_id=version_id, candidate_ids=candidate_ids)
     except TRANSIENT_ERRORS as exc:
-        raise self.retry(exc=exc, countdown=10 * 2 ** self.request.retries)
+        raise self.retry(exc=exc, countdown=10 * 2 ** self.request.retries) from exc
 
 
 @shared_task(
@@ -66,7 +66,7 @@ def rescore_finish(self, results: list[int] | None, version_id: int, run_id: int
     try:
         return finish(version_id=version_id, run_id=run_id)
     except TRANSIENT_ERRORS as exc:
-        raise self.retry(exc=exc, countdown=10 * 2 ** self.request.retries)
+        raise self.retry(exc=exc, countdown=10 * 2 ** self.request.retries) from exc
 
 
 @shared_task(name="vetting.learning.tasks.retrain_if_due", queue="training", acks_late=True,

@@ -26,13 +26,14 @@ from vetting.core.roles import is_curator
 logger = logging.getLogger("vetting.reviews")
 
 
-#: Candidate columns a label write never reads (the blobs: tens of kB per row to fetch and parse).
-_BLOBS = ("global_view", "local_view", "plot_payload", "features", "catalog_features")
+#: Longest time a page can count as spent on one label, seconds (a tab left open overnight
+#: would otherwise wreck the throughput statistics); longer reports are capped, from any client.
+MAX_SECONDS_SPENT = 3600.0
 
 
 def _lock_candidate(candidate: Candidate | int) -> Candidate:
     pk = candidate.pk if isinstance(candidate, Candidate) else candidate
-    return Candidate.objects.select_for_update(no_key=True).defer(*_BLOBS).get(pk=pk)
+    return Candidate.objects.select_for_update(no_key=True).light().get(pk=pk)  # never the blobs
 
 
 def _check_class(label_class: str) -> str:
@@ -71,7 +72,7 @@ def label_create(
         note=note,
         source=LabelSource.HUMAN,
         supersedes=previous,
-        seconds_spent=seconds_spent,
+        seconds_spent=None if seconds_spent is None else min(max(0.0, seconds_spent), MAX_SECONDS_SPENT),
     )
     # Fields only: the table's constraints cannot fail here (under the candidate lock the
     # previous current label was just retired; the vetter is set; confidence has validators),

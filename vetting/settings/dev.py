@@ -1,5 +1,5 @@
 """Local development: DEBUG on, a throwaway secret, SQLite and a local Redis by default."""
-from .base import *  # noqa: F401,F403
+from .base import *
 from .base import os
 
 DEBUG = True

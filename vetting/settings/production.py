@@ -9,7 +9,7 @@ import os
 
 from django.core.exceptions import ImproperlyConfigured
 
-from .base import *  # noqa: F401,F403
+from .base import *
 from .base import SECRET_KEY, env_bool, env_int
 
 if not SECRET_KEY:

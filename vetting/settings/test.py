@@ -1,5 +1,5 @@
 """Test suite: PostgreSQL and Redis over real connections (``make test`` starts them if needed)."""
-from .base import *  # noqa: F401,F403
+from .base import *
 from .base import DATABASES, REST_FRAMEWORK, VAR_DIR, dj_database_url, os
 
 SECRET_KEY = "test-only-key"
@@ -14,7 +14,10 @@ DATABASES["default"] = dj_database_url.parse(
     conn_health_checks=_CONN_MAX_AGE > 0,
 )
 PASSWORD_HASHERS = ["django.contrib.auth.hashers.MD5PasswordHasher"]  # fast logins in tests
-REST_FRAMEWORK = {**REST_FRAMEWORK, "DEFAULT_THROTTLE_RATES": {"anon": "1000/minute", "user": "100000/minute", "login": "1000/minute"}}
+REST_FRAMEWORK = {
+    **REST_FRAMEWORK,
+    "DEFAULT_THROTTLE_RATES": {"anon": "1000/minute", "user": "100000/minute", "login": "1000/minute"},
+}
 
 # A Redis database of its own, so the suite never touches a development queue.
 REDIS_URL = os.environ.get("TEST_REDIS_URL", "redis://127.0.0.1:6379/9")

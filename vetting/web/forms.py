@@ -7,20 +7,14 @@ from classifier.vocabulary import CLASSES
 
 #: Confidence levels offered on the label form (stored as 0..1).
 CONFIDENCE_CHOICES = ((1.0, "Sure"), (0.75, "Likely"), (0.5, "Unsure"))
-#: Longest time a page can count as spent on one label, seconds (a tab left open overnight
-#: would otherwise wreck the throughput statistics).
-MAX_SECONDS_SPENT = 3600.0
 
 
 class LabelForm(forms.Form):
     label_class = forms.ChoiceField(choices=CLASSES, widget=forms.RadioSelect, label="Class")
     confidence = forms.TypedChoiceField(choices=CONFIDENCE_CHOICES, coerce=float, initial=1.0)
     note = forms.CharField(required=False, max_length=2000, widget=forms.Textarea(attrs={"rows": 2}))
+    #: capped by ``reviews.services.label_create`` (``MAX_SECONDS_SPENT``), as for the API
     seconds_spent = forms.FloatField(required=False, min_value=0.0, widget=forms.HiddenInput)
-
-    def clean_seconds_spent(self) -> float | None:
-        value = self.cleaned_data.get("seconds_spent")
-        return None if value is None else min(value, MAX_SECONDS_SPENT)
 
 
 class DisputeForm(forms.Form):

@@ -1,33 +1,27 @@
 """NASA Exoplanet Archive tables: KOI cumulative, Kepler DR24/DR25 TCE, TESS TOI.
 
-Archive column names are mapped to model fields ONCE here (:data:`TABLES`), with units:
-
-======== ================ ================ ================= ==================
-table    period [days]    epoch            duration [hours]  depth [ppm]
-======== ================ ================ ================= ==================
-koi      koi_period       koi_time0bk BKJD koi_duration      koi_depth
-dr24/25  tce_period       tce_time0bk BKJD tce_duration      tce_depth
-toi      pl_orbper        pl_tranmid BJD   pl_trandurh       pl_trandep
-======== ================ ================ ================= ==================
-
-Every epoch is kept in its own time system (``Candidate.epoch_system``); light-curve code
-converts when folding. Lines starting with ``#`` are the archive's comments. The table is
-detected from its columns unless named. All other finite numeric columns go to
-``Candidate.catalog_features`` under their archive names.
+Table names, detection and the archive column of each model field (with units) are defined
+once in :mod:`classifier.catalogs` (shared with ``python -m classifier``); :data:`TABLES`
+adds what the import needs (ids, required columns). Every epoch is kept in its own time system
+(``Candidate.epoch_system``); light-curve code converts when folding. Lines starting with ``#``
+are the archive's comments. The table is detected from its columns unless named. All other
+finite numeric columns go to ``Candidate.catalog_features`` under their archive names.
 """
 from __future__ import annotations
 
 import csv
 import math
 from collections.abc import Callable
-from dataclasses import dataclass, replace
+from dataclasses import dataclass
 from pathlib import Path
 
+from classifier import catalogs
 from classifier.dispositions import catalog_class
+from classifier.jsonutil import json_number
 from vetting.candidates.importers.errors import BadFileError, ImportReport, RowError, RowValueError
 from vetting.candidates.importers.labels import write_catalog_labels
 from vetting.candidates.importers.upsert import upsert_candidates, upsert_targets
-from vetting.candidates.models import Candidate, Mission, SourceCatalog, TimeSystem
+from vetting.candidates.models import Candidate, Mission
 
 
 def _tce_id(row: dict) -> str:
@@ -59,45 +53,28 @@ class TableSpec:
 
 _ID_COLUMNS = frozenset({"loc_rowid", "kepid", "tid", "toi", "tce_plnt_num", "koi_tce_plnt_num", "rowid"})
 
+
+def _spec(table: str, mission: str, star_prefix: str, candidate_id, required: tuple[str, ...],
+          score_column: str | None = None) -> TableSpec:
+    return TableSpec(
+        name=table, mission=mission, star_prefix=star_prefix, star_column=catalogs.STAR_ID_COLUMNS[table],
+        candidate_id=candidate_id, epoch_system=catalogs.EPOCH_SYSTEMS[table],
+        candidate_columns=catalogs.CANDIDATE_COLUMNS[table], target_columns=catalogs.STAR_COLUMNS[table],
+        disposition_column=catalogs.DISPOSITION_COLUMNS[table], score_column=score_column, required=required)
+
+
 TABLES: dict[str, TableSpec] = {
-    "koi": TableSpec(
-        name=SourceCatalog.KOI, mission=Mission.KEPLER, star_prefix="KIC", star_column="kepid",
-        candidate_id=lambda row: _text(row, "kepoi_name", True), epoch_system=TimeSystem.BKJD,
-        candidate_columns={"period_days": "koi_period", "epoch": "koi_time0bk", "duration_hours": "koi_duration",
-                           "depth_ppm": "koi_depth", "snr": "koi_model_snr", "impact": "koi_impact",
-                           "planet_radius_rearth": "koi_prad"},
-        target_columns={"ra_deg": "ra", "dec_deg": "dec", "magnitude": "koi_kepmag", "teff_k": "koi_steff",
-                        "logg_cgs": "koi_slogg", "radius_rsun": "koi_srad"},
-        disposition_column="koi_disposition", score_column="koi_score",
-        required=("kepid", "kepoi_name", "koi_disposition", "koi_period", "koi_time0bk", "koi_duration"),
-    ),
-    "dr24_tce": TableSpec(
-        name=SourceCatalog.DR24_TCE, mission=Mission.KEPLER, star_prefix="KIC", star_column="kepid",
-        candidate_id=_tce_id, epoch_system=TimeSystem.BKJD,
-        candidate_columns={"period_days": "tce_period", "epoch": "tce_time0bk", "duration_hours": "tce_duration",
-                           "depth_ppm": "tce_depth", "snr": "tce_model_snr", "impact": "tce_impact",
-                           "planet_radius_rearth": "tce_prad"},
-        target_columns={"teff_k": "tce_steff", "logg_cgs": "tce_slogg", "radius_rsun": "tce_sradius",
-                        "ra_deg": "ra", "dec_deg": "dec", "magnitude": "kepmag"},
-        disposition_column="av_training_set",
-        required=("kepid", "tce_plnt_num", "tce_period", "tce_time0bk", "tce_duration", "av_training_set"),
-    ),
-    "toi": TableSpec(
-        name=SourceCatalog.TOI, mission=Mission.TESS, star_prefix="TIC", star_column="tid",
-        candidate_id=_toi_id, epoch_system=TimeSystem.BJD,
-        candidate_columns={"period_days": "pl_orbper", "epoch": "pl_tranmid", "duration_hours": "pl_trandurh",
-                           "depth_ppm": "pl_trandep", "planet_radius_rearth": "pl_rade", "snr": "snr"},
-        target_columns={"ra_deg": "ra", "dec_deg": "dec", "magnitude": "st_tmag", "teff_k": "st_teff",
-                        "logg_cgs": "st_logg", "radius_rsun": "st_rad"},
-        disposition_column="tfopwg_disp",
-        required=("toi", "tid", "tfopwg_disp", "pl_orbper", "pl_tranmid", "pl_trandurh"),
-    ),
+    "koi": _spec("koi", Mission.KEPLER, "KIC", lambda row: _text(row, "kepoi_name", True),
+                 ("kepid", "kepoi_name", "koi_disposition", "koi_period", "koi_time0bk", "koi_duration"),
+                 score_column="koi_score"),
+    "dr24_tce": _spec("dr24_tce", Mission.KEPLER, "KIC", _tce_id,
+                      ("kepid", "tce_plnt_num", "tce_period", "tce_time0bk", "tce_duration", "av_training_set")),
+    # DR25 TCE: the DR24 columns without the autovetter training label.
+    "dr25_tce": _spec("dr25_tce", Mission.KEPLER, "KIC", _tce_id,
+                      ("kepid", "tce_plnt_num", "tce_period", "tce_time0bk", "tce_duration")),
+    "toi": _spec("toi", Mission.TESS, "TIC", _toi_id,
+                 ("toi", "tid", "tfopwg_disp", "pl_orbper", "pl_tranmid", "pl_trandurh")),
 }
-# DR25 TCE: the DR24 columns without the autovetter training label.
-TABLES["dr25_tce"] = replace(
-    TABLES["dr24_tce"], name=SourceCatalog.DR25_TCE,
-    required=("kepid", "tce_plnt_num", "tce_period", "tce_time0bk", "tce_duration"),
-)
 
 
 # --- values -------------------------------------------------------------------------------------
@@ -129,6 +106,13 @@ def _num(row: dict, column: str, required: bool = False) -> float | None:
     return value
 
 
+def numeric_cells(row: dict, columns) -> dict[str, float]:
+    """The finite numbers among ``row[column]`` (``Candidate.catalog_features``); text cells
+    (names, dispositions, dates), empty cells and NaN/inf are left out."""
+    cells = ((column, json_number((row.get(column) or "").strip() or None)) for column in columns)
+    return {column: value for column, value in cells if value is not None}
+
+
 def _positive(row: dict, column: str, required: bool) -> float | None:
     value = _num(row, column, required)
     if value is not None and value <= 0:
@@ -139,18 +123,15 @@ def _positive(row: dict, column: str, required: bool) -> float | None:
 # --- reading ------------------------------------------------------------------------------------
 
 def detect_table(columns: list[str]) -> str:
-    """Name of the archive table with these columns; BadFileError if none fits."""
-    cols = set(columns)
-    if "kepoi_name" in cols:
-        return "koi"
-    if {"kepid", "tce_plnt_num"} <= cols:
-        return "dr24_tce" if "av_training_set" in cols else "dr25_tce"
-    if {"toi", "tid"} <= cols:
-        return "toi"
-    raise BadFileError(
-        "cannot tell which archive table this is: expected a KOI table (kepoi_name, kepid), a TCE table "
-        "(kepid, tce_plnt_num) or a TOI table (toi, tid); found columns "
-        + ", ".join(columns[:12]) + (" ..." if len(columns) > 12 else ""))
+    """Name of the archive table with these columns (:func:`classifier.catalogs.detect_table`);
+    BadFileError if none fits."""
+    table = catalogs.detect_table(columns)
+    if table is None:
+        raise BadFileError(
+            "cannot tell which archive table this is: expected a KOI table (kepoi_name, kepid), a TCE table "
+            "(kepid, tce_plnt_num) or a TOI table (toi, tid); found columns "
+            + ", ".join(columns[:12]) + (" ..." if len(columns) > 12 else ""))
+    return table
 
 
 def read_table(path: Path) -> tuple[list[str], list[tuple[int, dict]]]:
@@ -275,16 +256,6 @@ def _parse_row(spec: TableSpec, row: dict, target_fields: list[str], feature_col
     disposition = _text(row, spec.disposition_column) if spec.disposition_column in row else ""
     cand["catalog_disposition"] = disposition
     cand["catalog_score"] = _num(row, spec.score_column) if spec.score_column in row else None
-    features = {}
-    for column in feature_columns:
-        raw = row.get(column, "")
-        if raw:
-            try:
-                value = float(raw)
-            except ValueError:
-                continue  # text columns (names, dispositions, dates) are not features
-            if math.isfinite(value):
-                features[column] = value
-    cand["catalog_features"] = features
+    cand["catalog_features"] = numeric_cells(row, feature_columns)
     code = catalog_class(spec.name, disposition, row) if disposition else None
     return target_key, target_values, cand, code

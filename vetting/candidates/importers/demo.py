@@ -22,10 +22,10 @@ import os
 from collections import Counter
 from concurrent.futures import Executor, ProcessPoolExecutor
 
-import numpy as np
 from django.core.files.base import ContentFile
 from django.db import connections, transaction
 
+from classifier.jsonutil import json_number
 from vetting.candidates.importers.errors import ImportReport
 from vetting.candidates.importers.lightcurves import normalised
 from vetting.candidates.importers.products import arrays_sha256, simulated_products
@@ -54,8 +54,9 @@ def _executor(workers: int | None) -> Executor:
 
     # Import the heavy science stack once here so forked workers inherit it, and close the
     # database connections so no child ever shares a socket with the parent.
-    import classifier.plots  # noqa: F401
     import lightkurve  # noqa: F401
+
+    import classifier.products  # noqa: F401
 
     connections.close_all()
     return ProcessPoolExecutor(max_workers=workers, mp_context=multiprocessing.get_context("fork"))
@@ -67,11 +68,7 @@ def _job(sim) -> dict:
     return {"time": time, "flux": flux, "flux_err": flux_err, "quality": quality,
             "period_days": sim.period_days, "epoch": sim.epoch_bkjd, "duration_hours": sim.duration_hours,
             "star": {k: getattr(sim, k) for k in ("teff_k", "logg_cgs", "radius_rsun", "mass_msun", "magnitude")},
-            "catalog": {"depth_ppm": sim.depth_ppm, "snr": sim.snr}}
-
-
-def _finite(value):
-    return float(value) if value is not None and np.isfinite(value) else None
+            "catalog": {"depth_ppm": sim.depth_ppm, "snr": sim.snr}, "time_system": TimeSystem.BKJD.value}
 
 
 def load_demo(*, n: int = 2000, seed: int = 42, workers: int | None = None, progress=None) -> ImportReport:
@@ -121,7 +118,8 @@ def _already_loaded(batch, jobs) -> set[str]:
 @transaction.atomic
 def _write_batch(batch, results, report: ImportReport) -> Counter:
     counts: Counter = Counter()
-    targets = {(Mission.SIMULATED, sim.star_id): {k: _finite(getattr(sim, k)) for k in _STAR_FIELDS} for sim in batch}
+    targets = {(Mission.SIMULATED, sim.star_id): {k: json_number(getattr(sim, k)) for k in _STAR_FIELDS}
+               for sim in batch}
     target_pks, c = upsert_targets(targets, fields=list(_STAR_FIELDS))
     counts.update(c)
     objs = []
@@ -131,10 +129,11 @@ def _write_batch(batch, results, report: ImportReport) -> Counter:
         objs.append(Candidate(
             target_id=target_pks[(Mission.SIMULATED, sim.star_id)], source_catalog=SourceCatalog.SIMULATED,
             catalog_id=sim.candidate_id, period_days=sim.period_days, epoch=sim.epoch_bkjd,
-            epoch_system=TimeSystem.BKJD, duration_hours=sim.duration_hours, depth_ppm=_finite(sim.depth_ppm),
-            snr=_finite(sim.snr), simulated_truth=sim.truth_class,
+            epoch_system=TimeSystem.BKJD, duration_hours=sim.duration_hours, depth_ppm=json_number(sim.depth_ppm),
+            snr=json_number(sim.snr), simulated_truth=sim.truth_class,
             catalog_features={k: v for k, v in {"period_days": sim.period_days, "duration_hours": sim.duration_hours,
-                                                "depth_ppm": _finite(sim.depth_ppm), "snr": _finite(sim.snr)}.items()
+                                                "depth_ppm": json_number(sim.depth_ppm),
+                                                "snr": json_number(sim.snr)}.items()
                               if v is not None},
             global_view=products.global_view, local_view=products.local_view, features=products.features,
             plot_payload=products.plot_payload,
@@ -146,7 +145,8 @@ def _write_batch(batch, results, report: ImportReport) -> Counter:
     counts.update(c)
     # light curves: one per candidate (each has its own realisation), deduplicated by content hash
     shas = {sha for _, sha, _ in results}
-    known = set(LightCurve.objects.filter(sha256__in=shas, kind=LightCurve.Kind.TIMESERIES).values_list("target_id", "sha256"))
+    known = set(LightCurve.objects.filter(sha256__in=shas, kind=LightCurve.Kind.TIMESERIES)
+                .values_list("target_id", "sha256"))
     new = []
     for sim, job_result in zip(batch, results):
         payload, sha, _ = job_result

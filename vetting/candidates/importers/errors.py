@@ -62,7 +62,7 @@ class ImportReport:
     started: float = field(default_factory=time.monotonic)
     seconds: float = 0.0
 
-    def finish(self) -> "ImportReport":
+    def finish(self) -> ImportReport:
         self.seconds = time.monotonic() - self.started
         if self.errors:
             self.counts["rows_rejected"] = sum(1 for e in self.errors if isinstance(e, RowError))

@@ -12,6 +12,7 @@ from pathlib import Path
 
 import numpy as np
 
+from classifier.jsonutil import json_number
 from vetting.candidates.importers.errors import BadFileError, ImportReport
 from vetting.candidates.importers.lightcurves import MISSION_TIME_SYSTEMS, LightCurveArrays, import_arrays, normalised
 from vetting.candidates.models import Mission
@@ -47,13 +48,9 @@ def _star_id(primary, mission: str) -> str:
     return f"{prefix} {int(value)}"
 
 
-def _header_number(header, key):
-    value = header.get(key)
-    try:
-        value = float(value)
-    except (TypeError, ValueError):
-        return None
-    return value if np.isfinite(value) else None
+def _header_number(header, key) -> float | None:
+    """A header value as a finite float, None when absent or not a number."""
+    return json_number(header.get(key))
 
 
 def read_fits(path: Path, *, mission: str | None = None, source: str = "fits",
@@ -67,7 +64,8 @@ def read_fits(path: Path, *, mission: str | None = None, source: str = "fits",
             warnings.simplefilter("ignore")
             with fits.open(path, memmap=False) as hdul:
                 primary = hdul[0].header
-                table_hdu = next((h for h in hdul[1:] if getattr(h, "columns", None) is not None and "TIME" in h.columns.names), None)
+                table_hdu = next((h for h in hdul[1:]
+                                  if getattr(h, "columns", None) is not None and "TIME" in h.columns.names), None)
                 if table_hdu is None:
                     raise BadFileError(f"{name}: no light-curve table (a binary table with a TIME column)")
                 columns = table_hdu.columns.names
@@ -77,7 +75,7 @@ def read_fits(path: Path, *, mission: str | None = None, source: str = "fits",
                 data = table_hdu.data
                 time = np.array(data["TIME"], dtype=float)
                 flux = np.array(data[flux_column], dtype=float)
-                err_col = f"{flux_column}_ERR" if f"{flux_column}_ERR" in columns else "FLUX_ERR" if "FLUX_ERR" in columns else None
+                err_col = next((c for c in (f"{flux_column}_ERR", "FLUX_ERR") if c in columns), None)
                 flux_err = np.array(data[err_col], dtype=float) if err_col else None
                 q_col = next((c for c in QUALITY_COLUMNS if c in columns), None)
                 quality = np.array(data[q_col]) if q_col else None
@@ -95,7 +93,8 @@ def read_fits(path: Path, *, mission: str | None = None, source: str = "fits",
         raise
     except (OSError, ValueError, TypeError, KeyError, IndexError) as exc:
         raise BadFileError(f"{name}: not a readable FITS light curve ({type(exc).__name__}: {exc})") from exc
-    time, flux, flux_err, quality = normalised(time, flux, flux_err, quality, what=f"light curve in {name} ({flux_column})")
+    time, flux, flux_err, quality = normalised(time, flux, flux_err, quality,
+                                               what=f"light curve in {name} ({flux_column})")
     cadence_s = timedel * 86400.0 if timedel else (float(np.median(np.diff(time))) * 86400.0 if time.size > 1 else None)
     return LightCurveArrays(
         time=time, flux=flux, flux_err=flux_err, quality=quality, mission=mission_code,
@@ -107,7 +106,8 @@ def read_fits(path: Path, *, mission: str | None = None, source: str = "fits",
     )
 
 
-def import_fits(*, path: Path, mission: str | None = None, source: str = "fits", original_filename: str = "") -> ImportReport:
+def import_fits(*, path: Path, mission: str | None = None, source: str = "fits",
+                original_filename: str = "") -> ImportReport:
     """Read a FITS file (nothing is written if it is unusable), store it, compute products."""
     lc = read_fits(path, mission=mission, source=source, original_filename=original_filename)
     report = ImportReport(kind="fits", source=lc.original_filename)

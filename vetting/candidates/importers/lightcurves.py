@@ -13,8 +13,9 @@ import numpy as np
 from django.core.files.base import ContentFile
 from django.db import transaction
 
+from classifier.timesystems import epoch_in_system
 from vetting.candidates.importers.errors import BadFileError, ImportReport
-from vetting.candidates.importers.products import Products, compute_products, epoch_in_system, npz_bytes
+from vetting.candidates.importers.products import Products, compute_products, npz_bytes
 from vetting.candidates.models import Candidate, LightCurve, Mission, Target, TimeSystem
 
 logger = logging.getLogger(__name__)
@@ -73,7 +74,8 @@ def normalised(time, flux, flux_err=None, quality=None, *, what: str = "light cu
             quality[order])
 
 
-def store_lightcurve(*, target: Target, lc: LightCurveArrays, candidate: Candidate | None = None) -> tuple[LightCurve, bool]:
+def store_lightcurve(*, target: Target, lc: LightCurveArrays,
+                     candidate: Candidate | None = None) -> tuple[LightCurve, bool]:
     """The LightCurve row for these arrays: the existing one if the content hash is known
     (re-import), else a new row and file. Returns ``(lightcurve, created)``."""
     payload, sha = npz_bytes(lc.time, lc.flux, lc.flux_err, lc.quality)
@@ -116,7 +118,8 @@ def products_for(inputs: dict, time, flux, flux_err, quality, time_system: str) 
     return compute_products(
         time, flux, flux_err, quality, period_days=inputs["period_days"],
         epoch=epoch_in_system(inputs["epoch"], inputs["epoch_system"], time_system),
-        duration_hours=inputs["duration_hours"], star=inputs["star"], catalog=inputs["catalog"])
+        duration_hours=inputs["duration_hours"], star=inputs["star"], catalog=inputs["catalog"],
+        time_system=time_system)
 
 
 PRODUCT_FIELDS = ["global_view", "local_view", "features", "plot_payload", "updated_at"]
@@ -132,14 +135,21 @@ def apply_products(candidate: Candidate, products: Products) -> None:
 def target_timeseries(target: Target) -> tuple[np.ndarray, ...] | None:
     """All stored time series of a target, concatenated (time-sorted, repeated cadences once):
     more transits in the fold. Returns (time, flux, flux_err, quality, time_system) or None."""
-    rows = list(LightCurve.objects.filter(target=target, kind=LightCurve.Kind.TIMESERIES).order_by("pk"))
+    return joined_timeseries(LightCurve.objects.filter(target=target, kind=LightCurve.Kind.TIMESERIES).order_by("pk"))
+
+
+def joined_timeseries(rows) -> tuple[np.ndarray, ...] | None:
+    """Stored time series ``rows`` (LightCurve, in pk order) concatenated: those in the first
+    row's time system, time-sorted, repeated cadences once. (time, flux, flux_err, quality,
+    time_system) or None when there are no rows."""
+    rows = list(rows)
     if not rows:
         return None
     system = rows[0].time_system
     parts = [r.load_arrays() for r in rows if r.time_system == system]
     time = np.concatenate([p["time"] for p in parts])
     time, first = np.unique(time, return_index=True)
-    pick = lambda key: np.concatenate([p[key] for p in parts])[first]  # noqa: E731
+    pick = lambda key: np.concatenate([p[key] for p in parts])[first]
     return time, pick("flux").astype(float), pick("flux_err").astype(float), pick("quality"), system
 
 
@@ -159,7 +169,8 @@ def import_arrays(*, lc: LightCurveArrays, report: ImportReport | None = None) -
         report.counts["lightcurves_created" if lc_created else "lightcurves_existing"] += 1
         candidates = list(Candidate.objects.select_related("target").filter(target=target).order_by("pk"))
         if not candidates:
-            report.warnings.append(f"{target}: no candidate on this target yet; products are computed when one is imported and the light curve re-imported")
+            report.warnings.append(f"{target}: no candidate on this target yet; products are computed when one is "
+                                   "imported and the light curve re-imported")
         series = target_timeseries(target) if candidates else None
         for candidate in candidates:
             inputs = candidate_inputs(candidate)

@@ -1,32 +1,24 @@
-"""What a candidate page needs, computed ONCE from a light curve at import time.
+"""What a candidate page needs, computed ONCE from a light curve (at import, or again by
+``manage.py recompute_products``).
 
 Pure functions (no Django, picklable arguments) so the demo loader can run them in worker
-processes. From a raw light curve and an ephemeris:
+processes. From a raw light curve and an ephemeris, :func:`classifier.products.lightcurve_products`
+cleans and detrends once, measures once and bins once; stored here as
 
-* the plot payload (:func:`classifier.plots.plot_payload`: clean, detrend, fold, bin),
+* the vetting metrics (:func:`classifier.features.vetting_metrics`, units in the keys, with
+  the catalog pass-through values ``catalog_depth_ppm``, ``catalog_snr``) -> ``Candidate.features``,
 * the Astronet global (201,) and local (61,) views, float32 little-endian bytes,
-* the vetting metrics (:func:`classifier.features.vetting_metrics`, units in the keys).
-
-``plot_payload`` already computes the metrics and views on the cleaned, detrended curve, so
-they are taken from it instead of detrending a second time (detrending dominates the cost);
-the catalog pass-through values (``catalog_depth_ppm``, ``catalog_snr``) are added here.
+* the plot payload (:func:`classifier.plots.plot_payload`; arrays only, no metrics).
 """
 from __future__ import annotations
 
 import hashlib
 import io
-import math
 from dataclasses import dataclass, field
 
 import numpy as np
 
-#: Offsets to BJD of the time systems in ``vetting.candidates.models.TimeSystem`` (days).
-BJD_OFFSETS = {"BKJD": 2454833.0, "BTJD": 2457000.0, "BJD": 0.0}
-
-
-def epoch_in_system(epoch: float, epoch_system: str, time_system: str) -> float:
-    """Convert a mid-transit time from ``epoch_system`` to ``time_system`` (days)."""
-    return float(epoch) + BJD_OFFSETS[epoch_system] - BJD_OFFSETS[time_system]
+from classifier.jsonutil import json_number
 
 
 @dataclass
@@ -48,36 +40,29 @@ def view_bytes(values) -> bytes | None:
     return arr.tobytes() if arr.size and np.isfinite(arr).all() else None
 
 
-def _json_number(value) -> float | None:
-    return float(value) if value is not None and math.isfinite(float(value)) else None
-
-
 def compute_products(time, flux, flux_err, quality, *, period_days: float, epoch: float,
                      duration_hours: float, star: dict | None = None,
-                     catalog: dict | None = None) -> Products:
+                     catalog: dict | None = None, time_system: str | None = None) -> Products:
     """Views, metrics and plot payload of one candidate on one light curve.
 
-    ``time`` in days in the same system as ``epoch``; ``flux`` normalised (~1); arrays (n,).
-    ``star``: ``teff_k``, ``logg_cgs``, ``radius_rsun``, ``mass_msun``, ``magnitude`` (any may be
-    missing); ``catalog``: ``depth_ppm``, ``snr``. A light curve that cannot be processed
-    gives ``Products(error=...)`` instead of raising, so one bad candidate never stops an import.
+    ``time`` in days in ``time_system``, the same system as ``epoch``; ``flux`` normalised (~1);
+    arrays (n,). ``star``: ``teff_k``, ``logg_cgs``, ``radius_rsun``, ``mass_msun``,
+    ``magnitude`` (any may be missing); ``catalog``: ``depth_ppm``, ``snr``. A light curve that
+    cannot be processed gives ``Products(error=...)`` instead of raising, so one bad candidate
+    never stops an import.
     """
-    from classifier import plots
-    from classifier.features import StarParams
     from classifier.lightcurves import LightCurveError
+    from classifier.products import lightcurve_products
 
-    star_params = StarParams(**{k: float(v) for k, v in (star or {}).items() if v is not None})
     try:
-        payload = plots.plot_payload(time, flux, flux_err, quality, period_days=period_days, epoch=epoch,
-                                     duration_hours=duration_hours, star=star_params)
+        products = lightcurve_products(time, flux, flux_err, quality, period_days=period_days, epoch=epoch,
+                                       duration_hours=duration_hours, star=star, catalog=catalog,
+                                       time_system=time_system)
     except LightCurveError as exc:
         return Products(error=str(exc))
-    catalog = catalog or {}
-    features = {k: _json_number(v) for k, v in payload["metrics"].items()}
-    features["catalog_depth_ppm"] = _json_number(catalog.get("depth_ppm"))
-    features["catalog_snr"] = _json_number(catalog.get("snr"))
-    return Products(global_view=view_bytes(payload.get("global_view")), local_view=view_bytes(payload.get("local_view")),
-                    features=features, plot_payload=payload)
+    return Products(global_view=view_bytes(products.global_view), local_view=view_bytes(products.local_view),
+                    features={k: json_number(v) for k, v in products.metrics.items()},
+                    plot_payload=products.payload)
 
 
 def npz_bytes(time, flux, flux_err, quality) -> tuple[bytes, str]:

@@ -12,7 +12,8 @@ from vetting.candidates.models import Candidate, Target
 BATCH = 1000
 
 
-def upsert_targets(rows: dict[tuple[str, str], dict], *, fields: list[str]) -> tuple[dict[tuple[str, str], int], Counter]:
+def upsert_targets(rows: dict[tuple[str, str], dict], *,
+                   fields: list[str]) -> tuple[dict[tuple[str, str], int], Counter]:
     """Upsert ``{(mission, catalog_id): {field: value}}``; only ``fields`` are overwritten on a
     re-import (a table without coordinates must not erase them). Returns ``(pk by key, counts)``."""
     counts: Counter = Counter()
@@ -55,7 +56,8 @@ def upsert_candidates(objs: list[Candidate], *, fields: list[str]) -> tuple[dict
     for start in range(0, len(objs), BATCH):
         chunk = objs[start:start + BATCH]
         ids = [c.catalog_id for c in chunk]
-        existing = set(Candidate.objects.filter(source_catalog=source, catalog_id__in=ids).values_list("catalog_id", flat=True))
+        in_chunk = Candidate.objects.filter(source_catalog=source, catalog_id__in=ids)
+        existing = set(in_chunk.values_list("catalog_id", flat=True))
         for obj in chunk:
             obj.updated_at = now
         with transaction.atomic():
@@ -63,5 +65,5 @@ def upsert_candidates(objs: list[Candidate], *, fields: list[str]) -> tuple[dict
                                           update_fields=sorted(set(fields) | {"updated_at"}))
         counts["candidates_created"] += len(set(ids) - existing)
         counts["candidates_updated"] += len(existing & set(ids))
-        pks.update(dict(Candidate.objects.filter(source_catalog=source, catalog_id__in=ids).values_list("catalog_id", "pk")))
+        pks.update(dict(in_chunk.values_list("catalog_id", "pk")))
     return pks, counts

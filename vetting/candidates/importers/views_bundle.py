@@ -4,18 +4,21 @@ A folder with ``candidates.csv`` (one row per TCE; key ``candidate_id``, star ``
 ``views.npz`` (``candidate_id``, ``global_view`` float32 (N, 201), ``local_view`` float32
 (N, 61)). Each row becomes a Target (``TIC <tic_id>``) and a Candidate (source ``tess_tce``,
 ``catalog_id = candidate_id``) with its views as float32 bytes and a views-only plot payload.
-Units: ``epoch_btjd`` BTJD, ``duration_days`` -> hours, ``transit_depth_ppm`` ppm.
+Columns and units (:mod:`classifier.catalogs`, shared with ``python -m classifier``): ``epoch_btjd``
+BTJD, ``duration_days`` -> hours, ``transit_depth_ppm`` ppm.
 Labels (``label_orig_6class``, else ``label_4class``) become catalog labels only when asked.
 """
 from __future__ import annotations
 
-import math
 from pathlib import Path
 
 import numpy as np
 
-from vetting.candidates.importers.archive import _num, _positive, read_table
+from classifier import catalogs
 from classifier.dispositions import astronet_class
+from classifier.lightcurves import GLOBAL_VIEW_BINS as GLOBAL_BINS
+from classifier.lightcurves import LOCAL_VIEW_BINS as LOCAL_BINS
+from vetting.candidates.importers.archive import _num, _positive, numeric_cells, read_table
 from vetting.candidates.importers.errors import BadFileError, ImportReport, RowError, RowValueError
 from vetting.candidates.importers.labels import write_catalog_labels
 from vetting.candidates.importers.products import view_bytes
@@ -23,9 +26,9 @@ from vetting.candidates.importers.upsert import upsert_candidates, upsert_target
 from vetting.candidates.models import Candidate, Mission, SourceCatalog, TimeSystem
 
 REQUIRED = ("candidate_id", "tic_id")
-GLOBAL_BINS, LOCAL_BINS = 201, 61
-_TARGET_COLUMNS = {"ra_deg": "ra", "dec_deg": "dec", "magnitude": "tmag", "teff_k": "teff", "logg_cgs": "logg",
-                   "radius_rsun": "star_rad", "mass_msun": "star_mass"}
+_TARGET_COLUMNS = catalogs.ASTRONET_STAR_COLUMNS
+_COLUMNS = catalogs.ASTRONET_CANDIDATE_COLUMNS
+_DURATION_DAYS = catalogs.ASTRONET_DURATION_DAYS_COLUMN
 _TEXT_COLUMNS = {"candidate_id", "label_4class", "label_orig_6class", "split", "toi_id", "tic_id", "row_id"}
 BATCH = 2000
 
@@ -58,7 +61,8 @@ def import_views_folder(*, folder: Path, with_catalog_labels: bool = False, prog
     csv_path, npz_path = folder / "candidates.csv", folder / "views.npz"
     for path in (csv_path, npz_path):
         if not path.is_file():
-            raise BadFileError(f"{folder.name}: {path.name} is missing (a views bundle has candidates.csv and views.npz)")
+            raise BadFileError(f"{folder.name}: {path.name} is missing "
+                               "(a views bundle has candidates.csv and views.npz)")
     header, rows = read_table(csv_path)
     missing = [c for c in REQUIRED if c not in header]
     if missing:
@@ -87,14 +91,15 @@ def import_views_folder(*, folder: Path, with_catalog_labels: bool = False, prog
             if tic != int(tic) or tic <= 0:
                 raise RowValueError("tic_id", f"{row['tic_id']!r} is not a positive integer TIC id")
             star = {f: _num(row, _TARGET_COLUMNS[f]) for f in target_fields}
-            duration_days = _positive(row, "duration_days", False) if "duration_days" in row else None
+            duration_days = _positive(row, _DURATION_DAYS, False) if _DURATION_DAYS in row else None
             values = {
                 "catalog_id": cid,
-                "period_days": _positive(row, "period_days", False) if "period_days" in row else None,
-                "epoch": _num(row, "epoch_btjd") if "epoch_btjd" in row else None,
+                "period_days": _positive(row, _COLUMNS["period_days"], False) if _COLUMNS["period_days"] in row
+                else None,
+                "epoch": _num(row, _COLUMNS["epoch"]) if _COLUMNS["epoch"] in row else None,
                 "duration_hours": duration_days * 24.0 if duration_days else None,
-                "depth_ppm": _num(row, "transit_depth_ppm") if "transit_depth_ppm" in row else None,
-                "snr": _num(row, "snr") if "snr" in row else None,
+                "depth_ppm": _num(row, _COLUMNS["depth_ppm"]) if _COLUMNS["depth_ppm"] in row else None,
+                "snr": _num(row, _COLUMNS["snr"]) if _COLUMNS["snr"] in row else None,
             }
         except RowValueError as exc:
             report.errors.append(RowError(line, exc.column, exc.message, cid))
@@ -102,15 +107,7 @@ def import_views_folder(*, folder: Path, with_catalog_labels: bool = False, prog
         key = (Mission.TESS, f"TIC {int(tic)}")
         targets[key] = star
         disposition = (row.get("label_orig_6class") or row.get("label_4class") or "").strip()
-        features = {}
-        for column in feature_columns:
-            try:
-                value = float(row.get(column) or "nan")
-            except ValueError:
-                continue
-            if math.isfinite(value):
-                features[column] = value
-        values.update(catalog_disposition=disposition, catalog_features=features,
+        values.update(catalog_disposition=disposition, catalog_features=numeric_cells(row, feature_columns),
                       global_view=view_bytes(g), local_view=view_bytes(loc),
                       plot_payload=views_payload(g, loc, period_days=values["period_days"],
                                                  duration_hours=values["duration_hours"]))

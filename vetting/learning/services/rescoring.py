@@ -215,7 +215,8 @@ def predictions_prune(*, batch_size: int = PRUNE_BATCH) -> int:
     doomed = list(ClassifierVersion.objects.exclude(pk__in=keep).values_list("pk", flat=True))
     deleted = 0
     while doomed:
-        ids = list(Prediction.objects.filter(classifier_version_id__in=doomed).values_list("pk", flat=True)[:batch_size])
+        doomed_rows = Prediction.objects.filter(classifier_version_id__in=doomed)
+        ids = list(doomed_rows.values_list("pk", flat=True)[:batch_size])
         if not ids:
             break
         with transaction.atomic():

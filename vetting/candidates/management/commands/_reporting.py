@@ -1,7 +1,7 @@
 """Shared output of the import commands (a leading underscore keeps this out of manage.py's list)."""
 from __future__ import annotations
 
-from typing import Callable
+from collections.abc import Callable
 
 from django.core.management import BaseCommand, CommandError
 

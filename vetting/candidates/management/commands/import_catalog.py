@@ -1,8 +1,10 @@
-"""``manage.py import_catalog FILE [--table koi|dr24_tce|dr25_tce|toi] [--with-catalog-labels]``."""
+"""``manage.py import_catalog FILE [--table koi|dr24_tce|dr25_tce|toi] [--with-catalog-labels]``
+(tables: :data:`classifier.catalogs.TABLE_NAMES`)."""
 from __future__ import annotations
 
 from django.core.management import BaseCommand
 
+from classifier.catalogs import TABLE_NAMES
 from vetting.candidates import services
 from vetting.candidates.management.commands._reporting import run_import
 
@@ -12,7 +14,7 @@ class Command(BaseCommand):
 
     def add_arguments(self, parser):
         parser.add_argument("path")
-        parser.add_argument("--table", choices=["koi", "dr24_tce", "dr25_tce", "toi"], default=None,
+        parser.add_argument("--table", choices=TABLE_NAMES, default=None,
                             help="table kind (default: detected from the columns)")
         parser.add_argument("--with-catalog-labels", action="store_true",
                             help="also store catalog dispositions as catalog labels")

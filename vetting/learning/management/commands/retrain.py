@@ -5,8 +5,8 @@ import time
 
 from django.core.management.base import BaseCommand, CommandError
 
-from vetting.learning.services import runs
 from vetting.learning.models import TrainingRun
+from vetting.learning.services import runs
 
 
 class Command(BaseCommand):
