@@ -43,7 +43,9 @@ def prediction_rows(queryset: QuerySet) -> Iterator[tuple]:
         yield tuple(head) + tuple(probabilities.get(c) for c in CLASS_CODES)
 
 
-def streaming_export(columns: tuple[str, ...], rows: Iterable[tuple], *, fmt: str, filename: str) -> StreamingHttpResponse:
+def streaming_export(
+    columns: tuple[str, ...], rows: Iterable[tuple], *, fmt: str, filename: str,
+) -> StreamingHttpResponse:
     """A CSV or JSON (array of objects) download, streamed (:func:`vetting.core.export.streaming_download`:
     the admin's exports write CSV the same way, formulas neutralised)."""
     return streaming_download(columns, rows, fmt=fmt, filename=filename)

@@ -35,11 +35,6 @@ def etag_for(candidate: Candidate, curves: list[LightCurve], params: dict) -> st
     return '"' + hashlib.sha256("|".join(parts).encode()).hexdigest()[:32] + '"'
 
 
-def _to_json(values: np.ndarray) -> list:
-    """Floats with NaN/inf as null (JSON has no NaN)."""
-    return json_floats(values)
-
-
 def _load(curves: list[LightCurve]) -> tuple[np.ndarray, np.ndarray, np.ndarray | None, str]:
     times, fluxes, errs = [], [], []
     has_err = True
@@ -92,13 +87,14 @@ def lightcurve_payload(candidate: Candidate, curves: list[LightCurve], *, max_po
         binned = n_stored > max_points
         if binned:
             time, flux, err = bin_in_time(time, flux, err, max_points=max_points)
-        raw = {"time": _to_json(time), "flux": _to_json(flux), "flux_err": _to_json(err) if err is not None else None,
+        raw = {"time": json_floats(time), "flux": json_floats(flux),
+               "flux_err": json_floats(err) if err is not None else None,
                "n_points_stored": n_stored, "n_points": int(time.size), "binned": binned}
         if candidate.period_days and candidate.epoch is not None:
             epoch = epoch_in_system(candidate.epoch, candidate.epoch_system, time_system)
             phase = lc.phase_fold(full_time, period_days=candidate.period_days, epoch=epoch)
             centres, values, counts = lc.bin_curve(phase, full_flux, n_bins=bins, x_range=(-0.5, 0.5))
-            folded = {"phase": _to_json(centres), "flux": _to_json(values), "counts": [int(c) for c in counts],
+            folded = {"phase": json_floats(centres), "flux": json_floats(values), "counts": [int(c) for c in counts],
                       "period_days": candidate.period_days, "epoch": epoch}
     global_view, local_view = candidate.view_array("global"), candidate.view_array("local")
     return {
@@ -107,7 +103,7 @@ def lightcurve_payload(candidate: Candidate, curves: list[LightCurve], *, max_po
         "raw": raw,
         "folded": folded,
         "views": {
-            "global_view": _to_json(global_view) if global_view is not None else None,
-            "local_view": _to_json(local_view) if local_view is not None else None,
+            "global_view": json_floats(global_view) if global_view is not None else None,
+            "local_view": json_floats(local_view) if local_view is not None else None,
         },
     }

@@ -14,7 +14,6 @@ from vetting.learning.models import ClassifierVersion, Prediction, TrainingRun
 from vetting.reviews import selectors as review_selectors
 from vetting.reviews.models import Consensus, Dispute, DisputeComment, Label
 
-
 # --- Targets, candidates, light curves -------------------------------------------------------
 
 class TargetSerializer(serializers.ModelSerializer):

@@ -236,7 +236,7 @@ def design_matrix(
     n = len(records)
     # Derived scalars need these even when the caller's scalar_names leave them out.
     wanted = list(dict.fromkeys(names + list(_DERIVED_INPUTS)))
-    scalars = {name: np.array([_as_float(rec.scalars.get(canonical_scalar_name(name))) for rec in records],
+    scalars = {name: np.array([as_float(rec.scalars.get(canonical_scalar_name(name))) for rec in records],
                               dtype=np.float64).reshape(n)
                for name in wanted}
     global_views = _stack_views(records, "global_view", GLOBAL_VIEW_BINS)
@@ -335,7 +335,8 @@ def _stack_views(records: Sequence[CandidateRecord], attr: str, n_bins: int) -> 
     return out
 
 
-def _as_float(value) -> float:
+def as_float(value) -> float:
+    """A scalar cell as float: NaN when missing, not a number (text, dicts) or not finite."""
     if value is None:
         return np.nan
     try:

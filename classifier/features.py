@@ -262,34 +262,22 @@ def catalog_snr(fold: Fold) -> float:
     return _float(fold.catalog.get("snr"))
 
 
-@metric("teff_k", "K", needs="star")
-def teff_k(fold: Fold) -> float:
-    """Stellar effective temperature."""
-    return _float(fold.star.teff_k)
+def _star_parameter(name: str, description: str) -> Callable[[Fold], float]:
+    def value(fold: Fold) -> float:
+        return _float(getattr(fold.star, name))
+
+    value.__name__, value.__doc__ = name, description
+    return value
 
 
-@metric("logg_cgs", "log10(cm/s^2)", needs="star")
-def logg_cgs(fold: Fold) -> float:
-    """Stellar surface gravity."""
-    return _float(fold.star.logg_cgs)
-
-
-@metric("radius_rsun", "R_sun", needs="star")
-def radius_rsun(fold: Fold) -> float:
-    """Stellar radius as given (not filled from logg)."""
-    return _float(fold.star.radius_rsun)
-
-
-@metric("mass_msun", "M_sun", needs="star")
-def mass_msun(fold: Fold) -> float:
-    """Stellar mass as given (not filled from logg)."""
-    return _float(fold.star.mass_msun)
-
-
-@metric("magnitude", "mag", needs="star")
-def magnitude(fold: Fold) -> float:
-    """Kepler or TESS magnitude."""
-    return _float(fold.star.magnitude)
+for _name, _unit, _description in (
+    ("teff_k", "K", "Stellar effective temperature."),
+    ("logg_cgs", "log10(cm/s^2)", "Stellar surface gravity."),
+    ("radius_rsun", "R_sun", "Stellar radius as given (not filled from logg)."),
+    ("mass_msun", "M_sun", "Stellar mass as given (not filled from logg)."),
+    ("magnitude", "mag", "Kepler or TESS magnitude."),
+):
+    metric(_name, _unit, needs="star")(_star_parameter(_name, _description))
 
 
 #: Keys of :func:`vetting_metrics`, in order.

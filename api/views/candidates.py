@@ -1,6 +1,7 @@
 """Targets, candidates, a candidate's light-curve data and predictions, the vetting queue."""
 from __future__ import annotations
 
+from django_filters.rest_framework import DjangoFilterBackend
 from drf_spectacular.utils import extend_schema, extend_schema_view
 from rest_framework import viewsets
 from rest_framework.decorators import action
@@ -8,15 +9,21 @@ from rest_framework.filters import OrderingFilter
 from rest_framework.generics import get_object_or_404
 from rest_framework.response import Response
 from rest_framework.views import APIView
-from django_filters.rest_framework import DjangoFilterBackend
 
 from api.conditional import not_modified
 from api.lightcurve_data import etag_for, lightcurve_payload, timeseries_for
 from api.pagination import KeysetPagination
 from api.permissions import IsVetter
-from api.serializers import (CandidateDetailSerializer, CandidateSerializer, LightCurveDataSerializer,
-                             LightCurveQuerySerializer, PredictionSerializer, QueueItemSerializer,
-                             QueueQuerySerializer, TargetSerializer)
+from api.serializers import (
+    CandidateDetailSerializer,
+    CandidateSerializer,
+    LightCurveDataSerializer,
+    LightCurveQuerySerializer,
+    PredictionSerializer,
+    QueueItemSerializer,
+    QueueQuerySerializer,
+    TargetSerializer,
+)
 from vetting.candidates.filters import TargetFilter
 from vetting.candidates.models import Candidate, LightCurve, Target
 from vetting.learning import queue_selectors

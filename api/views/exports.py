@@ -7,12 +7,12 @@ from rest_framework.exceptions import ValidationError
 from rest_framework.views import APIView
 
 from api.exports import LABEL_COLUMNS, PREDICTION_COLUMNS, label_rows, prediction_rows, streaming_export
-from vetting.learning.filters import PredictionFilter
-from vetting.reviews.filters import LabelFilter
 from api.permissions import IsVetter
 from api.views.learning import PredictionListView
-from vetting.reviews.models import Label
 from vetting.core.roles import is_curator
+from vetting.learning.filters import PredictionFilter
+from vetting.reviews.filters import LabelFilter
+from vetting.reviews.models import Label
 
 _FORMATS = {"csv": "text/csv", "json": "application/json"}
 

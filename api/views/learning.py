@@ -2,6 +2,7 @@
 from __future__ import annotations
 
 from django.db.models import Q
+from django_filters.rest_framework import DjangoFilterBackend
 from drf_spectacular.utils import OpenApiParameter, extend_schema, extend_schema_view
 from rest_framework import mixins, status, viewsets
 from rest_framework.decorators import action
@@ -10,14 +11,13 @@ from rest_framework.filters import OrderingFilter
 from rest_framework.generics import ListAPIView
 from rest_framework.response import Response
 from rest_framework.reverse import reverse
-from django_filters.rest_framework import DjangoFilterBackend
 
 from api.conditional import make_etag, not_modified
-from vetting.learning.filters import PredictionFilter, TrainingRunFilter
 from api.pagination import KeysetPagination
 from api.permissions import IsCurator, IsVetter
 from api.serializers import ClassifierVersionSerializer, PredictionSerializer, TrainingRunSerializer
 from vetting.learning import selectors as learning_selectors
+from vetting.learning.filters import PredictionFilter, TrainingRunFilter
 from vetting.learning.models import ClassifierVersion, Prediction, TrainingRun
 
 

@@ -7,16 +7,23 @@ from rest_framework import mixins, status, viewsets
 from rest_framework.decorators import action
 from rest_framework.response import Response
 
-from vetting.reviews.filters import DisputeFilter, LabelFilter
 from api.pagination import KeysetPagination
 from api.permissions import IsCurator, IsLabelOwnerOrCuratorReadOnly, IsVetter
-from api.serializers import (DisputeCommentCreateSerializer, DisputeCommentSerializer, DisputeCreateSerializer,
-                             DisputeResolveSerializer, DisputeSerializer, LabelCreateSerializer, LabelSerializer,
-                             LabelUpdateSerializer)
+from api.serializers import (
+    DisputeCommentCreateSerializer,
+    DisputeCommentSerializer,
+    DisputeCreateSerializer,
+    DisputeResolveSerializer,
+    DisputeSerializer,
+    LabelCreateSerializer,
+    LabelSerializer,
+    LabelUpdateSerializer,
+)
+from vetting.core.roles import is_curator
 from vetting.reviews import selectors as review_selectors
 from vetting.reviews import services
+from vetting.reviews.filters import DisputeFilter, LabelFilter
 from vetting.reviews.models import Dispute, Label, LabelSource
-from vetting.core.roles import is_curator
 
 
 @extend_schema_view(

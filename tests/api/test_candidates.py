@@ -40,7 +40,7 @@ def test_candidate_filters(vetter_client, scored, vetter):
     from vetting.reviews.services import dispute_open, label_create
 
     s = scored
-    get = lambda q: set(ids(vetter_client.get(f"/api/candidates/?{q}")))  # noqa: E731
+    get = lambda q: set(ids(vetter_client.get(f"/api/candidates/?{q}")))
     assert get("mission=tess") == {s["c"].pk}
     assert get("catalog_id=K00002.01") == {s["b"].pk}
     assert get("catalog_disposition=CONFIRMED") == {s["a"].pk}

@@ -139,7 +139,8 @@ def test_label_export_csv_for_curator(curator_client, labeled):
     rows = list(csv.DictReader(io.StringIO(_streamed(response))))
     assert sorted((r["catalog_id"], r["vetter"], r["label_class"]) for r in rows) == [
         ("K00010.01", "vera", "PC"), ("K00011.01", "victor", "V")]
-    history = list(csv.DictReader(io.StringIO(_streamed(curator_client.get("/api/exports/labels.csv?is_current=false")))))
+    history_response = curator_client.get("/api/exports/labels.csv?is_current=false")
+    history = list(csv.DictReader(io.StringIO(_streamed(history_response))))
     assert [(r["label_class"], r["note"]) for r in history] == [("EB", 'has "quotes", commas')]
 
 

@@ -69,8 +69,9 @@ def test_schemathesis_finds_no_server_errors(curator, make_candidate, make_versi
         schema = schemathesis.openapi.from_wsgi("/api/schema/?format=json", get_wsgi_application())
         operations = [result.ok() for result in schema.get_all_operations()]
         assert len(operations) > 25
-        for operation in operations:
 
+        # A factory, so that each property test binds its own operation (@given forbids default arguments).
+        def make_check(operation):
             @given(case=operation.as_strategy())
             @hsettings(max_examples=MAX_EXAMPLES, deadline=None, database=None, derandomize=True,
                        suppress_health_check=list(HealthCheck))
@@ -81,6 +82,9 @@ def test_schemathesis_finds_no_server_errors(curator, make_candidate, make_versi
                     failures.append(f"{operation.method.upper()} {case.formatted_path} -> {response.status_code}: "
                                     f"{response.text[:300]}")
 
-            check()
+            return check
+
+        for operation in operations:
+            make_check(operation)()
     assert not failures, "\n".join(failures)
     assert sum(200 <= code < 300 for code in seen) > len(operations)  # authenticated, not all rejected

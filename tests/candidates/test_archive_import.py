@@ -43,7 +43,8 @@ def test_reimport_updates_never_duplicates(table_slice):
 def test_koi_catalog_labels_follow_fp_flags(table_slice):
     path = table_slice(KOI, 300)
     services.import_catalog_file(path=path, with_catalog_labels=True)
-    labels = {l.candidate.catalog_id: l for l in Label.objects.select_related("candidate").filter(is_current=True)}
+    labels = {label.candidate.catalog_id: label
+              for label in Label.objects.select_related("candidate").filter(is_current=True)}
     assert labels["K00752.01"].label_class == "PC" and labels["K00752.01"].source == LabelSource.CATALOG
     fps = Candidate.objects.filter(catalog_disposition="FALSE POSITIVE")
     assert fps.exists()
@@ -59,7 +60,13 @@ def test_changed_disposition_supersedes_catalog_label_and_keeps_history(table_sl
     path = table_slice(KOI, 5)
     services.import_catalog_file(path=path, with_catalog_labels=True)
     first = Label.objects.get(candidate__catalog_id="K00752.01", is_current=True)
-    edited = table_slice(KOI, 5, edit=lambda i, line: line.replace("CONFIRMED,CANDIDATE,1.0000,0,0,0,0", "FALSE POSITIVE,FALSE POSITIVE,0.0,0,1,0,0") if i == 0 else line, name="koi_edit.csv")
+    edited = table_slice(
+        KOI, 5,
+        edit=lambda i, line: line.replace(
+            "CONFIRMED,CANDIDATE,1.0000,0,0,0,0", "FALSE POSITIVE,FALSE POSITIVE,0.0,0,1,0,0",
+        ) if i == 0 else line,
+        name="koi_edit.csv",
+    )
     services.import_catalog_file(path=edited, with_catalog_labels=True)
     rows = Label.objects.filter(candidate__catalog_id="K00752.01", source=LabelSource.CATALOG)
     assert rows.count() == 2
@@ -81,8 +88,10 @@ def test_dr24_tce_ids_and_labels(table_slice):
     tce = Candidate.objects.get(catalog_id="TCE 1292087-02")
     assert tce.source_catalog == "dr24_tce" and tce.catalog_disposition == "UNK"
     assert not tce.labels.exists()  # UNK has no label
-    by_disp = {d: {l for l in Label.objects.filter(candidate__catalog_disposition=d).values_list("label_class", flat=True)}
-               for d in ("PC", "AFP", "NTP")}
+    by_disp = {
+        d: set(Label.objects.filter(candidate__catalog_disposition=d).values_list("label_class", flat=True))
+        for d in ("PC", "AFP", "NTP")
+    }
     assert by_disp["PC"] <= {"PC"} and by_disp["AFP"] <= {"EB"} and by_disp["NTP"] <= {"J"}
     assert any(by_disp.values())
 

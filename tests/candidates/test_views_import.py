@@ -74,7 +74,8 @@ def test_row_without_views_is_named(bundle):
 
 
 def test_wrong_shape_views_write_nothing(bundle):
-    np.savez(bundle / "views.npz", candidate_id=np.array(["a"]), global_view=np.zeros((1, 100)), local_view=np.zeros((1, 61)))
+    np.savez(bundle / "views.npz", candidate_id=np.array(["a"]),
+             global_view=np.zeros((1, 100)), local_view=np.zeros((1, 61)))
     with pytest.raises(BadFileError, match=r"global_view must be \(N, 201\)"):
         services.import_views_bundle(path=bundle)
     assert not Candidate.objects.exists()

@@ -25,7 +25,8 @@ def synthetic_views(label: str, rng: np.random.Generator) -> tuple[np.ndarray, n
         depth = rng.uniform(100, 3000)
     elif label == "EB":
         local = -np.clip(1.0 - np.abs(x), 0, 1)
-        glob = -np.exp(-0.5 * (phase / 0.015) ** 2) - rng.uniform(0.2, 0.6) * np.exp(-0.5 * ((np.abs(phase) - 0.5) / 0.015) ** 2)
+        glob = (-np.exp(-0.5 * (phase / 0.015) ** 2)
+                - rng.uniform(0.2, 0.6) * np.exp(-0.5 * ((np.abs(phase) - 0.5) / 0.015) ** 2))
         depth = rng.uniform(3000, 50000)
     else:
         k = rng.uniform(1, 4)

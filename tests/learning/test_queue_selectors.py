@@ -5,10 +5,10 @@ from __future__ import annotations
 import pytest
 
 from tests.web.pagedata import make_prediction, make_queue_entry, make_version
-from vetting.reviews import services
 from vetting.learning import queue_selectors as selectors
 from vetting.learning.filters import ORDERING_CHOICES
 from vetting.learning.queue_selectors import QueueQuery
+from vetting.reviews import services
 
 pytestmark = pytest.mark.django_db
 

@@ -8,10 +8,10 @@ import pytest
 from django.utils import timezone
 
 from tests.learning.conftest import label_all, label_fast
+from vetting.learning import queue_selectors as page_selectors
 from vetting.learning import selectors, services
 from vetting.learning.models import ClassifierVersion, MislabelFlag, Prediction, QueueEntry, TrainingRun
 from vetting.reviews.models import Consensus, Label
-from vetting.learning import queue_selectors as page_selectors
 
 pytestmark = pytest.mark.django_db
 
@@ -130,7 +130,9 @@ def test_too_few_labels_fail_the_run_with_a_clear_error(make_population, vetter,
     assert not ClassifierVersion.objects.exists()
 
 
-def test_retrain_if_due_counts_new_consensus_labels(make_population, vetter, settings, django_capture_on_commit_callbacks):
+def test_retrain_if_due_counts_new_consensus_labels(
+    make_population, vetter, settings, django_capture_on_commit_callbacks,
+):
     settings.VETTING_RETRAIN_EVERY_N_LABELS = 5
     pop = make_population(9, seed=2)
     with django_capture_on_commit_callbacks():

@@ -13,7 +13,8 @@ def test_page_lists_runs_versions_and_curve(client, vetter):
     run = TrainingRun.objects.create(state="failed", progress=0.3, error="NotEnoughLabels: too few")
     ClassifierVersion.objects.create(
         name="v1", artifact="models/x.joblib", artifact_sha256="0" * 64, label_snapshot_hash="1" * 64,
-        n_labels=42, metrics={"planet_ap": 0.81, "triage_ap": 0.9}, status="rejected", decision_reason="worse: planet_ap",
+        n_labels=42, metrics={"planet_ap": 0.81, "triage_ap": 0.9}, status="rejected",
+        decision_reason="worse: planet_ap",
     )
     client.force_login(vetter)
     page = client.get(reverse("learning-curves"))

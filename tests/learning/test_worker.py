@@ -16,10 +16,10 @@ import pytest
 
 from tests.conftest import spawn_celery_worker, stop_celery_worker
 from tests.learning.conftest import label_all
+from vetting.learning import queue_selectors as page_selectors
 from vetting.learning import services
 from vetting.learning.models import ClassifierVersion, Prediction, QueueEntry, TrainingRun
 from vetting.reviews.models import Consensus, Label
-from vetting.learning import queue_selectors as page_selectors
 
 pytestmark = [pytest.mark.worker, pytest.mark.slow, pytest.mark.django_db(transaction=True)]
 
@@ -62,7 +62,9 @@ def _active_after(run_id: int):
     return version
 
 
-def test_end_to_end_labels_to_new_model_and_queue(training_env, celery_worker_process, make_population, vetter, vetter2):
+def test_end_to_end_labels_to_new_model_and_queue(
+    training_env, celery_worker_process, make_population, vetter, vetter2,
+):
     from vetting.learning.tasks import retrain_if_due
 
     pop = make_population(160, seed=11)
@@ -106,7 +108,8 @@ def test_worker_killed_mid_retrain_leaves_a_clear_state_and_loses_no_label(
     app.control.purge()
     pop = make_population(120, seed=12)
     label_all(pop[:60], vetter)
-    slow = spawn_celery_worker(name="faultworker", queues="default,training", extra_env={**WORKER_ENV, "VETTING_TRAINING_STEP_DELAY_S": "1.5"})
+    slow = spawn_celery_worker(name="faultworker", queues="default,training",
+                               extra_env={**WORKER_ENV, "VETTING_TRAINING_STEP_DELAY_S": "1.5"})
     try:
         run = services.training_run_request(trigger="manual")
         _wait_for(lambda: TrainingRun.objects.filter(pk=run.pk, state="running", progress__gte=0.15).exists(),

@@ -4,8 +4,8 @@ from __future__ import annotations
 import numpy as np
 import pytest
 
-from vetting.reviews import demo
 from vetting.candidates.models import Candidate, LightCurve, Target
+from vetting.reviews import demo
 from vetting.reviews.models import Label
 
 pytestmark = pytest.mark.django_db

@@ -16,7 +16,8 @@ from django.shortcuts import redirect
 from django.template.response import TemplateResponse
 from django.urls import path, reverse
 
-from vetting.candidates.models import Candidate, ImportJob, LightCurve, Target
+from classifier import catalogs
+from vetting.candidates.models import Candidate, ImportJob, LightCurve, Mission, Target
 from vetting.core.admin_tools import CsvExportMixin, CurationMixin, HistoryOnlyMixin
 
 logger = logging.getLogger("vetting.admin")
@@ -111,14 +112,13 @@ class ImportUploadForm(forms.Form):
     upload = forms.FileField(help_text="catalog: .csv/.tsv/.tbl; FITS light curve: .fits; folded views: .zip")
     table = forms.ChoiceField(
         required=False, help_text="catalog tables only; blank = detect from the columns",
-        choices=[("", "detect"), ("koi", "Kepler KOI"), ("dr24_tce", "Kepler DR24 TCE"),
-                 ("dr25_tce", "Kepler DR25 TCE"), ("toi", "TESS TOI")],
+        choices=[("", "detect"), *catalogs.TABLE_TITLES.items()],
     )
     with_catalog_labels = forms.BooleanField(
-        required=False, help_text="also import the catalog dispositions as catalog labels (never overwrites vetter labels)"
+        required=False,
+        help_text="also import the catalog dispositions as catalog labels (never overwrites vetter labels)",
     )
-    mission = forms.ChoiceField(required=False, choices=[("", "detect")] + [(m, m) for m in ("kepler", "k2", "tess")],
-                                help_text="FITS only")
+    mission = forms.ChoiceField(required=False, choices=[("", "detect"), *Mission.choices[:3]], help_text="FITS only")
 
     def options(self) -> dict:
         """The importer options this kind understands (see ``import_job_create``)."""

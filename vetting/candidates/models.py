@@ -87,14 +87,14 @@ class CandidateQuerySet(models.QuerySet):
     imported, so this layer stays below the apps that own them.
     """
 
-    def with_target(self) -> "CandidateQuerySet":
+    def with_target(self) -> CandidateQuerySet:
         return self.select_related("target")
 
-    def light(self) -> "CandidateQuerySet":
+    def light(self) -> CandidateQuerySet:
         """Without the blobs (:data:`HEAVY_FIELDS`)."""
         return self.defer(*HEAVY_FIELDS)
 
-    def with_active_prediction(self, version_id: int | None) -> "CandidateQuerySet":
+    def with_active_prediction(self, version_id: int | None) -> CandidateQuerySet:
         """Annotate the prediction of classifier version ``version_id`` (the active one):
         ``p_planet``, ``predicted_class``, ``uncertainty`` (None without a version or prediction).
 
@@ -112,7 +112,7 @@ class CandidateQuerySet(models.QuerySet):
                    predicted_class=F("active_prediction__predicted_class"),
                    uncertainty=F("active_prediction__uncertainty"))
 
-    def with_queue(self) -> "CandidateQuerySet":
+    def with_queue(self) -> CandidateQuerySet:
         """Annotate the active-learning queue entry: ``queue_priority``, ``queue_strategy``
         (None outside the queue)."""
         return self.annotate(queue_priority=F("queue_entry__priority"), queue_strategy=F("queue_entry__strategy"))
@@ -185,7 +185,7 @@ class Candidate(models.Model):
         return None if raw is None else np.frombuffer(bytes(raw), dtype="<f4")
 
 
-def lightcurve_upload_to(instance: "LightCurve", filename: str) -> str:
+def lightcurve_upload_to(instance: LightCurve, filename: str) -> str:
     return f"lightcurves/{instance.target.mission}/{instance.target_id}/{filename}"
 
 

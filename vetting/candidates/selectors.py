@@ -4,6 +4,7 @@ from __future__ import annotations
 from django.db.models import QuerySet
 
 from vetting.candidates.models import Candidate, ImportJob
+from vetting.core.progress import progress_body
 
 
 def candidates_missing_views() -> QuerySet[Candidate]:
@@ -23,13 +24,5 @@ def import_job_progress(job: ImportJob) -> dict:
     message = f"{job.get_kind_display()}: {job.state}"
     if errors:
         message += f", {len(errors)} error(s)"
-    return {
-        "id": job.pk,
-        "kind": "import",
-        "state": job.state,
-        "done": job.state in (ImportJob.State.FINISHED, ImportJob.State.FAILED),
-        "progress": max(0.0, min(1.0, float(job.progress or 0.0))),
-        "message": message,
-        "counts": job.counts or {},
-        "n_errors": len(errors),
-    }
+    return progress_body(kind="import", pk=job.pk, state=job.state, progress=job.progress, message=message,
+                         counts=job.counts or {}, n_errors=len(errors))

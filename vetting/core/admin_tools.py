@@ -12,7 +12,7 @@ keep the per-app ``admin.py`` files short and make the rules the same everywhere
 from __future__ import annotations
 
 import logging
-from collections.abc import Callable, Iterable, Iterator, Sequence
+from collections.abc import Callable, Iterable, Sequence
 
 from django import forms
 from django.contrib import admin, messages

@@ -23,8 +23,10 @@ from classifier.dataset import (
     GLOBAL_VIEW_BINS,
     LIGHTCURVE_SCALAR_NAMES,
     LOCAL_VIEW_BINS,
+    as_float,
     canonical_scalar_name,
     design_matrix_from_arrays,
+    feature_names_for,
 )
 from vetting.candidates.models import Candidate
 
@@ -75,7 +77,7 @@ def _scalars(row: tuple) -> dict[str, float | None]:
     catalog = catalog if isinstance(catalog, dict) else {}
     features = features if isinstance(features, dict) else {}
     # Catalog values without a model field, kept in catalog_features under their column name.
-    scalars: dict[str, float | None] = {name: _number(catalog.get(column))
+    scalars: dict[str, float | None] = {name: as_float(catalog.get(column))
                                         for name, column in ASTRONET_EXTRA_COLUMNS.items()}
     scalars.update({
         "period_days": period, "duration_hours": duration, "depth_ppm": depth, "snr": snr,
@@ -83,7 +85,7 @@ def _scalars(row: tuple) -> dict[str, float | None]:
         "magnitude": mag, "teff_k": teff, "logg_cgs": logg, "radius_rsun": srad, "mass_msun": smass,
     })
     for name in LIGHTCURVE_SCALAR_NAMES:
-        scalars[name] = _number(features.get(name[3:]))
+        scalars[name] = as_float(features.get(name[3:]))
     return scalars
 
 
@@ -95,16 +97,6 @@ def check_scalar_names(scalar_names: Sequence[str]) -> None:
         raise ValueError(
             f"the model was trained with feature(s) {', '.join(unknown)} that this site does not compute "
             "(renamed or removed); retrain the model")
-
-
-def _number(value) -> float:
-    """A float, NaN when missing or not a number (None, strings, dicts)."""
-    if value is None:
-        return np.nan
-    try:
-        return float(value)
-    except (TypeError, ValueError):
-        return np.nan
 
 
 def iter_chunks(
@@ -159,7 +151,7 @@ def _to_matrix(rows: Sequence[tuple], scalar_names: Sequence[str]) -> Matrix:
             local_views[i] = loc
     per_row = [_scalars(row) for row in rows]
     scalars = {
-        name: np.array([_number(s.get(name)) for s in per_row], dtype=np.float64).reshape(n)
+        name: np.array([as_float(s.get(name)) for s in per_row], dtype=np.float64).reshape(n)
         for name in SCALAR_NAMES
     }
     X, names = design_matrix_from_arrays(scalars, global_views, local_views, scalar_names=list(scalar_names))
@@ -180,8 +172,6 @@ def build_matrix(
     """The whole design matrix of the given candidates (all if None), rows ordered by pk."""
     chunks = list(iter_chunks(candidate_ids, scalar_names=scalar_names, chunk_size=chunk_size))
     if not chunks:
-        from classifier.dataset import feature_names_for
-
         names = feature_names_for(list(scalar_names))
         return Matrix(np.zeros(0, np.int64), np.zeros(0, np.int64), np.zeros((0, len(names)), np.float32), names)
     return Matrix(

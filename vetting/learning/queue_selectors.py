@@ -37,12 +37,12 @@ class QueueQuery:
     ordering: str = DEFAULT_ORDERING
 
     @classmethod
-    def of(cls, ordering: str = DEFAULT_ORDERING, **params: str) -> "QueueQuery":
+    def of(cls, ordering: str = DEFAULT_ORDERING, **params: str) -> QueueQuery:
         """A query from filter values as they appear in a query string (``p_planet_min="0.3"``)."""
         return cls(params=tuple(sorted(params.items())), ordering=ordering)
 
     @classmethod
-    def from_filterset(cls, filterset: CandidateFilter) -> "QueueQuery":
+    def from_filterset(cls, filterset: CandidateFilter) -> QueueQuery:
         filterset.is_valid()
         data = getattr(filterset.form, "cleaned_data", {})
         errors = filterset.form.errors

@@ -10,7 +10,7 @@ from collections.abc import Iterable
 
 from django.db.models import QuerySet
 
-from vetting.candidates.models import Candidate
+from vetting.core.progress import progress_body
 from vetting.learning.models import ClassifierVersion, Prediction, TrainingRun
 
 #: Metric keys shown on learning curves (from classifier.evaluation.classification_metrics).
@@ -90,22 +90,15 @@ def training_run_progress(run: TrainingRun) -> dict:
     message = run.message or run.state
     if run.state == TrainingRun.State.FAILED and run.error:
         message = f"failed: {run.error.splitlines()[0][:200]}"
-    return {
-        "id": run.pk,
-        "kind": "training",
-        "state": run.state,
-        "done": run.state in (TrainingRun.State.FINISHED, TrainingRun.State.FAILED),
-        "progress": max(0.0, min(1.0, float(run.progress or 0.0))),
-        "message": message,
-        "error": run.error,
-        "n_labels": run.n_labels,
-        "created_at": run.created_at.isoformat() if run.created_at else None,
-        "started_at": run.started_at.isoformat() if run.started_at else None,
-        "finished_at": run.finished_at.isoformat() if run.finished_at else None,
-        "classifier_version": (
-            {"id": version.pk, "name": version.name, "status": version.status} if version is not None else None
-        ),
-    }
+    return progress_body(
+        kind="training", pk=run.pk, state=run.state, progress=run.progress, message=message, error=run.error,
+        n_labels=run.n_labels,
+        created_at=run.created_at.isoformat() if run.created_at else None,
+        started_at=run.started_at.isoformat() if run.started_at else None,
+        finished_at=run.finished_at.isoformat() if run.finished_at else None,
+        classifier_version=({"id": version.pk, "name": version.name, "status": version.status}
+                            if version is not None else None),
+    )
 
 
 def labels_since_last_run() -> int:

@@ -10,9 +10,9 @@ from django.core.exceptions import PermissionDenied
 from django.shortcuts import redirect, render
 from django.views.decorators.http import require_GET, require_POST
 
+from vetting.core.roles import is_curator
 from vetting.learning import selectors, services
 from vetting.learning.models import TrainingRun
-from vetting.core.roles import is_curator
 
 #: Metrics drawn on the learning-curve figure (higher is better except ECE).
 FIGURE_METRICS = (("planet_ap", "Planet AP"), ("triage_ap", "Triage AP"), ("accuracy", "Accuracy"), ("ece", "ECE"))

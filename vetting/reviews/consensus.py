@@ -12,8 +12,8 @@ Rule, in order (configured by ``settings.VETTING_CONSENSUS``):
 from __future__ import annotations
 
 from collections import defaultdict
+from collections.abc import Iterable
 from dataclasses import dataclass
-from typing import Iterable
 
 from classifier.vocabulary import CLASS_CODES
 

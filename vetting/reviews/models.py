@@ -24,13 +24,13 @@ class LabelSource(models.TextChoices):
 
 
 class LabelQuerySet(models.QuerySet):
-    def current(self) -> "LabelQuerySet":
+    def current(self) -> LabelQuerySet:
         return self.filter(is_current=True)
 
-    def human(self) -> "LabelQuerySet":
+    def human(self) -> LabelQuerySet:
         return self.filter(source=LabelSource.HUMAN)
 
-    def for_training(self) -> "LabelQuerySet":
+    def for_training(self) -> LabelQuerySet:
         return self.current().filter(excluded_from_training=False)
 
 

@@ -12,8 +12,8 @@ from django.db.models import Exists, OuterRef, Prefetch, Q, QuerySet
 from django.utils import timezone
 
 from vetting.candidates.models import HEAVY_FIELDS, Candidate
-from vetting.reviews.models import Consensus, Dispute, DisputeComment, Label, LabelSource
 from vetting.core.roles import is_curator
+from vetting.reviews.models import Consensus, Dispute, DisputeComment, Label, LabelSource
 
 
 def current_labels(*, candidate: Candidate) -> list[Label]:

@@ -18,10 +18,10 @@ from django.utils import timezone
 
 from classifier.vocabulary import validate_class
 from vetting.candidates.models import Candidate
+from vetting.core.roles import is_curator
 from vetting.reviews import consensus as consensus_rule
 from vetting.reviews import selectors
 from vetting.reviews.models import Consensus, Dispute, DisputeComment, Label, LabelSource
-from vetting.core.roles import is_curator
 
 logger = logging.getLogger("vetting.reviews")
 
@@ -89,6 +89,20 @@ def label_create(
     return label
 
 
+def _supersede(*, candidate: Candidate, source: str, **fields) -> Label:
+    """The candidate's new current label of ``source`` (the catalog's or the curator's: one of
+    each), the previous one kept as history; then the consensus. Caller holds the candidate lock."""
+    current = Label.objects.filter(candidate=candidate, source=source, is_current=True).first()
+    if current is not None:
+        current.is_current = False
+        current.save(update_fields=["is_current"])
+    label = Label(candidate=candidate, source=source, supersedes=current, **fields)
+    label.full_clean()
+    label.save()
+    consensus_update(candidate=candidate)
+    return label
+
+
 @transaction.atomic
 def catalog_label_upsert(*, candidate: Candidate | int, label_class: str, note: str = "") -> Label:
     """Set the catalog disposition label of a candidate (idempotent for re-imports)."""
@@ -97,14 +111,7 @@ def catalog_label_upsert(*, candidate: Candidate | int, label_class: str, note: 
     current = Label.objects.filter(candidate=candidate, source=LabelSource.CATALOG, is_current=True).first()
     if current is not None and current.label_class == label_class:
         return current
-    if current is not None:
-        current.is_current = False
-        current.save(update_fields=["is_current"])
-    label = Label(candidate=candidate, label_class=label_class, source=LabelSource.CATALOG, note=note, supersedes=current)
-    label.full_clean()
-    label.save()
-    consensus_update(candidate=candidate)
-    return label
+    return _supersede(candidate=candidate, source=LabelSource.CATALOG, label_class=label_class, note=note)
 
 
 @transaction.atomic
@@ -114,18 +121,8 @@ def curator_label_set(*, candidate: Candidate | int, curator, label_class: str, 
         raise PermissionDenied("only curators can set a curated label")
     _check_class(label_class)
     candidate = _lock_candidate(candidate)
-    current = Label.objects.filter(candidate=candidate, source=LabelSource.CURATOR, is_current=True).first()
-    if current is not None:
-        current.is_current = False
-        current.save(update_fields=["is_current"])
-    label = Label(
-        candidate=candidate, vetter=curator, label_class=label_class, source=LabelSource.CURATOR,
-        note=note, supersedes=current, is_gold=True,
-    )
-    label.full_clean()
-    label.save()
-    consensus_update(candidate=candidate)
-    return label
+    return _supersede(candidate=candidate, source=LabelSource.CURATOR, vetter=curator, label_class=label_class,
+                      note=note, is_gold=True)
 
 
 def consensus_update(*, candidate: Candidate) -> Consensus | None:

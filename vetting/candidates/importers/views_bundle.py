@@ -16,8 +16,7 @@ import numpy as np
 
 from classifier import catalogs
 from classifier.dispositions import astronet_class
-from classifier.lightcurves import GLOBAL_VIEW_BINS as GLOBAL_BINS
-from classifier.lightcurves import LOCAL_VIEW_BINS as LOCAL_BINS
+from classifier.lightcurves import GLOBAL_VIEW_BINS, LOCAL_VIEW_BINS
 from vetting.candidates.importers.archive import _num, _positive, numeric_cells, read_table
 from vetting.candidates.importers.errors import BadFileError, ImportReport, RowError, RowValueError
 from vetting.candidates.importers.labels import write_catalog_labels
@@ -48,8 +47,9 @@ def read_views(path: Path) -> tuple[list[str], np.ndarray, np.ndarray]:
         raise
     except (OSError, ValueError, EOFError) as exc:
         raise BadFileError(f"{path.name}: not a readable .npz file ({exc})") from exc
-    if global_views.shape != (len(ids), GLOBAL_BINS) or local_views.shape != (len(ids), LOCAL_BINS):
-        raise BadFileError(f"{path.name}: global_view must be (N, {GLOBAL_BINS}) and local_view (N, {LOCAL_BINS}) "
+    if global_views.shape != (len(ids), GLOBAL_VIEW_BINS) or local_views.shape != (len(ids), LOCAL_VIEW_BINS):
+        raise BadFileError(f"{path.name}: global_view must be (N, {GLOBAL_VIEW_BINS}) and "
+                           f"local_view (N, {LOCAL_VIEW_BINS}) "
                            f"with N = {len(ids)} ids; got {global_views.shape} and {local_views.shape}")
     return ids, global_views, local_views
 

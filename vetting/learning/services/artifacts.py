@@ -12,7 +12,6 @@ from __future__ import annotations
 
 from pathlib import Path
 
-import numpy as np
 from django.conf import settings
 from django.db import transaction
 
@@ -55,6 +54,7 @@ def create_version(run_id, result, feature_names, snap: str, n_labels: int, seed
     never compare against a stale active version.
     """
     from classifier.evaluation import compare
+    from classifier.jsonutil import jsonable
     from classifier.persistence import read_metadata, save_artifact
 
     name = _next_version_name()
@@ -79,7 +79,7 @@ def create_version(run_id, result, feature_names, snap: str, n_labels: int, seed
             reason = f"vs {active.name}: {reason}"
         version = ClassifierVersion(
             name=name, training_run_id=run_id, artifact=_artifact_name(path), artifact_sha256=sha256,
-            metrics=_jsonable(result.metrics), label_snapshot_hash=snap, n_labels=n_labels,
+            metrics=jsonable(result.metrics), label_snapshot_hash=snap, n_labels=n_labels,
             classes=list(result.classes), feature_names=list(feature_names),
             library_versions=library_versions, code_version=code_version, seed=seed,
             status=ClassifierVersion.Status.PROMOTED if ok else ClassifierVersion.Status.REJECTED,
@@ -88,22 +88,6 @@ def create_version(run_id, result, feature_names, snap: str, n_labels: int, seed
         version.full_clean()
         version.save()
     return version
-
-
-def _jsonable(value):
-    """Metrics dict -> plain JSON types (numpy scalars, NaN -> None)."""
-    if isinstance(value, dict):
-        return {str(k): _jsonable(v) for k, v in value.items()}
-    if isinstance(value, (list, tuple)):
-        return [_jsonable(v) for v in value]
-    if isinstance(value, np.ndarray):
-        return [_jsonable(v) for v in value.tolist()]
-    if isinstance(value, (np.floating, float)):
-        value = float(value)
-        return None if value != value or value in (float("inf"), float("-inf")) else value
-    if isinstance(value, np.integer):
-        return int(value)
-    return value
 
 
 _model_cache: dict[tuple[int, str], object] = {}

@@ -131,7 +131,7 @@ def candidate_detail(request, pk: int):
     next_id = queue_selectors.next_candidate_id(user=request.user, exclude_ids=[candidate.pk, *skipped])
     previous_id = review_selectors.last_labeled_candidate_id(user=request.user, exclude_id=candidate.pk)
     payload = candidate.plot_payload or None
-    figures = plots.all_figures(payload) if payload else {}
+    figures = plots.all_figures(payload, metrics=candidate.features) if payload else {}
     families, probability_rows = _probability_rows(prediction)
     initial = {"label_class": mine.label_class, "confidence": mine.confidence} if mine else {"confidence": 1.0}
     return render(request, "candidates/detail.html", {
@@ -140,7 +140,7 @@ def candidate_detail(request, pk: int):
         "labels": [l for l in labels if l.pk != (mine.pk if mine else None)], "my_label": mine,
         "labels_visible": visible, "disputes": disputes,
         "figures": figures, "figure_list": [(n, d) for n, d in FIGURES if n in figures],
-        "metrics": _metric_rows((payload or {}).get("metrics") or candidate.features),
+        "metrics": _metric_rows(candidate.features),
         "catalog_features": sorted((candidate.catalog_features or {}).items()),
         "label_form": LabelForm(initial=initial), "confidence_choices": CONFIDENCE_CHOICES,
         "dispute_form": DisputeForm(subjects=_dispute_subjects(prediction, labels, visible, request.user)),

@@ -16,12 +16,12 @@ from django.views.decorators.http import require_GET, require_POST
 
 from classifier.vocabulary import CLASSES
 from vetting.candidates.models import Candidate
-from vetting.reviews import selectors, services, stats
-from vetting.web.forms import CommentForm, DisputeForm, LabelForm, ResolveForm
-from vetting.reviews.models import Dispute, Label
+from vetting.core.roles import is_curator, is_vetter
 from vetting.learning import queue_selectors
 from vetting.learning.selectors import active_version
-from vetting.core.roles import is_curator, is_vetter
+from vetting.reviews import selectors, services, stats
+from vetting.reviews.models import Dispute, Label
+from vetting.web.forms import CommentForm, DisputeForm, LabelForm, ResolveForm
 
 SKIPPED_SESSION_KEY = "vetting_skipped"
 

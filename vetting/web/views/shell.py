@@ -9,7 +9,6 @@ from vetting.candidates import selectors as candidate_selectors
 from vetting.candidates.models import ImportJob
 from vetting.learning import selectors as learning_selectors
 from vetting.learning.models import TrainingRun
-
 from vetting.web import health as health_checks
 from vetting.web.throttle import login_throttle
 
