@@ -29,8 +29,9 @@ N_THREADS, LABELS_PER_THREAD, N_VETTERS, N_CANDIDATES = 16, 25, 8, 10
 
 def _decide(labels) -> consensus_rule.Decision | None:
     rule = settings.VETTING_CONSENSUS
-    votes = [consensus_rule.Vote(l.label_class, l.confidence, l.source, l.is_gold, l.excluded_from_training)
-             for l in sorted(labels, key=lambda l: (l.created_at, l.id), reverse=True)]
+    votes = [consensus_rule.Vote(label.label_class, label.confidence, label.source, label.is_gold,
+                                 label.excluded_from_training)
+             for label in sorted(labels, key=lambda label: (label.created_at, label.id), reverse=True)]
     return consensus_rule.decide(
         votes, min_labels=rule.get("min_labels", 1), curator_overrides=rule.get("curator_overrides", True),
         weight_by_confidence=rule.get("weight_by_confidence", True),
@@ -161,7 +162,7 @@ def test_concurrent_label_writers_lose_and_duplicate_nothing(make_candidate, dja
     # One current label per vetter and candidate, and it is the vetter's last one (by id order of
     # commits: label_create holds the candidate lock, so ids on one candidate follow commit order).
     last = {}
-    for vetter_id, cid, cls, pk in sorted(accepted, key=lambda a: a[3]):
+    for vetter_id, cid, _cls, pk in sorted(accepted, key=lambda a: a[3]):
         last[(vetter_id, cid)] = pk
     current = list(human.filter(is_current=True).values_list("vetter_id", "candidate_id", "pk"))
     assert len(current) == len({(v, c) for v, c, _ in current}) == len(last)
@@ -172,7 +173,8 @@ def test_concurrent_label_writers_lose_and_duplicate_nothing(make_candidate, dja
     assert superseded == set(human.filter(is_current=False).values_list("pk", flat=True))
 
     # At most one current catalog label per candidate; consensus equals the rule on the labels.
-    catalog_current = Counter(Label.objects.filter(source="catalog", is_current=True).values_list("candidate_id", flat=True))
+    catalog_current = Counter(
+        Label.objects.filter(source="catalog", is_current=True).values_list("candidate_id", flat=True))
     assert all(n == 1 for n in catalog_current.values())
     assert not _consensus_mismatches()
 

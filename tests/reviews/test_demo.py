@@ -33,12 +33,14 @@ def test_demo_loader_stores_like_an_import_and_reruns_add_nothing():
     # seed labels: vetter labels every chosen candidate, vetter2 some of them
     by = Label.objects.values_list("vetter__username", flat=True)
     assert list(by).count("vetter") == LABELS and list(by).count("vetter2") <= LABELS
-    agree = sum(l.label_class == l.candidate.simulated_truth for l in Label.objects.select_related("candidate"))
+    agree = sum(label.label_class == label.candidate.simulated_truth
+                for label in Label.objects.select_related("candidate"))
     assert agree >= 0.6 * Label.objects.count()
     counts = (Target.objects.count(), Candidate.objects.count(), LightCurve.objects.count(), Label.objects.count())
     before = _snapshot()
     again = demo.load_demo(n=N, seed=5, labels=LABELS, workers=0)
-    assert (Target.objects.count(), Candidate.objects.count(), LightCurve.objects.count(), Label.objects.count()) == counts
+    assert (Target.objects.count(), Candidate.objects.count(), LightCurve.objects.count(),
+            Label.objects.count()) == counts
     assert again.counts["lightcurves_existing"] == N and not again.counts["labels_created"]
     assert _snapshot() == before  # same seed, same arrays, same products
 

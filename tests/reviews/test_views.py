@@ -40,7 +40,7 @@ def test_changing_a_label_keeps_history(client, vetter, make_candidate):
     for cls in ("PC", "EB"):
         client.post(reverse("label-create", args=[candidate.pk]), {"label_class": cls, "confidence": "1.0"})
     labels = list(Label.objects.filter(candidate=candidate, vetter=vetter).order_by("created_at", "id"))
-    assert [(l.label_class, l.is_current) for l in labels] == [("PC", False), ("EB", True)]
+    assert [(label.label_class, label.is_current) for label in labels] == [("PC", False), ("EB", True)]
     assert labels[1].supersedes_id == labels[0].pk
 
 
@@ -85,7 +85,8 @@ def test_dispute_flow_vetter_opens_curator_resolves(client, vetter, curator, mak
     make_prediction(candidate, version, top="PC", p_top=0.7)
     client.force_login(vetter)
     response = client.post(reverse("dispute-create", args=[candidate.pk]),
-                           {"subject": "prediction", "proposed_class": "EB", "reason": "secondary eclipse at phase 0.5"})
+                           {"subject": "prediction", "proposed_class": "EB",
+                            "reason": "secondary eclipse at phase 0.5"})
     dispute = Dispute.objects.get()
     assert response["Location"] == reverse("dispute-detail", args=[dispute.pk])
     assert (dispute.subject, dispute.model_version, dispute.disputed_class, dispute.proposed_class) == \
@@ -124,7 +125,8 @@ def test_cannot_dispute_a_label_before_labeling(client, vetter, vetter2, make_ca
     client.post(reverse("dispute-create", args=[candidate.pk]), {"subject": f"label:{theirs.pk}", "reason": "no"})
     assert not Dispute.objects.exists()
     services.label_create(candidate=candidate, vetter=vetter, label_class="EB")
-    client.post(reverse("dispute-create", args=[candidate.pk]), {"subject": f"label:{theirs.pk}", "reason": "EB: secondary"})
+    client.post(reverse("dispute-create", args=[candidate.pk]),
+                {"subject": f"label:{theirs.pk}", "reason": "EB: secondary"})
     dispute = Dispute.objects.get()
     assert (dispute.subject, dispute.label, dispute.disputed_class) == ("label", theirs, "PC")
 

@@ -29,13 +29,15 @@ def test_two_vetters_label_the_same_candidate_at_once(vetter, vetter2, make_cand
         finally:
             connection.close()  # each thread has its own PostgreSQL connection
 
-    threads = [threading.Thread(target=submit, args=(vetter, "PC")), threading.Thread(target=submit, args=(vetter2, "EB"))]
+    threads = [threading.Thread(target=submit, args=(vetter, "PC")),
+               threading.Thread(target=submit, args=(vetter2, "EB"))]
     for t in threads:
         t.start()
     for t in threads:
         t.join(timeout=30)
     assert results == {"vera": 302, "victor": 302}
-    current = dict(Label.objects.filter(candidate=candidate, is_current=True).values_list("vetter__username", "label_class"))
+    current = dict(Label.objects.filter(candidate=candidate, is_current=True)
+                   .values_list("vetter__username", "label_class"))
     assert current == {"vera": "PC", "victor": "EB"}
     consensus = Consensus.objects.get(candidate=candidate)
     assert (consensus.n_labels, consensus.needs_review) == (2, True)  # a 1:1 tie is flagged

@@ -142,10 +142,12 @@ def test_resolve_disputes_with_class_and_resolution(curator_client, staff_curato
     page = _action(curator_client, Dispute, "resolve", [dispute.pk])
     assert page.status_code == 200 and b"Resolve disputes" in page.content
 
-    _action(curator_client, Dispute, "resolve", [dispute.pk], apply="1", label_class="EB", note="clear secondary at phase 0.5")
+    _action(curator_client, Dispute, "resolve", [dispute.pk],
+            apply="1", label_class="EB", note="clear secondary at phase 0.5")
     dispute.refresh_from_db()
     assert dispute.status == Dispute.Status.RESOLVED
-    assert (dispute.resolved_class, dispute.resolution, dispute.resolved_by) == ("EB", "clear secondary at phase 0.5", staff_curator)
+    assert (dispute.resolved_class, dispute.resolution, dispute.resolved_by) == (
+        "EB", "clear secondary at phase 0.5", staff_curator)
     assert dispute.history.latest().history_user == staff_curator
     assert Consensus.objects.get(candidate=candidate).label_class == "EB"
 
@@ -159,7 +161,7 @@ def test_resolve_disputes_with_class_and_resolution(curator_client, staff_curato
 def test_requeue_creates_revet_queue_entries(curator_client, make_candidate, vetter):
     candidates = [make_candidate() for _ in range(3)]
     labels = [services.label_create(candidate=c, vetter=vetter, label_class="V") for c in candidates]
-    _action(curator_client, Label, "requeue", [l.pk for l in labels])
+    _action(curator_client, Label, "requeue", [label.pk for label in labels])
     entries = QueueEntry.objects.filter(candidate__in=candidates)
     assert entries.count() == 3
     assert set(entries.values_list("strategy", flat=True)) == {"re-vet"}

@@ -27,8 +27,10 @@ pytestmark = [
 def page():
     sync_api = pytest.importorskip("playwright.sync_api")
     with sync_api.sync_playwright() as p:
-        browser = p.chromium.launch(executable_path=CHROMIUM,
-                                    args=["--headless", "--no-sandbox", "--disable-gpu", "--disable-background-networking"])
+        browser = p.chromium.launch(
+            executable_path=CHROMIUM,
+            args=["--headless", "--no-sandbox", "--disable-gpu", "--disable-background-networking"],
+        )
         context = browser.new_context(viewport={"width": 1440, "height": 900})
         pg = context.new_page()
         pg.set_default_timeout(15_000)
@@ -55,7 +57,8 @@ def _seed(make_candidate, vetter2, curator):
     candidates = []
     for i, cls in enumerate(["PC", "EB", "PC", "EB", "PC", "EB"]):
         payload, fields = simulated_payload(cls)
-        c = make_candidate(f"SIM-00000{i}.01", mission="simulated", target_id=f"SIM-{i}", plot_payload=payload, **fields)
+        c = make_candidate(f"SIM-00000{i}.01", mission="simulated", target_id=f"SIM-{i}",
+                           plot_payload=payload, **fields)
         make_prediction(c, version, top=cls, p_top=0.55 + 0.05 * i, uncertainty=0.8 - 0.1 * i)
         make_queue_entry(c, 10.0 - i, "uncertainty" if i % 2 else "committee", version)
         candidates.append(c)
@@ -80,8 +83,8 @@ def _seed(make_candidate, vetter2, curator):
                 rows.append(Label(candidate=c, vetter=user, label_class=cls, seconds_spent=spent, source="human"))
                 times.append(t)
     made = Label.objects.bulk_create(rows)
-    Label.objects.filter(pk__in=[l.pk for l in made]).update(created_at=Case(
-        *[When(pk=l.pk, then=Value(t)) for l, t in zip(made, times)], output_field=DateTimeField()))
+    Label.objects.filter(pk__in=[label.pk for label in made]).update(created_at=Case(
+        *[When(pk=label.pk, then=Value(t)) for label, t in zip(made, times)], output_field=DateTimeField()))
     services.consensus_recompute_many(candidate_ids=[c.pk for c in history])
     return candidates
 
@@ -95,7 +98,9 @@ def _login(page, base: str, username: str, password: str):
 
 
 # django_db_setup first: the session-scoped live server then stops before the test database is dropped.
-def test_vet_with_keyboard_dispute_and_resolve(django_db_setup, live_server, vetter, vetter2, curator, make_candidate, page):
+def test_vet_with_keyboard_dispute_and_resolve(
+    django_db_setup, live_server, vetter, vetter2, curator, make_candidate, page,
+):
     from vetting.reviews.models import Consensus, Dispute, Label
 
     candidates = _seed(make_candidate, vetter2, curator)
@@ -121,7 +126,8 @@ def test_vet_with_keyboard_dispute_and_resolve(django_db_setup, live_server, vet
         assert "Saved" in page.inner_text("#notice")
     mine = dict(Label.objects.filter(vetter=vetter, is_current=True).values_list("candidate_id", "label_class"))
     assert mine == {c.pk: cls for c, cls in zip(candidates, ["PC", "EB", "PC", "BEB", "EB"])}
-    assert all(s is not None and s > 0 for s in Label.objects.filter(vetter=vetter).values_list("seconds_spent", flat=True))
+    assert all(s is not None and s > 0
+               for s in Label.objects.filter(vetter=vetter).values_list("seconds_spent", flat=True))
 
     # back on a candidate already labeled: dispute the model prediction there
     page.goto(base + f"/candidates/{candidates[4].pk}/")
@@ -133,7 +139,7 @@ def test_vet_with_keyboard_dispute_and_resolve(django_db_setup, live_server, vet
     page.click("#dispute-form button[type=submit]")
     page.wait_for_url(re.compile(r".*/reviews/disputes/\d+/$"))
     dispute = Dispute.objects.get()
-    assert "Dispute #%d opened" % dispute.pk in page.inner_text("#notice")
+    assert f"Dispute #{dispute.pk} opened" in page.inner_text("#notice")
     assert page.locator("#resolve-form").count() == 0  # vetters cannot resolve
 
     page.click("button:has-text('Log out')")

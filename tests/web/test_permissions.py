@@ -111,7 +111,8 @@ def id_for(make_candidate, vetter, curator):
     Prediction.objects.create(candidate=candidate, classifier_version=version, probabilities={"PC": 1.0},
                               predicted_class="PC", p_planet=1.0, p_triage=1.0, uncertainty=0.0)
     QueueEntry.objects.create(candidate=candidate, priority=1.0, strategy="random")
-    MislabelFlag.objects.create(candidate=candidate, training_run=run, given_class="PC", suggested_class="EB", score=0.1)
+    MislabelFlag.objects.create(candidate=candidate, training_run=run, given_class="PC", suggested_class="EB",
+                                score=0.1)
 
     def lookup(before: str, name: str) -> int:
         segments = [s for s in before.split("/") if s and not s.startswith("<")]
@@ -136,7 +137,7 @@ def _is_public(path: str) -> bool:
 def _walk_checked(id_for) -> list[tuple[str, str | None, object]]:
     urls = list(iter_urls(id_for))
     unresolved = []
-    for path, name, _ in urls:
+    for path, _name, _ in urls:
         try:
             resolve(path)
         except Resolver404:
@@ -221,7 +222,7 @@ def test_vetter_site_pages_do_not_crash(client, vetter, id_for):
     """A vetter opening any site page gets a page, a redirect or a refusal, never a server error."""
     client.force_login(vetter)
     crashes = []
-    for path, name, _ in _walk_checked(id_for):
+    for path, _name, _ in _walk_checked(id_for):
         if path.startswith(("/admin/", "/api/", "/accounts/logout/")):
             continue
         code = client.get(path).status_code

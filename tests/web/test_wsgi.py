@@ -5,7 +5,8 @@ from tests.conftest import run_python
 def test_wsgi_module_imports_views_at_start():
     code = (
         "import sys, vetting.wsgi\n"
-        "wanted = ['vetting.web.views.candidates', 'vetting.web.views.reviews', 'vetting.learning.views', 'api.views']\n"
+        "wanted = ['vetting.web.views.candidates', 'vetting.web.views.reviews',"
+        " 'vetting.learning.views', 'api.views']\n"
         "print(','.join(m for m in wanted if m not in sys.modules))\n"
     )
     result = run_python(code)

@@ -93,7 +93,9 @@ class CandidateAdmin(CurationMixin, CsvExportMixin, HistoryOnlyMixin, admin.Mode
 
 @admin.register(LightCurve)
 class LightCurveAdmin(HistoryOnlyMixin, admin.ModelAdmin):
-    list_display = ("id", "target", "candidate", "kind", "mission", "sector", "quarter", "n_points", "source", "created_at")
+    list_display = (
+        "id", "target", "candidate", "kind", "mission", "sector", "quarter", "n_points", "source", "created_at",
+    )
     list_select_related = ("target", "candidate")
     list_filter = ("mission", "kind", "source")
     search_fields = ("target__catalog_id", "candidate__catalog_id", "original_filename")

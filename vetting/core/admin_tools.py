@@ -100,7 +100,8 @@ class CsvExportMixin:
 
     def changelist_view(self, request, extra_context=None):
         opts = self.model._meta
-        extra_context = {"export_url": reverse(f"admin:{opts.app_label}_{opts.model_name}_export"), **(extra_context or {})}
+        export_url = reverse(f"admin:{opts.app_label}_{opts.model_name}_export")
+        extra_context = {"export_url": export_url, **(extra_context or {})}
         return super().changelist_view(request, extra_context)
 
     def get_urls(self):

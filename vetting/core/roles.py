@@ -73,4 +73,5 @@ def ensure_role_groups(apps=global_apps) -> None:
     curator, _ = Group.objects.get_or_create(name="curator")
     curator.permissions.set(perms(CURATOR_PERMS))
     admin, _ = Group.objects.get_or_create(name="admin")
-    admin.permissions.set(Permission.objects.filter(content_type__app_label__in=["candidates", "reviews", "learning", "authtoken", "auth"]))
+    admin.permissions.set(Permission.objects.filter(
+        content_type__app_label__in=["candidates", "reviews", "learning", "authtoken", "auth"]))

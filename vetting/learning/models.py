@@ -49,8 +49,12 @@ class TrainingRun(models.Model):
         constraints = [
             # The lock: at most one run may be running at any time. Requests made while one runs
             # coalesce into the single queued follow-up run.
-            models.UniqueConstraint(fields=["state"], condition=models.Q(state="running"), name="one_running_training_run"),
-            models.CheckConstraint(condition=models.Q(progress__gte=0.0, progress__lte=1.0), name="training_progress_0_1"),
+            models.UniqueConstraint(
+                fields=["state"], condition=models.Q(state="running"), name="one_running_training_run",
+            ),
+            models.CheckConstraint(
+                condition=models.Q(progress__gte=0.0, progress__lte=1.0), name="training_progress_0_1",
+            ),
         ]
 
     def __str__(self) -> str:
@@ -89,7 +93,9 @@ class ClassifierVersion(models.Model):
     class Meta:
         ordering = ["-created_at"]
         constraints = [
-            models.UniqueConstraint(fields=["is_active"], condition=models.Q(is_active=True), name="one_active_classifier"),
+            models.UniqueConstraint(
+                fields=["is_active"], condition=models.Q(is_active=True), name="one_active_classifier",
+            ),
         ]
 
     def __str__(self) -> str:

@@ -2,7 +2,8 @@
 
 Labels and disputes are history: no add, no in-place edit, no delete from here. Curators act
 through bulk actions that call ``vetting.reviews.services`` (``vetting.learning.admin`` adds
-"send back to the queue" and the suspected-mislabel filter to these lists); the "History" button shows who changed what and when.
+"send back to the queue" and the suspected-mislabel filter to these lists); the "History" button
+shows who changed what and when.
 """
 from __future__ import annotations
 
@@ -58,7 +59,8 @@ def _curate(model_admin, request, candidate_ids, label_class_of, note: str, done
         services.curator_label_set(candidate=pk, curator=request.user, label_class=cls, note=note)
         logger.info(
             "curated label set",
-            extra={"event": "curator_label_set", "candidate_id": pk, "label_class": cls, "curator": request.user.username},
+            extra={"event": "curator_label_set", "candidate_id": pk, "label_class": cls,
+                   "curator": request.user.username},
         )
 
     run_service_per_object(request, [t for t in todo if t[1]], call, done=done, admin_obj=model_admin)
@@ -139,14 +141,14 @@ class LabelAdmin(CurationActionsMixin, CsvExportMixin, HistoryOnlyMixin, SimpleH
     @admin.action(description="Mark as gold (curated ground truth)", permissions=["curate"])
     def mark_gold(self, request, queryset):
         run_service_per_object(
-            request, queryset, lambda l: services.label_set_gold(label=l, curator=request.user, is_gold=True),
+            request, queryset, lambda label: services.label_set_gold(label=label, curator=request.user, is_gold=True),
             done="Marked gold", admin_obj=self,
         )
 
     @admin.action(description="Unmark gold", permissions=["curate"])
     def unmark_gold(self, request, queryset):
         run_service_per_object(
-            request, queryset, lambda l: services.label_set_gold(label=l, curator=request.user, is_gold=False),
+            request, queryset, lambda label: services.label_set_gold(label=label, curator=request.user, is_gold=False),
             done="Gold removed", admin_obj=self,
         )
 
@@ -238,7 +240,8 @@ class DisputeAdmin(CurationMixin, CsvExportMixin, HistoryOnlyMixin, SimpleHistor
         def apply(label_class, note):
             def call(dispute):
                 # The service logs the "dispute_resolve" event itself.
-                services.dispute_resolve(dispute=dispute, curator=request.user, resolved_class=label_class, resolution=note)
+                services.dispute_resolve(dispute=dispute, curator=request.user, resolved_class=label_class,
+                                         resolution=note)
 
             # All selected, not only the open ones: an already-resolved dispute is reported, not skipped silently.
             run_service_per_object(request, queryset, call, done="Disputes resolved", admin_obj=self)

@@ -129,8 +129,9 @@ def consensus_update(*, candidate: Candidate) -> Consensus | None:
     """Recompute and store the consensus of one candidate (caller holds the candidate lock)."""
     rule = settings.VETTING_CONSENSUS
     votes = [
-        consensus_rule.Vote(l.label_class, l.confidence, l.source, l.is_gold, l.excluded_from_training)
-        for l in Label.objects.filter(candidate=candidate, is_current=True).order_by("-created_at", "-id")
+        consensus_rule.Vote(label.label_class, label.confidence, label.source, label.is_gold,
+                            label.excluded_from_training)
+        for label in Label.objects.filter(candidate=candidate, is_current=True).order_by("-created_at", "-id")
     ]
     decision = consensus_rule.decide(
         votes,
@@ -172,8 +173,9 @@ def vetter_labels_exclude(*, vetter, curator, excluded: bool = True) -> int:
     """Exclude (or re-include) all of a vetter's labels from training; returns how many changed."""
     if not is_curator(curator):
         raise PermissionDenied("only curators can exclude a vetter's labels")
-    candidate_ids = list(Label.objects.filter(vetter=vetter, source=LabelSource.HUMAN).values_list("candidate_id", flat=True).distinct())
-    changed = Label.objects.filter(vetter=vetter, source=LabelSource.HUMAN).exclude(excluded_from_training=excluded).update(excluded_from_training=excluded)
+    human_labels = Label.objects.filter(vetter=vetter, source=LabelSource.HUMAN)
+    candidate_ids = list(human_labels.values_list("candidate_id", flat=True).distinct())
+    changed = human_labels.exclude(excluded_from_training=excluded).update(excluded_from_training=excluded)
     for candidate in Candidate.objects.select_for_update(no_key=True).filter(pk__in=candidate_ids).order_by("pk"):
         consensus_update(candidate=candidate)
     return changed

@@ -303,7 +303,8 @@ def rate_figure(series: Mapping[str, RateBins], *, title: str, xtitle: str) -> d
             "type": "scatter", "mode": "lines+markers", "name": name, "connectgaps": False,
             "x": bins.labels, "y": bins.rate,
             "customdata": [[p, n] for p, n in zip(bins.planets, bins.counts)],
-            "hovertemplate": f"{name}<br>%{{x}}: %{{y:.0%}} planet (%{{customdata[0]}}/%{{customdata[1]}})<extra></extra>",
+            "hovertemplate": f"{name}<br>%{{x}}: %{{y:.0%}} planet "
+                             "(%{customdata[0]}/%{customdata[1]})<extra></extra>",
         })
     layout = {
         "title": {"text": title}, "margin": {"l": 60, "r": 20, "t": 50, "b": 50},

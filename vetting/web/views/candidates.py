@@ -137,7 +137,7 @@ def candidate_detail(request, pk: int):
     return render(request, "candidates/detail.html", {
         "candidate": candidate, "target": candidate.target, "consensus": consensus,
         "prediction": prediction, "families": families, "probability_rows": probability_rows,
-        "labels": [l for l in labels if l.pk != (mine.pk if mine else None)], "my_label": mine,
+        "labels": [label for label in labels if label.pk != (mine.pk if mine else None)], "my_label": mine,
         "labels_visible": visible, "disputes": disputes,
         "figures": figures, "figure_list": [(n, d) for n, d in FIGURES if n in figures],
         "metrics": _metric_rows(candidate.features),

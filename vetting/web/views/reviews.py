@@ -163,7 +163,8 @@ def dispute_resolve(request, pk: int):
         messages.error(request, "Not resolved: choose a class.")
         return redirect("dispute-detail", pk)
     try:
-        services.dispute_resolve(dispute=dispute, curator=request.user, resolved_class=form.cleaned_data["resolved_class"],
+        services.dispute_resolve(dispute=dispute, curator=request.user,
+                                 resolved_class=form.cleaned_data["resolved_class"],
                                  resolution=form.cleaned_data["resolution"])
     except ValidationError as exc:
         messages.error(request, f"Not resolved: {_errors_text(exc)}")
@@ -218,7 +219,8 @@ def _team_report(user) -> dict:
     tz = settings.TIME_ZONE
     return {
         "rows": rows, "names": names, "version": version,
-        "pairs": [{"a": names.get(p.rater_a, p.rater_a), "b": names.get(p.rater_b, p.rater_b), "pair": p} for p in pairs],
+        "pairs": [{"a": names.get(p.rater_a, p.rater_a), "b": names.get(p.rater_b, p.rater_b), "pair": p}
+                  for p in pairs],
         "fleiss": fleiss, "fleiss_classes": [(code, name, fleiss.per_class.get(code)) for code, name in CLASSES],
         "figures": {
             "hour": stats.rate_figure(hour_series, title=f"Planet-flag rate by hour of day ({tz})",

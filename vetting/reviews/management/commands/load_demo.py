@@ -15,7 +15,8 @@ class Command(BaseCommand):
         parser.add_argument("--n", type=int, default=2000, help="number of simulated candidates")
         parser.add_argument("--seed", type=int, default=42)
         parser.add_argument("--labels", type=int, default=200, help="candidates given seed labels by the demo vetters")
-        parser.add_argument("--workers", type=int, default=None, help="processes for light-curve processing (default: cores)")
+        parser.add_argument("--workers", type=int, default=None,
+                            help="processes for light-curve processing (default: cores)")
 
     def handle(self, *args, **opts):
         verbosity = opts.get("verbosity", 1)

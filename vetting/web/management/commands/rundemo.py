@@ -67,8 +67,10 @@ class Command(BaseCommand):
             celery = [sys.executable, "-m", "celery", "-A", "vetting"]
             self._spawn("web", manage + ["runserver", f"{opts['host']}:{opts['port']}", "--noreload"], env)
             self._spawn("worker", celery + ["worker", "-Q", "default,training,imports", "-c", "2", "-l", "INFO"], env)
-            self._spawn("beat", celery + ["beat", "-l", "INFO", "-s", str(Path(settings.VAR_DIR) / "celerybeat-schedule")], env)
-            self.stdout.write(self.style.SUCCESS(f"Site: http://{opts['host']}:{opts['port']}/  (Ctrl-C stops everything)"))
+            schedule = str(Path(settings.VAR_DIR) / "celerybeat-schedule")
+            self._spawn("beat", celery + ["beat", "-l", "INFO", "-s", schedule], env)
+            self.stdout.write(self.style.SUCCESS(
+                f"Site: http://{opts['host']}:{opts['port']}/  (Ctrl-C stops everything)"))
             self._supervise()
         except KeyboardInterrupt:
             pass
