@@ -1,15 +1,16 @@
 """Serializers: model rows out, validated input in. No domain writes here (views call services)."""
 from __future__ import annotations
 
-import json
-
 from django.contrib.auth import get_user_model
-from drf_spectacular.types import OpenApiTypes
 from drf_spectacular.utils import extend_schema_field
 from rest_framework import serializers
 
+from api.fields import IdField, JSONObjectField, OptionalClassField, StrictCharField, StrictFloatField
+from api.params import MAX_ID
+from classifier.catalogs import TABLE_NAMES
 from classifier.vocabulary import CLASSES
 from vetting.candidates.models import Candidate, ImportJob, LightCurve, Target
+from vetting.core import liveness
 from vetting.learning.models import ClassifierVersion, Prediction, TrainingRun
 from vetting.reviews import selectors as review_selectors
 from vetting.reviews.models import Consensus, Dispute, DisputeComment, Label
@@ -40,11 +41,32 @@ class CandidateSerializer(serializers.ModelSerializer):
     priority = serializers.FloatField(source="queue_priority", read_only=True, allow_null=True,
                                       help_text="active-learning queue priority")
 
+    model_hidden = serializers.SerializerMethodField(
+        help_text="the blind rule hides the model's view (p_planet, predicted_class, uncertainty are null) "
+                  "until you label the candidate")
+
     class Meta:
         model = Candidate
         fields = ["id", "catalog_id", "source_catalog", "mission", "target", "period_days", "epoch", "epoch_system",
                   "duration_hours", "depth_ppm", "snr", "impact", "planet_radius_rearth", "catalog_disposition",
-                  "catalog_score", "created_at", "p_planet", "predicted_class", "uncertainty", "priority"]
+                  "catalog_score", "created_at", "p_planet", "predicted_class", "uncertainty", "priority",
+                  "model_hidden"]
+
+    def get_model_hidden(self, obj) -> bool:
+        request = self.context.get("request")
+        if request is None:
+            return False
+        mine = getattr(obj, "is_mine", None)
+        return review_selectors.model_hidden(
+            user=request.user, candidate_id=obj.pk,
+            has_labeled=mine if mine is not None else (
+                lambda: review_selectors.has_labeled(user=request.user, candidate_id=obj.pk)))
+
+    def to_representation(self, instance):
+        data = super().to_representation(instance)
+        if data.get("model_hidden"):  # the site's blind rule (vetting.reviews.selectors.model_hidden)
+            data.update(p_planet=None, predicted_class=None, uncertainty=None)
+        return data
 
 
 class LightCurveSerializer(serializers.ModelSerializer):
@@ -57,7 +79,7 @@ class LightCurveSerializer(serializers.ModelSerializer):
 class ConsensusSerializer(serializers.ModelSerializer):
     class Meta:
         model = Consensus
-        fields = ["label_class", "agreement", "n_labels", "method", "needs_review", "updated_at"]
+        fields = ["label_class", "agreement", "n_labels", "method", "needs_review", "posterior", "updated_at"]
 
 
 class CandidateDetailSerializer(CandidateSerializer):
@@ -87,10 +109,13 @@ class CandidateDetailSerializer(CandidateSerializer):
 class QueueItemSerializer(CandidateSerializer):
     queue_strategy = serializers.CharField(read_only=True, help_text="strategy that chose the candidate")
     queue_priority = serializers.FloatField(read_only=True)
+    mislabel_reason = serializers.CharField(read_only=True, allow_null=True, default=None,
+                                            help_text="why a suspected mislabel is queued (suggested class and the "
+                                                      "model's out-of-fold probability), else null")
 
     class Meta(CandidateSerializer.Meta):
         fields = [f for f in CandidateSerializer.Meta.fields if f not in ("priority",)] + [
-            "queue_strategy", "queue_priority"]
+            "queue_strategy", "queue_priority", "mislabel_reason"]
 
 
 class LightCurveQuerySerializer(serializers.Serializer):
@@ -99,7 +124,8 @@ class LightCurveQuerySerializer(serializers.Serializer):
     max_points = serializers.IntegerField(default=5000, min_value=10, max_value=50000,
                                           help_text="bound on raw points returned; longer series are binned in time")
     bins = serializers.IntegerField(default=200, min_value=10, max_value=5000, help_text="bins of the folded curve")
-    lightcurve = serializers.IntegerField(required=False, help_text="one light curve id (default: all time series)")
+    lightcurve = serializers.IntegerField(required=False, min_value=1, max_value=MAX_ID,
+                                          help_text="one light curve id (default: all time series)")
 
 
 class SeriesSerializer(serializers.Serializer):
@@ -139,12 +165,14 @@ class ClassifierVersionSerializer(serializers.ModelSerializer):
     classes = serializers.ListField(child=serializers.CharField(), read_only=True)
     feature_names = serializers.ListField(child=serializers.CharField(), read_only=True)
     library_versions = serializers.DictField(child=serializers.CharField(), read_only=True)
+    comparison = serializers.DictField(
+        read_only=True, help_text="paired comparison with the model active when it was trained, on the same labels")
 
     class Meta:
         model = ClassifierVersion
-        fields = ["id", "name", "is_active", "status", "decision_reason", "metrics", "n_labels", "classes",
-                  "feature_names", "library_versions", "code_version", "seed", "label_snapshot_hash",
-                  "artifact_sha256", "training_run", "created_at", "promoted_at"]
+        fields = ["id", "name", "is_active", "status", "origin", "decision_reason", "comparison", "metrics",
+                  "n_labels", "classes", "feature_names", "library_versions", "code_version", "seed",
+                  "label_snapshot_hash", "artifact_sha256", "training_run", "created_at", "promoted_at"]
 
 
 class PredictionSerializer(serializers.ModelSerializer):
@@ -162,17 +190,31 @@ class PredictionSerializer(serializers.ModelSerializer):
 class ClassifierVersionBriefSerializer(serializers.ModelSerializer):
     class Meta:
         model = ClassifierVersion
-        fields = ["id", "name", "status", "is_active"]
+        fields = ["id", "name", "status", "is_active", "origin"]
 
 
-class TrainingRunSerializer(serializers.ModelSerializer):
+class JobSentMixin(serializers.Serializer):
+    """``sent``: False while a queued job's task is not on the broker yet (it was accepted during a
+    broker outage; beat re-sends it); ``message`` then says so (``vetting.core.liveness``)."""
+
+    sent = serializers.SerializerMethodField()
+    message = serializers.SerializerMethodField()
+
+    def get_sent(self, obj) -> bool:
+        return liveness.was_sent(obj)
+
+    def get_message(self, obj) -> str:
+        return liveness.status_message(obj, obj.message)
+
+
+class TrainingRunSerializer(JobSentMixin, serializers.ModelSerializer):
     requested_by = serializers.CharField(source="requested_by.username", read_only=True, allow_null=True)
     classifier_version = serializers.SerializerMethodField()
 
     class Meta:
         model = TrainingRun
-        fields = ["id", "state", "trigger", "requested_by", "progress", "message", "error", "attempts", "n_labels",
-                  "label_snapshot_hash", "created_at", "started_at", "heartbeat_at", "finished_at",
+        fields = ["id", "state", "sent", "trigger", "requested_by", "progress", "message", "error", "attempts",
+                  "n_labels", "label_snapshot_hash", "created_at", "started_at", "heartbeat_at", "finished_at",
                   "classifier_version"]
 
     def get_classifier_version(self, obj) -> ClassifierVersionBriefSerializer(allow_null=True):
@@ -203,13 +245,13 @@ class LabelUpdateSerializer(serializers.Serializer):
     """A new version of your label on the same candidate (the old one stays as history)."""
 
     label_class = serializers.ChoiceField(choices=CLASSES)
-    confidence = serializers.FloatField(default=1.0, min_value=0.0, max_value=1.0)
-    note = serializers.CharField(default="", allow_blank=True, max_length=5000)
-    seconds_spent = serializers.FloatField(required=False, allow_null=True, min_value=0.0, max_value=86400.0)
+    confidence = StrictFloatField(default=1.0, min_value=0.0, max_value=1.0)
+    note = StrictCharField(default="", allow_blank=True, max_length=5000)
+    seconds_spent = StrictFloatField(required=False, allow_null=True, min_value=0.0, max_value=86400.0)
 
 
 class LabelCreateSerializer(LabelUpdateSerializer):
-    candidate = serializers.PrimaryKeyRelatedField(queryset=Candidate.objects.only("id"))
+    candidate = IdField(queryset=Candidate.objects.only("id"))
 
 
 class DisputeCommentSerializer(serializers.ModelSerializer):
@@ -225,6 +267,10 @@ class DisputeSerializer(serializers.ModelSerializer):
     opened_by = serializers.CharField(source="opened_by.username", read_only=True)
     resolved_by = serializers.CharField(source="resolved_by.username", read_only=True, allow_null=True)
     comments = DisputeCommentSerializer(many=True, read_only=True)
+    # The model stores "" for "no class"; the API answers null (every value is in the enum).
+    disputed_class = OptionalClassField(choices=CLASSES, read_only=True)
+    proposed_class = OptionalClassField(choices=CLASSES, read_only=True)
+    resolved_class = OptionalClassField(choices=CLASSES, read_only=True)
 
     class Meta:
         model = Dispute
@@ -237,26 +283,40 @@ class DisputeSerializer(serializers.ModelSerializer):
 class DisputeCreateSerializer(serializers.Serializer):
     """Dispute a label (give ``label``) or the model's prediction (give ``model_version``)."""
 
-    candidate = serializers.PrimaryKeyRelatedField(queryset=Candidate.objects.only("id"))
-    reason = serializers.CharField(max_length=5000)
-    label = serializers.PrimaryKeyRelatedField(queryset=Label.objects.all(), required=False, allow_null=True)
-    model_version = serializers.CharField(required=False, allow_blank=True, max_length=64, default="")
-    disputed_class = serializers.ChoiceField(choices=CLASSES, required=False, allow_blank=True, default="")
-    proposed_class = serializers.ChoiceField(choices=CLASSES, required=False, allow_blank=True, default="")
+    candidate = IdField(queryset=Candidate.objects.only("id"))
+    reason = StrictCharField(max_length=5000)
+    label = IdField(queryset=Label.objects.all(), required=False, allow_null=True)
+    model_version = StrictCharField(required=False, allow_blank=True, max_length=64, default="")
+    disputed_class = OptionalClassField(choices=CLASSES, required=False, allow_blank=True, default="")
+    proposed_class = OptionalClassField(choices=CLASSES, required=False, allow_blank=True, default="")
+
+    def validate(self, attrs):
+        """A label that is not on this candidate, or that the visibility rule hides from you (another
+        vetter's, before you labeled the candidate), is "no such label" (a 404), as it would be in
+        the lists. The service checks both again under its lock."""
+        label, candidate = attrs.get("label"), attrs["candidate"]
+        user = self.context["request"].user
+        if label is not None and (label.candidate_id != candidate.pk or (
+                label.vetter_id != user.pk and not review_selectors.can_see_others_labels(
+                    user=user, has_labeled=review_selectors.has_labeled(user=user, candidate_id=candidate.pk)))):
+            raise serializers.ValidationError({"label": [serializers.ErrorDetail(
+                f"No label {label.pk} of yours or visible to you on candidate {candidate.pk}.",
+                code="does_not_exist")]})
+        return attrs
 
 
 class DisputeCommentCreateSerializer(serializers.Serializer):
-    text = serializers.CharField(max_length=5000)
+    text = StrictCharField(max_length=5000)
 
 
 class DisputeResolveSerializer(serializers.Serializer):
     resolved_class = serializers.ChoiceField(choices=CLASSES)
-    resolution = serializers.CharField(required=False, allow_blank=True, default="", max_length=5000)
+    resolution = StrictCharField(required=False, allow_blank=True, default="", max_length=5000)
 
 
 # --- Imports ----------------------------------------------------------------------------------
 
-class ImportJobSerializer(serializers.ModelSerializer):
+class ImportJobSerializer(JobSentMixin, serializers.ModelSerializer):
     created_by = serializers.CharField(source="created_by.username", read_only=True, allow_null=True)
     options = serializers.DictField(read_only=True)
     counts = serializers.DictField(read_only=True)
@@ -264,49 +324,33 @@ class ImportJobSerializer(serializers.ModelSerializer):
 
     class Meta:
         model = ImportJob
-        fields = ["id", "kind", "state", "progress", "counts", "errors", "options", "task_id", "created_by",
-                  "created_at", "started_at", "finished_at"]
+        fields = ["id", "kind", "state", "sent", "message", "progress", "counts", "errors", "options", "task_id",
+                  "attempts", "created_by", "created_at", "started_at", "heartbeat_at", "finished_at",
+                  "upload_purged_at"]
         read_only_fields = fields
 
 
-@extend_schema_field(OpenApiTypes.STR)
-class JSONObjectField(serializers.Field):
-    """A JSON object given as a string (multipart forms carry no nested JSON)."""
-
-    default_error_messages = {"invalid": 'options must be a JSON object, e.g. {{"table": "koi"}}.'}
-
-    def to_internal_value(self, data):
-        if isinstance(data, dict):
-            return data
-        try:
-            value = json.loads(data)
-        except (TypeError, ValueError):
-            self.fail("invalid")
-        if not isinstance(value, dict):
-            self.fail("invalid")
-        return value
-
-    def to_representation(self, value):
-        return value
+@extend_schema_field({
+    "type": "object", "additionalProperties": False,
+    "properties": {"table": {"type": "string", "enum": list(TABLE_NAMES)}, "with_catalog_labels": {"type": "boolean"},
+                   "mission": {"type": "string", "enum": ["kepler", "k2", "tess"]}},
+})
+class ImportOptionsField(JSONObjectField):
+    """The importer options: a JSON object (in a multipart form, its JSON text)."""
 
 
 class ImportJobCreateSerializer(serializers.Serializer):
     """A catalog CSV, a FITS light curve, or a views bundle (CSV in ``file`` + NPZ in ``views_file``)."""
 
     kind = serializers.ChoiceField(choices=ImportJob.Kind.choices)
-    file = serializers.FileField(help_text="catalog CSV, FITS light curve, or the bundle's CSV")
-    views_file = serializers.FileField(required=False, help_text="views bundle only: the .npz of folded views")
-    options = JSONObjectField(required=False, default=dict, help_text="importer options as a JSON object")
-
-    def validate(self, attrs):
-        if (attrs["kind"] == ImportJob.Kind.VIEWS and not attrs.get("views_file")
-                and not attrs["file"].name.lower().endswith(".zip")):
-            raise serializers.ValidationError(
-                {"views_file": "a views bundle needs candidates.csv in file and views.npz in views_file "
-                               "(or one .zip in file)."})
-        if attrs["kind"] != ImportJob.Kind.VIEWS and attrs.get("views_file"):
-            raise serializers.ValidationError({"views_file": "only a views bundle takes a second file."})
-        return attrs
+    # Empty files are let through here: whether a file (empty or not) is what ``kind`` takes is the
+    # content check's question (a 415), the same for every file.
+    file = serializers.FileField(allow_empty_file=True, help_text="catalog CSV, FITS light curve, or the bundle's CSV")
+    views_file = serializers.FileField(required=False, allow_empty_file=True,
+                                       help_text="views bundle only: the .npz of folded views")
+    options = ImportOptionsField(required=False, default=dict, help_text="importer options as a JSON object")
+    # Whether the file(s) fit ``kind`` (content, a second file only for views) is checked by the
+    # view, as a 415: a well-formed request whose files are of a format this kind does not take.
 
 
 class MeSerializer(serializers.ModelSerializer):
@@ -321,3 +365,27 @@ class MeSerializer(serializers.ModelSerializer):
 
         return [name for name, check in (("vetter", is_vetter), ("curator", is_curator), ("admin", is_admin))
                 if check(obj)]
+
+
+class VetterReliabilitySerializer(serializers.Serializer):
+    vetter_id = serializers.IntegerField()
+    username = serializers.CharField()
+    n_labels = serializers.IntegerField()
+    accuracy = serializers.FloatField(allow_null=True, help_text="expected share right, class-prior weighted, 0..1")
+    balanced_accuracy = serializers.FloatField(allow_null=True, help_text="mean per-class recall, 0..1")
+    planet_recall = serializers.FloatField(allow_null=True, help_text="P(says PC | true PC)")
+    confusion = serializers.DictField(child=serializers.DictField(child=serializers.FloatField()),
+                                      help_text="{true class: {class said: probability}}")
+
+
+class ReliabilitySerializer(serializers.Serializer):
+    fit_id = serializers.IntegerField(allow_null=True)
+    fitted_at = serializers.DateTimeField(allow_null=True)
+    classes = serializers.ListField(child=serializers.CharField())
+    priors = serializers.ListField(child=serializers.FloatField())
+    n_labels = serializers.IntegerField()
+    n_fixed = serializers.IntegerField(help_text="candidates with a curator decision or gold label (fixed truth)")
+    rule = serializers.CharField(help_text="consensus rule: dawid_skene or weighted_majority")
+    labels_per_candidate = serializers.IntegerField()
+    blind_mode = serializers.CharField()
+    vetters = VetterReliabilitySerializer(many=True)

@@ -15,7 +15,7 @@ from api.views.exports import LabelExportView, PredictionExportView
 from api.views.imports import ImportJobViewSet
 from api.views.learning import ClassifierVersionViewSet, PredictionListView, TrainingRunViewSet
 from api.views.me import MeView
-from api.views.reviews import DisputeViewSet, LabelViewSet
+from api.views.reviews import DisputeViewSet, LabelViewSet, ReliabilityView
 
 app_name = "api"
 
@@ -36,6 +36,7 @@ urlpatterns = [
          name="api-docs"),
     path("me/", MeView.as_view(), name="me-detail"),
     path("queue/", QueueView.as_view(), name="queue-list"),
+    path("team/reliability/", ReliabilityView.as_view(), name="reliability-detail"),
     path("predictions/", PredictionListView.as_view(), name="prediction-list"),
     path("exports/labels.csv", LabelExportView.as_view(export_format="csv"), name="label-export-csv"),
     path("exports/labels.json", LabelExportView.as_view(export_format="json"), name="label-export-json"),
@@ -43,5 +44,5 @@ urlpatterns = [
     path("exports/predictions.json", PredictionExportView.as_view(export_format="json"),
          name="prediction-export-json"),
     *router.urls,
-    re_path(r"^.*$", not_found_view, name="api-not-found"),
+    re_path(r"^[\s\S]*$", not_found_view, name="api-not-found"),  # any path, newlines included
 ]

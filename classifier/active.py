@@ -15,7 +15,7 @@ from sklearn.decomposition import PCA
 from sklearn.impute import SimpleImputer
 from sklearn.preprocessing import StandardScaler
 
-from classifier.evaluation import model_disagreement, normalized_entropy, planet_probability
+from classifier.evaluation import model_disagreement, normalized_entropy, planet_probability, top_class_disagreement
 
 #: Default share of each strategy in a batch (values are normalised to sum to 1).
 #: Planets are rare, so most picks go to the model's likeliest planets and to planet-vs-rest
@@ -81,11 +81,13 @@ def informativeness(scores, strategy: str) -> np.ndarray:
     if strategy == "committee":
         fam = _get(scores, "family_proba", None)
         if fam:
-            return model_disagreement(fam)
+            # Top-class votes first; the soft divergence (< 1e-3 of a vote) only breaks ties.
+            return top_class_disagreement(fam) + 1e-3 * model_disagreement(fam)
         dis = _get(scores, "disagreement", None)
         if dis is None:
             raise ValueError("committee strategy needs family_proba or disagreement in scores")
-        return np.asarray(dis, dtype=float)
+        # Stored top-class disagreement takes few values: the ensemble's entropy breaks ties.
+        return np.asarray(dis, dtype=float) + 1e-3 * normalized_entropy(proba)
     raise ValueError(f"unknown strategy {strategy!r}; expected one of {', '.join(STRATEGIES)}")
 
 

@@ -64,6 +64,14 @@ STAR_ID_COLUMNS: dict[str, str] = {"koi": "kepid", "dr24_tce": "kepid", "dr25_tc
 DISPOSITION_COLUMNS: dict[str, str | None] = {
     "koi": "koi_disposition", "dr24_tce": "av_training_set", "dr25_tce": None, "toi": "tfopwg_disp",
 }
+#: Kepler DV difference-image centroid offset from the KIC position (arcsec) and its error, per
+#: table (NASA Exoplanet Archive ``*_dikco_msky``; Bryson et al. 2013): the pixel-level evidence
+#: where only a catalog has it (:func:`classifier.pixels.catalog_centroid_metrics`). TOIs have none.
+CENTROID_COLUMNS: dict[str, dict[str, str]] = {
+    "koi": {"offset_arcsec": "koi_dikco_msky", "offset_err_arcsec": "koi_dikco_msky_err"},
+    "dr24_tce": {"offset_arcsec": "tce_dikco_msky", "offset_err_arcsec": "tce_dikco_msky_err"},
+    "dr25_tce": {"offset_arcsec": "tce_dikco_msky", "offset_err_arcsec": "tce_dikco_msky_err"},
+}
 #: Time system of the epoch column.
 EPOCH_SYSTEMS: dict[str, str] = {"koi": "BKJD", "dr24_tce": "BKJD", "dr25_tce": "BKJD", "toi": "BJD"}
 
@@ -102,5 +110,6 @@ def detect_table(columns: Iterable[str]) -> str | None:
 
 
 __all__ = ["TABLE_TITLES", "TABLE_NAMES", "CANDIDATE_COLUMNS", "STAR_COLUMNS", "STAR_ID_COLUMNS",
-           "DISPOSITION_COLUMNS", "EPOCH_SYSTEMS", "ASTRONET_CANDIDATE_COLUMNS", "ASTRONET_DURATION_DAYS_COLUMN",
+           "DISPOSITION_COLUMNS", "CENTROID_COLUMNS",
+           "EPOCH_SYSTEMS", "ASTRONET_CANDIDATE_COLUMNS", "ASTRONET_DURATION_DAYS_COLUMN",
            "ASTRONET_STAR_COLUMNS", "ASTRONET_EXTRA_COLUMNS", "detect_table"]

@@ -24,6 +24,9 @@ from dataclasses import dataclass, field
 import numpy as np
 
 from classifier.features import FEATURE_NAMES, PASS_THROUGH_NAMES
+from classifier.flags import FLAG_NAMES
+from classifier.flags import INPUT_NAMES as FLAG_INPUT_NAMES
+from classifier.flags import evaluate as evaluate_flags
 from classifier.lightcurves import GLOBAL_VIEW_BINS, LOCAL_VIEW_BINS
 
 #: Global views are averaged over this many adjacent bins before entering the design matrix:
@@ -57,9 +60,14 @@ LIGHTCURVE_SCALAR_NAMES: tuple[str, ...] = tuple(
     f"lc_{name}" for name in FEATURE_NAMES if name not in PASS_THROUGH_NAMES
 )
 
+#: The vetting flags of :mod:`classifier.flags` as columns ``flag_<name>``: 1.0 failed, 0.0
+#: passed, NaN not computable. Computed from the ``lc_*`` (and pass-through) columns, so a
+#: caller never passes them; models trained before they existed do not ask for them.
+FLAG_SCALAR_NAMES: tuple[str, ...] = tuple(f"flag_{name}" for name in FLAG_NAMES)
+
 #: Scalar features in their fixed order: catalog values, then light-curve metrics (NaN for a
-#: candidate without a light curve).
-DEFAULT_SCALAR_NAMES: tuple[str, ...] = CATALOG_SCALAR_NAMES + LIGHTCURVE_SCALAR_NAMES
+#: candidate without a light curve), then the vetting flags.
+DEFAULT_SCALAR_NAMES: tuple[str, ...] = CATALOG_SCALAR_NAMES + LIGHTCURVE_SCALAR_NAMES + FLAG_SCALAR_NAMES
 
 #: Scalar names of models trained before they were aligned with the model fields -> today's
 #: name. A stored model asking for an old name gets the same quantity under it.
@@ -236,6 +244,8 @@ def design_matrix(
     n = len(records)
     # Derived scalars need these even when the caller's scalar_names leave them out.
     wanted = list(dict.fromkeys(names + list(_DERIVED_INPUTS)))
+    if any(name in FLAG_SCALAR_NAMES for name in names):
+        wanted = list(dict.fromkeys(wanted + [_flag_input_column(m) for m in FLAG_INPUT_NAMES]))
     scalars = {name: np.array([as_float(rec.scalars.get(canonical_scalar_name(name))) for rec in records],
                               dtype=np.float64).reshape(n)
                for name in wanted}
@@ -275,8 +285,14 @@ def design_matrix_from_arrays(
     gv = _views_or_nan(global_views, n, GLOBAL_VIEW_BINS, "global_views")
     lv = _views_or_nan(local_views, n, LOCAL_VIEW_BINS, "local_views")
 
+    flag_block: dict[str, np.ndarray] = {}
+
     def column(name: str) -> np.ndarray:
         key = name if name in scalars else canonical_scalar_name(name)
+        if name in FLAG_SCALAR_NAMES:  # always derived (a caller's column of them would be NaN)
+            if not flag_block:
+                flag_block.update(_flag_columns({m: column(_flag_input_column(m)) for m in FLAG_INPUT_NAMES}, n))
+            return flag_block[name]
         if key not in scalars:
             return np.full(n, np.nan)
         col = np.asarray(scalars[key], dtype=np.float64).reshape(-1)
@@ -295,6 +311,25 @@ def design_matrix_from_arrays(
     if X.shape[1] != len(feature_names):  # a programming error, never the caller's data
         raise AssertionError(f"design matrix has {X.shape[1]} columns for {len(feature_names)} names")
     return X, feature_names
+
+
+def _flag_input_column(metric: str) -> str:
+    """The scalar column holding the vetting metric ``metric`` (``lc_<metric>``; catalog
+    pass-through values under their own name)."""
+    return metric if metric in PASS_THROUGH_NAMES else f"lc_{metric}"
+
+
+def _flag_columns(inputs: Mapping[str, np.ndarray], n: int) -> dict[str, np.ndarray]:
+    """``flag_<name>`` columns (n,) from the flags' input metric columns: 1 failed, 0 passed,
+    NaN not computable. One :func:`classifier.flags.evaluate` per row (flags are plain rules
+    on a few numbers, a few microseconds each)."""
+    out = {name: np.full(n, np.nan) for name in FLAG_SCALAR_NAMES}
+    for i in range(n):
+        row = {m: float(col[i]) for m, col in inputs.items()}
+        for result in evaluate_flags(row):
+            if result.passed is not None:
+                out[f"flag_{result.name}"][i] = 0.0 if result.passed else 1.0
+    return out
 
 
 #: Scalars that the derived columns are computed from (taken even when the caller's

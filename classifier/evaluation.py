@@ -261,3 +261,171 @@ def compare(new_metrics: Mapping, old_metrics: Mapping | None, tolerance: float 
     if failures:
         return False, f"worse than the current model beyond tolerance {tolerance}: " + "; ".join(failures)
     return True, f"not worse within tolerance {tolerance} on " + ", ".join(checked)
+
+
+def top_class_disagreement(family_proba: Mapping[str, np.ndarray]) -> np.ndarray:
+    """Share of model families whose top class is not the committee's most-voted class.
+
+    This is what a vetter reads as "the models disagree": 0 when every family predicts the
+    same class; with three families, 1/3 when one of them predicts another class and 2/3 when
+    all three differ. (The soft measure, :func:`model_disagreement`, stays near 0 when one
+    family's top class differs by a hair, which read as "agreement" on the candidate page.)
+
+    Parameters
+    ----------
+    family_proba : mapping name -> ndarray of shape (n, n_classes)
+
+    Returns
+    -------
+    ndarray of shape (n,)
+        In [0, 1 - 1/m] for m families; zero when there are fewer than two families.
+    """
+    probs = list(family_proba.values())
+    if len(probs) < 2:
+        return np.zeros(probs[0].shape[0] if probs else 0)
+    votes = np.stack([np.argmax(p, axis=1) for p in probs])  # (m, n)
+    m, n = votes.shape
+    k = probs[0].shape[1]
+    counts = np.zeros((n, k), dtype=int)
+    for row in votes:
+        counts[np.arange(n), row] += 1
+    return 1.0 - counts.max(axis=1) / m
+
+
+# --------------------------------------------------------------------------------------------
+# Paired comparison of two models on the same labeled rows
+# --------------------------------------------------------------------------------------------
+
+#: Metrics of the paired promotion test: (key, larger is better).
+PAIRED_METRICS: tuple[tuple[str, bool], ...] = (
+    ("planet_ap", True), ("triage_ap", True), ("accuracy", True), ("ece", False),
+)
+
+
+def _weighted_ap(y_true: np.ndarray, score: np.ndarray, w: np.ndarray) -> float | None:
+    if not (w > 0).any():
+        return None
+    pos = float((w * y_true).sum())
+    if pos <= 0 or pos >= float(w.sum()):
+        return None
+    return float(average_precision_score(y_true, score, sample_weight=w))
+
+
+def _weighted_ece(correct: np.ndarray, conf: np.ndarray, w: np.ndarray, n_bins: int = N_CALIBRATION_BINS) -> float:
+    idx = np.minimum((np.clip(conf, 0.0, 1.0) * n_bins).astype(int), n_bins - 1)
+    total = float(w.sum())
+    wp = np.bincount(idx, weights=w * conf, minlength=n_bins)
+    wo = np.bincount(idx, weights=w * correct, minlength=n_bins)
+    return float(np.abs(wp - wo).sum() / total) if total > 0 else 0.0
+
+
+def _paired_figures(y: np.ndarray, proba: np.ndarray, classes: Sequence[str], w: np.ndarray) -> dict:
+    """planet AP, triage AP, accuracy and top-label ECE of ``proba`` under row weights ``w``."""
+    is_planet = np.isin(y, list(PLANET_CLASSES)).astype(float)
+    is_triage = np.isin(y, list(TRIAGE_CLASSES)).astype(float)
+    pred = np.asarray(classes, dtype=object)[np.argmax(proba, axis=1)]
+    correct = (pred == y).astype(float)
+    total = float(w.sum())
+    return {
+        "planet_ap": _weighted_ap(is_planet, planet_probability(proba, classes), w),
+        "triage_ap": _weighted_ap(is_triage, triage_probability(proba, classes), w),
+        "accuracy": float((w * correct).sum() / total) if total > 0 else None,
+        "ece": _weighted_ece(correct, proba.max(axis=1), w),
+    }
+
+
+def align_proba(proba: np.ndarray, classes: Sequence[str], target: Sequence[str]) -> np.ndarray:
+    """Columns of ``proba`` (n, len(classes)) rearranged to ``target`` classes (absent ones 0)."""
+    proba = np.asarray(proba, dtype=float)
+    out = np.zeros((proba.shape[0], len(target)))
+    for j, c in enumerate(target):
+        if c in classes:
+            out[:, j] = proba[:, list(classes).index(c)]
+    return out
+
+
+def paired_compare(
+    y: np.ndarray,
+    proba_new: np.ndarray,
+    proba_old: np.ndarray,
+    classes: Sequence[str],
+    *,
+    groups: np.ndarray | None = None,
+    tolerance: float = 0.01,
+    n_boot: int = 300,
+    confidence: float = 0.9,
+    seed: int = 0,
+) -> tuple[bool, str, dict]:
+    """Is the new model not worse than the old one on the same labeled rows?
+
+    Both models' probabilities must be out-of-sample for every row (the new model's
+    out-of-fold predictions; the old model's own out-of-fold predictions for rows it trained
+    on and its predictions for the rest). The rows are resampled by star (``groups``) ``n_boot``
+    times; on each resample both models are scored, so the interval is of the paired
+    difference new - old. A metric fails only when its whole ``confidence`` interval is worse
+    than ``-tolerance`` (larger-is-better metrics) or than ``+tolerance`` (ECE): the data must
+    show the new model worse by more than the tolerance, not merely fail to show it better.
+
+    Parameters
+    ----------
+    y : ndarray (n,)
+        Current labels (class codes).
+    proba_new, proba_old : ndarray (n, k)
+        Probabilities of the two models, both with columns ``classes``
+        (see :func:`align_proba`).
+    classes : sequence of str, length k
+    groups : ndarray (n,), optional
+        Star ids: resampling draws whole stars. Default: every row its own group.
+    tolerance : float
+        Allowed absolute loss of each metric.
+    n_boot : int
+        Bootstrap resamples.
+    confidence : float
+        Two-sided level of the interval (0.9: 5th to 95th percentile).
+    seed : int
+
+    Returns
+    -------
+    ok : bool
+    reason : str
+        Every checked metric with both values, the difference and its interval.
+    details : dict
+        ``{metric: {"new", "old", "diff", "low", "high", "failed"}}`` (JSON-ready), plus ``"n"``.
+    """
+    y = np.asarray(y, dtype=object)
+    classes = list(classes)
+    groups = np.arange(len(y)) if groups is None else np.asarray(groups)
+    _, g_idx = np.unique(groups, return_inverse=True)
+    n_groups = int(g_idx.max()) + 1 if len(g_idx) else 0
+    ones = np.ones(len(y))
+    point_new = _paired_figures(y, proba_new, classes, ones)
+    point_old = _paired_figures(y, proba_old, classes, ones)
+    rng = np.random.default_rng(seed)
+    diffs: dict[str, list[float]] = {key: [] for key, _ in PAIRED_METRICS}
+    for _ in range(n_boot):
+        w = np.bincount(rng.integers(0, n_groups, n_groups), minlength=n_groups)[g_idx].astype(float)
+        keep = w > 0
+        a = _paired_figures(y[keep], proba_new[keep], classes, w[keep])
+        b = _paired_figures(y[keep], proba_old[keep], classes, w[keep])
+        for key, _ in PAIRED_METRICS:
+            if a[key] is not None and b[key] is not None:
+                diffs[key].append(a[key] - b[key])
+    alpha = (1.0 - confidence) / 2.0
+    details: dict = {"n": int(len(y)), "n_boot": int(n_boot), "confidence": confidence, "tolerance": tolerance}
+    failures, parts = [], []
+    for key, higher in PAIRED_METRICS:
+        new, old = point_new[key], point_old[key]
+        if new is None or old is None or len(diffs[key]) < max(10, n_boot // 2):
+            continue
+        low, high = (float(v) for v in np.quantile(diffs[key], [alpha, 1.0 - alpha]))
+        failed = high < -tolerance if higher else low > tolerance
+        details[key] = {"new": new, "old": old, "diff": new - old, "low": low, "high": high, "failed": bool(failed)}
+        text = f"{key} {new:.3f} vs {old:.3f} ({new - old:+.3f}, {100 * confidence:.0f}% CI {low:+.3f}..{high:+.3f})"
+        parts.append(text)
+        if failed:
+            failures.append(text)
+    if not parts:
+        return False, "no metric could be compared on the shared labels", details
+    if failures:
+        return False, f"worse beyond tolerance {tolerance} on the same {len(y)} labels: " + "; ".join(failures), details
+    return True, f"not worse within tolerance {tolerance} on the same {len(y)} labels: " + "; ".join(parts), details

@@ -98,9 +98,29 @@ def depth_err_ppm(fold: Fold) -> float:
 
 @metric("snr", "")
 def snr(fold: Fold) -> float:
-    """Full-duration box depth over its uncertainty."""
+    """Full-duration box depth over its white-noise uncertainty."""
     full_depth, full_err = fold.box(fold.in_full)
     return full_depth / full_err if full_err > 0 else _NAN
+
+
+@metric("snr_red", "")
+def snr_red(fold: Fold) -> float:
+    """Full-duration box depth over its white + correlated-noise uncertainty (LEO-Vetter's MES:
+    red noise on the transit timescale averages down only with the number of transits)."""
+    full_depth, full_err = fold.full_pink_box
+    return full_depth / full_err if full_err > 0 else _NAN
+
+
+@metric("red_noise_ppm", "ppm")
+def red_noise_ppm(fold: Fold) -> float:
+    """Correlated noise on the transit-duration timescale (Pont et al. 2006), 0 if none shows."""
+    return fold.red_noise(fold.dur) * 1e6
+
+
+@metric("n_points_clipped", "count", empty=0.0)
+def n_points_clipped(fold: Fold) -> float:
+    """Points within one duration of the transit rejected as outliers before any depth is taken."""
+    return float(fold.n_clipped)
 
 
 @metric("noise_ppm", "ppm")
@@ -127,10 +147,22 @@ def odd_depth_ppm(fold: Fold) -> float:
     return fold.odd_box[0] * 1e6
 
 
+@metric("odd_depth_err_ppm", "ppm")
+def odd_depth_err_ppm(fold: Fold) -> float:
+    """1-sigma error of the odd depth: white noise over the points, red noise over the transits."""
+    return fold.odd_box[1] * 1e6
+
+
 @metric("even_depth_ppm", "ppm")
 def even_depth_ppm(fold: Fold) -> float:
     """Depth of the even-numbered transits."""
     return fold.even_box[0] * 1e6
+
+
+@metric("even_depth_err_ppm", "ppm")
+def even_depth_err_ppm(fold: Fold) -> float:
+    """1-sigma error of the even depth (as the odd one)."""
+    return fold.even_box[1] * 1e6
 
 
 @metric("odd_even_diff_ppm", "ppm")
@@ -141,40 +173,93 @@ def odd_even_diff_ppm(fold: Fold) -> float:
 
 @metric("odd_even_sigma", "sigma")
 def odd_even_sigma(fold: Fold) -> float:
-    """|odd - even| depth over their combined uncertainty."""
+    """|odd - even| depth over their combined uncertainty, correlated noise included (each depth's
+    error is sqrt(white^2 / points + red^2 / transits), LEO-Vetter's box odd/even test)."""
     (d_odd, e_odd), (d_even, e_even) = fold.odd_box, fold.even_box
     return abs(d_odd - d_even) / math.hypot(e_odd, e_even)
 
 
 @metric("secondary_depth_ppm", "ppm")
 def secondary_depth_ppm(fold: Fold) -> float:
-    """Box depth at phase 0.5 (full duration; a circular orbit's secondary eclipse)."""
-    return fold.secondary_box[0] * 1e6
+    """Box depth at phase 0.5 exactly (full duration; a circular orbit's secondary eclipse)."""
+    return fold.modshift.half_depth * 1e6
 
 
 @metric("secondary_sigma", "sigma")
 def secondary_sigma(fold: Fold) -> float:
-    """Significance of the phase-0.5 depth; negative for a brightening."""
-    d_sec, e_sec = fold.secondary_box
-    return d_sec / e_sec
+    """Significance of the phase-0.5 depth including correlated noise (white-noise significance
+    over ``red_noise_factor``); negative for a brightening."""
+    scan = fold.modshift
+    return scan.half_sigma / scan.red_factor
 
 
 @metric("secondary_best_phase", "cycles")
 def secondary_best_phase(fold: Fold) -> float:
-    """Phase (0..1) of the deepest full-duration box away from the transit."""
-    return fold.best_secondary[0]
+    """Phase (0..1, transit at 0) of the most significant full-duration dip at least two
+    durations from the transit (ModShift-style scan of the whole orbit)."""
+    return fold.modshift.sec_phase
 
 
 @metric("secondary_best_depth_ppm", "ppm")
 def secondary_best_depth_ppm(fold: Fold) -> float:
-    """Depth of that deepest box."""
-    return fold.best_secondary[1] * 1e6
+    """Depth of that strongest secondary."""
+    return fold.modshift.sec_depth * 1e6
+
+
+@metric("secondary_best_depth_err_ppm", "ppm")
+def secondary_best_depth_err_ppm(fold: Fold) -> float:
+    """1-sigma error of that depth, correlated noise included (depth / significance)."""
+    scan = fold.modshift
+    return scan.sec_depth / (scan.sec_sigma / scan.red_factor) * 1e6 if scan.sec_sigma else _NAN
 
 
 @metric("secondary_best_sigma", "sigma")
 def secondary_best_sigma(fold: Fold) -> float:
-    """Significance of that deepest box."""
-    return fold.best_secondary[2]
+    """Significance of the strongest secondary including correlated noise (ModShift's
+    sigma_sec / F_red); compare with the look-elsewhere thresholds of :mod:`classifier.flags`."""
+    scan = fold.modshift
+    return scan.sec_sigma / scan.red_factor
+
+
+@metric("secondary_tertiary_sigma", "sigma")
+def secondary_tertiary_sigma(fold: Fold) -> float:
+    """Significance (over F_red) of the strongest dip two durations from both transit and
+    secondary: what noise alone makes at this period."""
+    scan = fold.modshift
+    return scan.ter_sigma / scan.red_factor
+
+
+@metric("secondary_positive_sigma", "sigma")
+def secondary_positive_sigma(fold: Fold) -> float:
+    """Significance (over F_red) of the strongest brightening three durations from both."""
+    scan = fold.modshift
+    return scan.pos_sigma / scan.red_factor
+
+
+@metric("primary_sigma", "sigma")
+def primary_sigma(fold: Fold) -> float:
+    """Significance (over F_red) of the transit itself in the same scan."""
+    scan = fold.modshift
+    return scan.primary_sigma / scan.red_factor
+
+
+@metric("red_noise_factor", "")
+def red_noise_factor(fold: Fold) -> float:
+    """ModShift's F_red: scatter of same-width box significances at random phases over the
+    white-noise expectation (>= 1; NaN when too few phases are free to estimate it)."""
+    return fold.modshift.fred
+
+
+@metric("secondary_albedo", "")
+def secondary_albedo(fold: Fold) -> float:
+    """Geometric albedo a planet would need for the strongest secondary:
+    depth_sec (a / R_p)^2 with R_p / R_* = sqrt(depth) (Robovetter DR25's planet-occultation
+    test, Thompson et al. 2018); NaN without stellar mass and radius."""
+    a_r = fold.a_over_rstar
+    depth, d_sec = fold.core_box[0], fold.modshift.sec_depth
+    if not (finite(a_r) and finite(depth) and depth > 0 and finite(d_sec)):
+        return _NAN
+    return float(d_sec * a_r**2 / depth)
 
 
 @metric("trapezoid_depth_ppm", "ppm")
@@ -199,6 +284,31 @@ def trapezoid_ingress_hours(fold: Fold) -> float:
 def shape_flat_fraction(fold: Fold) -> float:
     """Flat-bottom duration / total duration of the trapezoid (0 = V, 1 = box; U ~0.7+)."""
     return fold.trapezoid[3]
+
+
+@metric("impact_plus_radius_ratio", "")
+def impact_plus_radius_ratio(fold: Fold) -> float:
+    """b + R_p/R_*, the Robovetter's V-shape metric (Thompson et al. 2018), from the trapezoid:
+    k = sqrt(trapezoid depth); b from the flat-to-total duration ratio (Seager & Mallen-Ornelas
+    2003, eq. 7) and, with the star's a/R_*, from the total duration (grazing eclipses are
+    shorter than the star allows: b^2 = (1 + k)^2 - (pi T a/R_* / P)^2); the larger b is used."""
+    depth, total, _, flat = fold.trapezoid
+    if not (finite(depth) and depth > 0 and finite(total) and total > 0 and finite(flat)):
+        return _NAN
+    k = math.sqrt(depth)
+    r2 = flat**2
+    b2_shape = ((1 - k) ** 2 - r2 * (1 + k) ** 2) / (1 - r2) if r2 < 1 else 0.0
+    b2 = max(b2_shape, 0.0)
+    a_r = fold.a_over_rstar
+    if finite(a_r):
+        b2 = max(b2, (1 + k) ** 2 - (math.pi * total * a_r / fold.period_days) ** 2)
+    return float(math.sqrt(max(b2, 0.0)) + k)
+
+
+@metric("a_over_rstar", "", needs="star")
+def a_over_rstar(fold: Fold) -> float:
+    """Semi-major axis in stellar radii from the period and the star's mass and radius."""
+    return fold.a_over_rstar
 
 
 @metric("expected_duration_hours", "hours", needs="star")

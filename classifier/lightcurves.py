@@ -20,14 +20,29 @@ Conventions
 from __future__ import annotations
 
 import functools
+from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
 
 import numpy as np
 from scipy.ndimage import median_filter
 
-#: lightkurve's "default" Kepler quality bitmask (attitude tweak, safe mode, coarse point,
-#: earth point, desaturation, manual exclude, detector anomaly, no data, thruster firing).
-DEFAULT_QUALITY_BITMASK = 1130799
+#: lightkurve's "default" Kepler (and K2) quality bitmask, ``KeplerQualityFlags.DEFAULT_BITMASK``:
+#: attitude tweak, safe mode, coarse point, earth point, desaturation, manual exclude, detector
+#: anomaly, no data, thruster firing.
+KEPLER_QUALITY_BITMASK = 1130799
+#: TESS: lightkurve's ``TessQualityFlags.DEFAULT_BITMASK`` (attitude tweak, safe mode, coarse and
+#: earth point, argabrightening, desaturation, manual exclude (128), impulsive outlier (512), bad
+#: calibration exclude) plus the SPOC scattered-light exclude flag (4096, set from the background
+#: level; SPOC leaves these cadences out of its own planet search) and "insufficient targets for
+#: error correction" (32768, the PDC flux is unreliable). TESS bits mean other things than
+#: Kepler's (128 is a Kepler cosmic ray but a TESS manual exclude), so one mask cannot serve both.
+TESS_QUALITY_BITMASK = 17087 | 4096 | 32768
+#: Quality bitmask of each mission code (``vetting.candidates.models.Mission``; simulated
+#: light curves carry Kepler bits).
+QUALITY_BITMASKS: dict[str, int] = {"kepler": KEPLER_QUALITY_BITMASK, "k2": KEPLER_QUALITY_BITMASK,
+                                    "tess": TESS_QUALITY_BITMASK, "simulated": KEPLER_QUALITY_BITMASK}
+#: The bitmask used when the mission is not given (Kepler: the time system of most stored data).
+DEFAULT_QUALITY_BITMASK = KEPLER_QUALITY_BITMASK
 GLOBAL_VIEW_BINS = 201
 LOCAL_VIEW_BINS = 61
 LOCAL_VIEW_DURATIONS = 2.0
@@ -37,6 +52,17 @@ MIN_POINTS = 10
 
 class LightCurveError(ValueError):
     """A light curve that cannot be processed (empty, all NaN, too short, constant, ...)."""
+
+
+def quality_bitmask(mission: str | None) -> int:
+    """The quality bitmask of a mission code (``kepler``, ``k2``, ``tess``, ``simulated``; case
+    ignored); :data:`DEFAULT_QUALITY_BITMASK` for None. ValueError for an unknown mission."""
+    if mission is None:
+        return DEFAULT_QUALITY_BITMASK
+    try:
+        return QUALITY_BITMASKS[str(mission).lower()]
+    except KeyError:
+        raise ValueError(f"unknown mission {mission!r}; expected one of {', '.join(QUALITY_BITMASKS)}") from None
 
 
 @dataclass(frozen=True)
@@ -114,6 +140,39 @@ def transit_mask(time, *, period_days: float, epoch: float, duration_hours: floa
     return np.abs(phase_days) < 0.5 * width * duration_hours / 24.0
 
 
+#: Width (in units of each sibling's duration) of the window masked around another candidate's
+#: transits: +/- one duration from mid-transit, half a duration of margin on each side for
+#: ephemeris errors and transit-timing variations.
+SIBLING_MASK_WIDTH = 2.0
+
+
+def siblings_mask(time, siblings: Iterable[Mapping[str, float]] = (), *,
+                  width: float = SIBLING_MASK_WIDTH) -> np.ndarray:
+    """True, shape ``(n,)``, within the transits of other candidates of the same star.
+
+    Parameters
+    ----------
+    time : array (n,), days
+    siblings : iterable of mappings
+        Each with ``period_days`` [days], ``epoch`` [days, the same time system as ``time``]
+        and ``duration_hours`` [hours]; siblings with an incomplete or invalid ephemeris are
+        skipped (they cannot be masked).
+    width : float
+        Masked window in units of each sibling's duration.
+    """
+    time = np.asarray(time, float)
+    mask = np.zeros(time.shape, bool)
+    for sib in siblings:
+        period, epoch, duration = (sib.get(k) for k in ("period_days", "epoch", "duration_hours"))
+        if not all(v is not None and np.isfinite(v) for v in (period, epoch, duration)):
+            continue
+        if period <= 0 or duration <= 0:
+            continue
+        mask |= transit_mask(time, period_days=float(period), epoch=float(epoch),
+                             duration_hours=float(duration), width=width)
+    return mask
+
+
 def _check_ephemeris(period_days, duration_hours):
     if not (np.isfinite(period_days) and period_days > 0):
         raise LightCurveError(f"period must be a positive number of days (got {period_days})")
@@ -129,9 +188,11 @@ def clean(time, flux, flux_err=None, quality=None, *,
 
     Outliers are points more than ``sigma`` robust standard deviations from a 5-cadence
     running median (which keeps eclipses: a median filter preserves steps and dips
-    longer than 2 cadences). Points in ``protect`` (e.g. :func:`transit_mask`) are never
-    clipped. Without ``protect``, only upward outliers (cosmic rays) are clipped, so an
-    unknown transit can never be removed.
+    longer than 2 cadences). Upward outliers (cosmic rays) are clipped everywhere, inside
+    transits too: an eclipse only ever lowers the flux, and one +6% cosmic ray among the
+    ~60 in-transit points of a 600 ppm transit would otherwise erase it. Downward outliers are
+    clipped only outside ``protect`` (e.g. :func:`transit_mask`), and only when ``protect``
+    is given, so an unknown transit can never be removed.
 
     Parameters
     ----------
@@ -142,7 +203,7 @@ def clean(time, flux, flux_err=None, quality=None, *,
     quality : array (n,) of int, optional
         Mission quality flags; cadences with any bit of ``quality_bitmask`` set are dropped.
     protect : array (n,) of bool, optional
-        Cadences that must never be clipped as outliers (in-transit points).
+        Cadences that must never be clipped as low outliers (in-transit points).
 
     Returns
     -------
@@ -176,8 +237,7 @@ def clean(time, flux, flux_err=None, quality=None, *,
     if scale > 0 and np.isfinite(sigma):
         outlier = resid > sigma * scale
         if has_protect:  # ephemeris known: clip low points too, outside transits
-            outlier |= resid < -sigma * scale
-        outlier &= ~p
+            outlier |= (resid < -sigma * scale) & ~p
         t, f, e = t[~outlier], f[~outlier], e[~outlier]
 
     bad_err = ~np.isfinite(e) | (e <= 0)
@@ -339,11 +399,17 @@ def detrend(time, flux, flux_err=None, *, window_days: float = 1.0,
 def prepare(time, flux, flux_err=None, quality=None, *, period_days: float | None = None,
             epoch: float | None = None, duration_hours: float | None = None,
             window_days: float | None = None,
-            quality_bitmask: int = DEFAULT_QUALITY_BITMASK) -> LightCurve:
+            quality_bitmask: int = DEFAULT_QUALITY_BITMASK,
+            siblings: Iterable[Mapping[str, float]] = ()) -> LightCurve:
     """Clean and detrend in one call, protecting the transits when the ephemeris is known.
 
     The window defaults to ``max(1 day, 3 x duration)``. Returns the detrended
     :class:`LightCurve` (flux ~1) with non-finite points removed.
+
+    ``siblings`` are the ephemerides of the star's other known candidates (see
+    :func:`siblings_mask`): their transits are kept out of the trend fit and then removed from
+    the returned light curve, so no metric, fold or plot of this candidate sees them (a
+    sibling's transits folded on this period would look like a secondary eclipse).
 
     When the transit mask would hide more than half of the cadences (a "transit" lasting
     most of the orbit, e.g. a contact binary or a pulsator reported with duration ~ period),
@@ -353,17 +419,31 @@ def prepare(time, flux, flux_err=None, quality=None, *, period_days: float | Non
     if period_days is not None and epoch is not None and duration_hours is not None:
         protect = transit_mask(time, period_days=period_days, epoch=epoch,
                                duration_hours=duration_hours)
+    siblings = list(siblings)
+    if siblings:
+        sib = siblings_mask(time, siblings)
+        protect = sib if protect is None else protect | sib
     lc = clean(time, flux, flux_err, quality, quality_bitmask=quality_bitmask, protect=protect)
     mask = None
-    if protect is not None:
+    if period_days is not None and epoch is not None and duration_hours is not None:
         mask = transit_mask(lc.time, period_days=period_days, epoch=epoch,
                             duration_hours=duration_hours)
+        if mask.mean() > 0.5:
+            mask = None
+    sib = siblings_mask(lc.time, siblings) if siblings else None
+    if sib is not None and sib.any():
+        mask = sib if mask is None else mask | sib
         if mask.mean() > 0.5:
             mask = None
     if window_days is None:
         window_days = max(1.0, 3.0 * (duration_hours or 0.0) / 24.0)
     f, e = detrend(lc.time, lc.flux, lc.flux_err, window_days=window_days, mask=mask)
     good = np.isfinite(f) & np.isfinite(e)
+    if sib is not None:
+        good &= ~sib
+    if good.sum() < MIN_POINTS:
+        raise LightCurveError(f"only {int(good.sum())} point(s) left outside the other candidates' transits; "
+                              f"at least {MIN_POINTS} are needed")
     return LightCurve(lc.time[good], f[good], e[good])
 
 

@@ -1,16 +1,17 @@
-"""Plot payloads and plotly figure builders for candidate pages.
+"""Plot payloads of candidate pages: the small arrays every figure needs, computed once.
 
 Two steps, so a page request never processes a light curve:
 
 1. :func:`plot_payload` (run once at import time, on the light curve already cleaned and
    detrended and on the metrics already measured, see :func:`classifier.products.lightcurve_products`)
-   folds and bins it and returns a small JSON-serialisable dict (about 3,000 numbers: lists of
-   floats, ``None`` for NaN) that the site stores. :func:`views_payload` does the same from
-   pre-folded Astronet global/local views (no raw time series). The metrics are NOT stored in
-   the payload (they are ``Candidate.features``): the payload holds arrays only.
-2. The figure builders (``*_figure``) take that payload, and the candidate's metrics where a
-   figure annotates one, and return plotly figure dicts (``{"data": [...], "layout": {...}}``,
-   what ``go.Figure.to_plotly_json()`` gives), JSON-serialisable, for ``Plotly.newPlot``.
+   folds and bins it and returns a small JSON-serialisable dict that the site stores
+   (``Candidate.plot_payload``; about 60-100 kB of JSON, see :data:`PAYLOAD_VERSION`).
+   :func:`views_payload` does the same from pre-folded Astronet global/local views (no raw time
+   series). The metrics are NOT stored in the payload (they are ``Candidate.features``): the
+   payload holds arrays only.
+2. The figure builders (``*_figure``, in :mod:`classifier.figures` and re-exported here) take that
+   payload, and the candidate's metrics where a figure annotates one, and return plotly figure
+   dicts (``{"data": [...], "layout": {...}}``), JSON-serialisable, for ``Plotly.newPlot``.
 
 Flux in figures is relative flux in ppm (0 = out-of-transit level, negative = dimmer);
 views are in Astronet units (median 0, transit minimum -1).
@@ -24,27 +25,56 @@ import numpy as np
 
 from classifier import lightcurves as lcmod
 from classifier.features import trapezoid_model
+from classifier.figures import (
+    SECONDARY_KEYS,
+    all_figures,
+    folded_figure,
+    odd_even_figure,
+    per_transit_figure,
+    periodogram_figure,
+    phase_figure,
+    reliability_figure,
+    robust_range,
+    secondary_figure,
+    timeseries_figure,
+    views_figure,
+)
 from classifier.jsonutil import json_floats, json_number
 from classifier.periodogram import BLSResult
-from classifier.timesystems import time_axis_title
 
-#: 2: metrics are no longer stored in the payload (read ``Candidate.features``); the time
-#: series records its time system.
-PAYLOAD_VERSION = 2
+#: 3: bins carry their standard errors (``err_ppm``) and a time-strided sample of the raw points
+#: (``raw_*``); the whole orbit spans phase -0.25..0.75; the secondary window is centred on the
+#: strongest secondary of the metrics (``secondary.centre_phase``); per-transit depths and a
+#: river diagram (``transits``). 2: metrics no longer stored in the payload. Figures still draw
+#: payloads of versions 1 and 2 (without the parts they lack).
+PAYLOAD_VERSION = 3
 #: Bins of the full time series and of the transit zoom.
 TIMESERIES_BINS = 1000
 ZOOM_BINS = 90
 ZOOM_DURATIONS = 3.0  # zoom window: +/- 3 transit durations
 MAX_TRANSIT_MARKS = 300
+#: Whole-orbit phase range (cycles): the transit at 0 and a circular orbit's secondary at 0.5
+#: both lie whole inside it.
+ORBIT_RANGE = (-0.25, 0.75)
+#: Most raw points kept per panel (a time-strided sample, so every transit keeps its share).
+RAW_ZOOM_POINTS = 800
+RAW_ORBIT_POINTS = 600
+RAW_SECONDARY_POINTS = 400
+#: Per-transit panel: bins across the zoom window per row of the river diagram, most rows
+#: (more transits are averaged in runs of consecutive ones) and most per-transit depths.
+RIVER_BINS = 30
+MAX_RIVER_ROWS = 60
+MAX_TRANSIT_DEPTHS = 200
+#: Most points of the stored BLS periodogram.
+BLS_PLOT_POINTS = 1000
+#: Significant digits stored: binned values keep 6, errors and raw positions 4, raw fluxes 3 (a
+#: thousandth of a point's value is far below what a plot resolves); times keep 9 (BJD days).
+_BIN_DIGITS, _RAW_DIGITS, _RAW_FLUX_DIGITS = 6, 4, 3
 
-_TRANSIT_COLOR = "#d62728"
-_DATA_COLOR = "#1f77b4"
-_RAW_COLOR = "rgba(120,120,120,0.35)"
 
-
-def _jsonable(values) -> list:
-    """Floats as a list, NaN/inf as None (JSON has no NaN); 7 significant digits."""
-    return json_floats(values, digits=7)
+def _floats(values, digits: int = _BIN_DIGITS) -> list:
+    """Floats as a list, NaN/inf as None (JSON has no NaN), ``digits`` significant digits."""
+    return json_floats(values, digits=digits)
 
 
 def _ppm(flux, baseline):
@@ -53,6 +83,40 @@ def _ppm(flux, baseline):
 
 def _metric(metrics: Mapping | None, key: str) -> float | None:
     return json_number((metrics or {}).get(key))
+
+
+def _binned(x, y, *, n_bins: int, x_range: tuple[float, float]):
+    """Mean of ``y`` in ``n_bins`` equal bins of ``x`` over ``x_range`` with its standard error.
+
+    Returns ``(centres, mean, err, counts)``, each of shape ``(n_bins,)``; ``mean`` is NaN in an
+    empty bin and ``err`` (sample standard deviation / sqrt(count)) in a bin of fewer than 2 points.
+    """
+    centres, mean, counts = lcmod.bin_curve(x, y, n_bins=n_bins, x_range=x_range, statistic="mean")
+    lo, hi = x_range
+    x, y = np.asarray(x, float), np.asarray(y, float)
+    ok = np.isfinite(x) & np.isfinite(y) & (x >= lo) & (x < hi)
+    idx = np.minimum(((x[ok] - lo) / ((hi - lo) / n_bins)).astype(np.int64), n_bins - 1)
+    resid = y[ok] - mean[idx]
+    ss = np.bincount(idx, resid * resid, minlength=n_bins)
+    err = np.full(n_bins, np.nan)
+    many = counts >= 2
+    err[many] = np.sqrt(ss[many] / (counts[many] - 1) / counts[many])
+    return centres, mean, err, counts
+
+
+def _sample(n: int, k: int) -> np.ndarray:
+    """Indices of at most ``k`` of ``n`` time-ordered points, evenly strided (deterministic)."""
+    if n <= k:
+        return np.arange(n)
+    return np.unique(np.linspace(0, n - 1, k).round().astype(np.int64))
+
+
+def _raw(x, y, keep, k: int, **extra) -> dict:
+    """The raw points ``keep`` (a mask) as a strided sample of at most ``k``: ``raw_x``-style lists."""
+    x, y = np.asarray(x)[keep], np.asarray(y)[keep]
+    idx = _sample(x.size, k)
+    return {"raw_x": _floats(x[idx], _RAW_DIGITS), "raw_ppm": _floats(y[idx], _RAW_FLUX_DIGITS),
+            **{name: [int(v) for v in np.asarray(arr)[keep][idx]] for name, arr in extra.items()}}
 
 
 # --------------------------------------------------------------------------------------
@@ -69,8 +133,9 @@ def plot_payload(lc: lcmod.LightCurve, metrics: Mapping[str, float | None], *, p
     lc : classifier.lightcurves.LightCurve
         Cleaned, detrended light curve (:func:`classifier.lightcurves.prepare`), time in days.
     metrics : mapping
-        Its vetting metrics (:func:`classifier.features.vetting_metrics`); the trapezoid fit
-        draws the transit model. Not stored in the payload.
+        Its vetting metrics (:func:`classifier.features.vetting_metrics`): the trapezoid fit
+        draws the transit model and the strongest secondary's phase (``SECONDARY_KEYS["phase"]``,
+        0..1) centres the secondary window (phase 0.5 when absent). Not stored in the payload.
     period_days, epoch, duration_hours : float
         Candidate ephemeris, ``epoch`` in the time system of ``lc``.
     time_system : str, optional
@@ -81,9 +146,14 @@ def plot_payload(lc: lcmod.LightCurve, metrics: Mapping[str, float | None], *, p
     Returns
     -------
     dict
-        JSON-serialisable: ``ephemeris``, ``timeseries``, ``transit_times``, ``folded`` (whole
-        orbit), ``zoom`` (with trapezoid model), ``odd``, ``even``, ``secondary``,
-        ``global_view``, ``local_view`` and optionally ``bls``.
+        JSON-serialisable (flux in ppm, hours from mid-transit, phase in cycles):
+        ``ephemeris``; ``timeseries`` (1000 time bins: ``time_bins`` = first centre, width,
+        count); ``transit_times``; ``folded`` (whole orbit,
+        201 bins over :data:`ORBIT_RANGE`); ``zoom`` (90 bins of +/- 3 durations with the trapezoid
+        model); ``odd``, ``even`` (45 bins each); ``secondary`` (45 bins around
+        ``centre_phase``); ``transits`` (per-transit depths and the river diagram);
+        ``global_view``, ``local_view``; optionally ``bls``. Binned parts hold ``err_ppm``
+        (standard errors) and raw parts ``raw_x``/``raw_ppm`` samples.
 
     Raises
     ------
@@ -98,6 +168,7 @@ def plot_payload(lc: lcmod.LightCurve, metrics: Mapping[str, float | None], *, p
     oot = np.abs(x_hours) > duration_hours
     baseline = float(np.median(f[oot])) if oot.sum() >= 3 else float(np.median(f))
     ppm = _ppm(f, baseline)
+    cycle = np.floor((t - epoch) / period_days + 0.5).astype(np.int64)
 
     # full time series, binned in time (keeps gaps as empty bins)
     tc, tv, _ = lcmod.bin_curve(t, ppm, n_bins=min(TIMESERIES_BINS, t.size),
@@ -106,11 +177,14 @@ def plot_payload(lc: lcmod.LightCurve, metrics: Mapping[str, float | None], *, p
     transit_times = epoch + period_days * np.arange(n_first, n_first + MAX_TRANSIT_MARKS)
     transit_times = transit_times[transit_times <= t[-1]]
 
-    # whole orbit and the zoom on the transit
-    fc, fv, _ = lcmod.bin_curve(phase, ppm, n_bins=lcmod.GLOBAL_VIEW_BINS, x_range=(-0.5, 0.5))
+    # whole orbit over -0.25..0.75 (transit and phase-0.5 secondary both whole)
+    orbit = np.where(phase < ORBIT_RANGE[0], phase + 1.0, phase)
+    fc, fv, fe, _ = _binned(orbit, ppm, n_bins=lcmod.GLOBAL_VIEW_BINS, x_range=ORBIT_RANGE)
+
+    # the zoom on the transit, with the trapezoid model and the raw points around it
     half = min(ZOOM_DURATIONS * duration_hours, 0.5 * period_days * 24.0)
-    zc, zv, zn = lcmod.bin_curve(x_hours, ppm, n_bins=ZOOM_BINS, x_range=(-half, half),
-                                 statistic="mean")
+    window = np.abs(x_hours) < half
+    zc, zv, ze, zn = _binned(x_hours, ppm, n_bins=ZOOM_BINS, x_range=(-half, half))
     zoom_model = np.full(ZOOM_BINS, np.nan)
     trapezoid = [_metric(metrics, k) for k in ("trapezoid_depth_ppm", "trapezoid_duration_hours",
                                                 "shape_flat_fraction")]
@@ -118,36 +192,119 @@ def plot_payload(lc: lcmod.LightCurve, metrics: Mapping[str, float | None], *, p
         depth_ppm, total_hours, flat = trapezoid
         zoom_model = (trapezoid_model(zc, depth_ppm * 1e-6, total_hours, flat, 0.0) - 1.0) * 1e6
 
-    # odd and even transits on the same grid, and the window around phase 0.5
-    cycle = np.floor((t - epoch) / period_days + 0.5)
+    # odd and even transits on the same grid (cycle 0, the epoch's transit, is even)
     odd = (cycle % 2) == 1
-    oc, ov, _ = lcmod.bin_curve(x_hours[odd], ppm[odd], n_bins=ZOOM_BINS // 2,
-                                x_range=(-half, half), statistic="mean")
-    _, ev, _ = lcmod.bin_curve(x_hours[~odd], ppm[~odd], n_bins=ZOOM_BINS // 2,
-                               x_range=(-half, half), statistic="mean")
-    x_sec = (np.where(phase < 0, phase + 1.0, phase) - 0.5) * period_days * 24.0
-    sc, sv, _ = lcmod.bin_curve(x_sec, ppm, n_bins=ZOOM_BINS // 2, x_range=(-half, half),
-                                statistic="mean")
+    oc, ov, oe, _ = _binned(x_hours[odd], ppm[odd], n_bins=ZOOM_BINS // 2, x_range=(-half, half))
+    _, ev, ee, _ = _binned(x_hours[~odd], ppm[~odd], n_bins=ZOOM_BINS // 2, x_range=(-half, half))
+
+    # the window around the strongest secondary (phase 0.5 when the metrics have none)
+    centre = _metric(metrics, SECONDARY_KEYS["phase"])
+    centre = 0.5 if centre is None else float(centre) % 1.0
+    x_sec = ((phase - centre + 0.5) % 1.0 - 0.5) * period_days * 24.0
+    sc, sv, se, _ = _binned(x_sec, ppm, n_bins=ZOOM_BINS // 2, x_range=(-half, half))
 
     payload = {
         "version": PAYLOAD_VERSION,
         "kind": "lightcurve",
         "ephemeris": {"period_days": float(period_days), "epoch": float(epoch),
                       "duration_hours": float(duration_hours)},
-        "timeseries": {"time": _jsonable(tc), "flux_ppm": _jsonable(tv),
+        # the time bins are evenly spaced: their first centre and width stand for the 1000 times
+        "timeseries": {"time_bins": [float(tc[0]), float(tc[1] - tc[0]) if tc.size > 1 else 0.0, int(tc.size)],
+                       "flux_ppm": _floats(tv, 5),
                        "time_range": [float(t[0]), float(t[-1])], "time_system": time_system},
-        "transit_times": _jsonable(transit_times),
-        "folded": {"phase": _jsonable(fc), "flux_ppm": _jsonable(fv)},
-        "zoom": {"hours": _jsonable(zc), "flux_ppm": _jsonable(zv),
-                 "model_ppm": _jsonable(zoom_model), "counts": [int(c) for c in zn]},
-        "odd": {"hours": _jsonable(oc), "flux_ppm": _jsonable(ov)},
-        "even": {"hours": _jsonable(oc), "flux_ppm": _jsonable(ev)},
-        "secondary": {"hours": _jsonable(sc), "flux_ppm": _jsonable(sv)},
+        "transit_times": _floats(transit_times, 9),
+        "folded": {"phase": _floats(fc), "flux_ppm": _floats(fv), "err_ppm": _floats(fe, _RAW_DIGITS),
+                   **_raw(orbit, ppm, np.isfinite(ppm), RAW_ORBIT_POINTS)},
+        "zoom": {"hours": _floats(zc), "flux_ppm": _floats(zv), "err_ppm": _floats(ze, _RAW_DIGITS),
+                 "model_ppm": _floats(zoom_model), "counts": [int(c) for c in zn],
+                 **_raw(x_hours, ppm, window, RAW_ZOOM_POINTS, raw_cycle=cycle)},
+        "odd": {"hours": _floats(oc), "flux_ppm": _floats(ov), "err_ppm": _floats(oe, _RAW_DIGITS)},
+        "even": {"hours": _floats(oc), "flux_ppm": _floats(ev), "err_ppm": _floats(ee, _RAW_DIGITS)},
+        "secondary": {"centre_phase": round(centre, 5), "hours": _floats(sc), "flux_ppm": _floats(sv),
+                      "err_ppm": _floats(se, _RAW_DIGITS),
+                      **_raw(x_sec, ppm, np.abs(x_sec) < half, RAW_SECONDARY_POINTS)},
+        "transits": _per_transit(cycle[window], x_hours[window], ppm[window],
+                                 duration_hours=duration_hours, half=half),
     }
     payload.update(_views_part(t, f, period_days, epoch, duration_hours))
     if bls is not None:
         payload["bls"] = bls_payload(bls)
     return payload
+
+
+def _group_rows(cycles: np.ndarray, max_rows: int) -> tuple[np.ndarray, np.ndarray, int]:
+    """Rows of a per-transit table: each distinct cycle its own row, or runs of ``k``
+    consecutive observed cycles averaged together when there are more than ``max_rows``.
+
+    Returns ``(row of each point, first cycle of each row, k)``.
+    """
+    distinct, inverse = np.unique(cycles, return_inverse=True)
+    k = max(1, math.ceil(distinct.size / max_rows))
+    row = inverse // k
+    return row, distinct[::k], k
+
+
+def _per_transit(cycle, x_hours, ppm, *, duration_hours: float, half: float) -> dict:
+    """Per-transit depths and a river diagram from the points within the zoom window.
+
+    Parameters
+    ----------
+    cycle : array of int (n,)
+        Transit number of each point (0 = the epoch's transit).
+    x_hours, ppm : array (n,)
+        Hours from that transit's mid-time and relative flux (ppm).
+    duration_hours, half : float
+        Transit duration and the window's half width (hours).
+
+    Returns
+    -------
+    dict
+        ``cycle``, ``depth_ppm``, ``err_ppm``, ``n_points`` per transit (or per run of
+        ``cycles_per_row`` consecutive transits; at most :data:`MAX_TRANSIT_DEPTHS`): depth =
+        mean out-of-transit level of that window minus the mean of the central half of the
+        transit (as the ``depth_ppm`` metric), error from the window's out-of-transit scatter;
+        ``river``: ``hours`` (:data:`RIVER_BINS` centres), ``first_cycle`` and ``flux_ppm`` rows
+        (at most :data:`MAX_RIVER_ROWS`, mean flux per bin).
+    """
+    ok = np.isfinite(ppm)
+    cycle, x_hours, ppm = cycle[ok], x_hours[ok], ppm[ok]
+    empty = {"cycle": [], "depth_ppm": [], "err_ppm": [], "n_points": [], "cycles_per_row": 1,
+             "river": {"hours": [], "first_cycle": [], "flux_ppm": []}}
+    if cycle.size == 0:
+        return empty
+    core = np.abs(x_hours) < 0.25 * duration_hours
+    out = np.abs(x_hours) > 0.75 * duration_hours
+    row, first, k = _group_rows(cycle, MAX_TRANSIT_DEPTHS)
+    n = first.size
+    n_core = np.bincount(row[core], minlength=n)
+    n_out = np.bincount(row[out], minlength=n)
+    core_sum = np.bincount(row[core], ppm[core], minlength=n)
+    out_sum = np.bincount(row[out], ppm[out], minlength=n)
+    out_ss = np.bincount(row[out], ppm[out] ** 2, minlength=n)
+    with np.errstate(invalid="ignore", divide="ignore"):
+        level = np.where(n_out >= 3, out_sum / np.maximum(n_out, 1), 0.0)
+        scatter = np.sqrt(np.maximum(out_ss / np.maximum(n_out, 1) - level**2, 0.0) * n_out / np.maximum(n_out - 1, 1))
+        depth = np.where(n_core > 0, level - core_sum / np.maximum(n_core, 1), np.nan)
+        err = np.where((n_core > 0) & (n_out >= 3), scatter / np.sqrt(np.maximum(n_core, 1)), np.nan)
+    keep = n_core > 0
+
+    rrow, rfirst, _ = _group_rows(cycle, MAX_RIVER_ROWS)
+    width = 2.0 * half / RIVER_BINS
+    col = np.clip(((x_hours + half) / width).astype(np.int64), 0, RIVER_BINS - 1)
+    cell = rrow * RIVER_BINS + col
+    cells = rfirst.size * RIVER_BINS
+    counts = np.bincount(cell, minlength=cells)
+    sums = np.bincount(cell, ppm, minlength=cells)
+    river = np.full(cells, np.nan)
+    np.divide(sums, counts, out=river, where=counts > 0)
+    centres = -half + width * (np.arange(RIVER_BINS) + 0.5)
+    return {
+        "cycle": [int(c) for c in first[keep]],
+        "depth_ppm": _floats(depth[keep]), "err_ppm": _floats(err[keep], _RAW_DIGITS),
+        "n_points": [int(c) for c in n_core[keep]], "cycles_per_row": int(k),
+        "river": {"hours": _floats(centres), "first_cycle": [int(c) for c in rfirst],
+                  "flux_ppm": [_floats(r, _RAW_FLUX_DIGITS) for r in river.reshape(rfirst.size, RIVER_BINS)]},
+    }
 
 
 def _views_part(t, f, period_days, epoch, duration_hours) -> dict:
@@ -157,7 +314,7 @@ def _views_part(t, f, period_days, epoch, duration_hours) -> dict:
                                duration_hours=duration_hours)
     except lcmod.LightCurveError:  # a flat fold has no normalisable view
         return {"global_view": None, "local_view": None}
-    return {"global_view": _jsonable(g), "local_view": _jsonable(loc)}
+    return {"global_view": _floats(g), "local_view": _floats(loc)}
 
 
 def views_payload(global_view: Sequence[float], local_view: Sequence[float], *,
@@ -170,214 +327,26 @@ def views_payload(global_view: Sequence[float], local_view: Sequence[float], *,
     return {"version": PAYLOAD_VERSION, "kind": "views",
             "ephemeris": {"period_days": json_number(period_days), "epoch": None,
                           "duration_hours": json_number(duration_hours)},
-            "global_view": _jsonable(g), "local_view": _jsonable(loc)}
+            "global_view": _floats(g), "local_view": _floats(loc)}
 
 
 def bls_payload(bls: BLSResult) -> dict:
-    """The BLS periodogram and best peak as a JSON-serialisable dict."""
-    return {"periods_days": _jsonable(bls.periods_days), "power": _jsonable(bls.power),
+    """The BLS periodogram and best peak as a JSON-serialisable dict: at most
+    :data:`BLS_PLOT_POINTS` points (the highest of each run of neighbours, so no peak is lost),
+    periods to 6 significant digits and power to 4 (what a log-period plot resolves)."""
+    periods, power = np.asarray(bls.periods_days, float), np.asarray(bls.power, float)
+    if power.size > BLS_PLOT_POINTS:
+        chunks = np.array_split(np.arange(power.size), BLS_PLOT_POINTS)
+        peaks = np.array([c[np.nanargmax(power[c])] if np.isfinite(power[c]).any() else c[0] for c in chunks])
+        periods, power = periods[peaks], power[peaks]
+    return {"periods_days": _floats(periods, 6), "power": _floats(power, _RAW_DIGITS),
             "best_period_days": float(bls.period_days), "epoch": float(bls.epoch),
             "duration_hours": float(bls.duration_hours), "depth_ppm": json_number(bls.depth_ppm),
             "snr": json_number(bls.snr)}
 
 
-# --------------------------------------------------------------------------------------
-# figure builders (cheap: payload in, plotly dict out)
-# --------------------------------------------------------------------------------------
-
-def _layout(title: str, xtitle: str, ytitle: str, **extra) -> dict:
-    layout = {"title": {"text": title}, "xaxis": {"title": {"text": xtitle}},
-              "yaxis": {"title": {"text": ytitle}}, "template": "plotly_white",
-              "margin": {"l": 60, "r": 20, "t": 50, "b": 50},
-              "legend": {"orientation": "h", "y": -0.2}}
-    layout.update(extra)
-    return layout
-
-
-def _scatter(x, y, name, *, mode="markers", color=_DATA_COLOR, **extra) -> dict:
-    trace = {"type": "scatter", "x": x, "y": y, "name": name, "mode": mode}
-    if mode == "markers":
-        trace["marker"] = {"size": 5, "color": color}
-    else:
-        trace["line"] = {"color": color, "width": 2}
-    trace.update(extra)
-    return trace
-
-
-def _require(payload: Mapping, *keys: str) -> None:
-    missing = [k for k in keys if payload.get(k) is None]
-    if missing:
-        raise ValueError(f"plot payload has no {', '.join(missing)} "
-                         f"(kind {payload.get('kind')!r}); rebuild it with plot_payload()")
-
-
-def folded_figure(payload: Mapping) -> dict:
-    """Folded, binned light curve with the trapezoid transit model; zoomed on the transit."""
-    _require(payload, "zoom")
-    eph = payload["ephemeris"]
-    zoom = payload["zoom"]
-    data = [_scatter(zoom["hours"], zoom["flux_ppm"], "binned flux"),
-            _scatter(zoom["hours"], zoom["model_ppm"], "transit model (trapezoid)",
-                     mode="lines", color=_TRANSIT_COLOR)]
-    half = 0.5 * (eph.get("duration_hours") or 0)
-    layout = _layout(f"Folded on P = {eph['period_days']:.5g} d", "Hours from mid-transit",
-                     "Relative flux (ppm)")
-    layout["shapes"] = [{"type": "rect", "xref": "x", "yref": "paper", "x0": -half, "x1": half,
-                         "y0": 0, "y1": 1, "fillcolor": "rgba(214,39,40,0.08)", "line": {"width": 0}}]
-    return {"data": data, "layout": layout}
-
-
-def phase_figure(payload: Mapping) -> dict:
-    """The whole orbit folded and binned (phase -0.5..0.5, transit at 0)."""
-    _require(payload, "folded")
-    eph = payload["ephemeris"]
-    data = [_scatter(payload["folded"]["phase"], payload["folded"]["flux_ppm"], "binned flux")]
-    return {"data": data, "layout": _layout(f"Whole orbit, P = {eph['period_days']:.5g} d",
-                                            "Phase (cycles)", "Relative flux (ppm)")}
-
-
-def _metrics(payload: Mapping, metrics: Mapping | None) -> Mapping:
-    """The candidate's metrics; payloads of version 1 (stored before ``recompute_products``)
-    carried their own copy, used when none is given."""
-    return (metrics if metrics is not None else payload.get("metrics")) or {}
-
-
-def odd_even_figure(payload: Mapping, metrics: Mapping | None = None) -> dict:
-    """Odd and even transits side by side with their measured depths (from ``metrics``)."""
-    _require(payload, "odd", "even")
-    metrics = _metrics(payload, metrics)
-    data, shapes, annotations = [], [], []
-    for i, key in enumerate(("odd", "even"), start=1):
-        part = payload[key]
-        axis = "" if i == 1 else str(i)
-        data.append(_scatter(part["hours"], part["flux_ppm"], f"{key} transits",
-                             xaxis=f"x{axis}", yaxis=f"y{axis}",
-                             color=_DATA_COLOR if key == "odd" else "#2ca02c"))
-        depth = _metric(metrics, f"{key}_depth_ppm")
-        if depth is not None:
-            shapes.append({"type": "line", "xref": f"x{axis} domain", "yref": f"y{axis}",
-                           "x0": 0, "x1": 1, "y0": -depth, "y1": -depth,
-                           "line": {"color": _TRANSIT_COLOR, "dash": "dash"}})
-            annotations.append({"xref": f"x{axis} domain", "yref": "paper", "x": 0.5, "y": 1.0,
-                                "showarrow": False, "yanchor": "bottom",
-                                "text": f"{key}: depth {depth:.0f} ppm"})
-    sigma = _metric(metrics, "odd_even_sigma")
-    title = "Odd vs even transits" + (f" (difference {sigma:.1f} sigma)" if sigma is not None else "")
-    layout = _layout(title, "Hours from mid-transit", "Relative flux (ppm)")
-    layout.update({"xaxis": {"domain": [0, 0.48], "title": {"text": "Hours from mid-transit (odd)"}},
-                   "xaxis2": {"domain": [0.52, 1], "anchor": "y2",
-                              "title": {"text": "Hours from mid-transit (even)"}},
-                   "yaxis2": {"anchor": "x2", "matches": "y", "showticklabels": False},
-                   "shapes": shapes, "annotations": annotations})
-    return {"data": data, "layout": layout}
-
-
-def secondary_figure(payload: Mapping, metrics: Mapping | None = None) -> dict:
-    """The window around phase 0.5, where an eclipsing binary shows its secondary eclipse."""
-    _require(payload, "secondary")
-    metrics = _metrics(payload, metrics)
-    part = payload["secondary"]
-    data = [_scatter(part["hours"], part["flux_ppm"], "binned flux near phase 0.5")]
-    title = "Secondary eclipse window (phase 0.5)"
-    depth = _metric(metrics, "secondary_depth_ppm")
-    if depth is not None:
-        sig = _metric(metrics, "secondary_sigma")
-        title += f": depth {depth:.0f} ppm" + (f", {sig:.1f} sigma" if sig is not None else "")
-    return {"data": data, "layout": _layout(title, "Hours from phase 0.5", "Relative flux (ppm)")}
-
-
-def views_figure(payload: Mapping) -> dict:
-    """Astronet global view (whole orbit) and local view (around the transit) side by side."""
-    _require(payload, "global_view", "local_view")
-    g, loc = payload["global_view"], payload["local_view"]
-    gx = _jsonable(np.linspace(-0.5, 0.5, len(g) + 1)[:-1] + 0.5 / len(g))
-    lx = _jsonable(np.linspace(-2.0, 2.0, len(loc) + 1)[:-1] + 2.0 / len(loc))
-    data = [_scatter(gx, g, "global view"),
-            _scatter(lx, loc, "local view", xaxis="x2", yaxis="y2", color="#2ca02c")]
-    layout = _layout("Global and local views (normalised: median 0, transit minimum -1)",
-                     "Phase (cycles)", "Normalised flux")
-    layout.update({"xaxis": {"domain": [0, 0.6], "title": {"text": "Phase (cycles)"}},
-                   "xaxis2": {"domain": [0.66, 1], "anchor": "y2",
-                              "title": {"text": "Transit durations from mid-transit"}},
-                   "yaxis2": {"anchor": "x2", "title": {"text": "Normalised flux"}}})
-    return {"data": data, "layout": layout}
-
-
-def timeseries_figure(payload: Mapping) -> dict:
-    """The full (binned, detrended) light curve with each predicted transit marked."""
-    _require(payload, "timeseries")
-    ts = payload["timeseries"]
-    data = [_scatter(ts["time"], ts["flux_ppm"], "binned flux", marker={"size": 3, "color": _DATA_COLOR})]
-    transit_times = payload.get("transit_times") or []
-    if transit_times:
-        ys = [v for v in ts["flux_ppm"] if v is not None]
-        lo = min(ys) if ys else -1.0
-        data.append({"type": "scatter", "mode": "markers", "name": "predicted transits",
-                     "x": transit_times, "y": [lo] * len(transit_times),
-                     "marker": {"symbol": "triangle-up", "size": 8, "color": _TRANSIT_COLOR}})
-    return {"data": data, "layout": _layout("Detrended light curve", time_axis_title(ts.get("time_system")),
-                                            "Relative flux (ppm)")}
-
-
-def periodogram_figure(bls: Mapping) -> dict:
-    """BLS periodogram (log period axis) with the best period marked.
-
-    Accepts a :func:`bls_payload` dict or a plot payload that contains one under ``bls``.
-    """
-    bls = bls.get("bls", bls)
-    if bls is None or "periods_days" not in bls:
-        raise ValueError("no BLS periodogram in this payload; run periodogram.bls_search() and bls_payload()")
-    data = [_scatter(bls["periods_days"], bls["power"], "BLS power", mode="lines", color=_DATA_COLOR)]
-    best = bls["best_period_days"]
-    layout = _layout(f"Box least squares periodogram (best {best:.5g} d)", "Period (days)",
-                     "BLS power (log-likelihood)")
-    layout["xaxis"]["type"] = "log"
-    layout["shapes"] = [{"type": "line", "xref": "x", "yref": "paper", "x0": best, "x1": best,
-                         "y0": 0, "y1": 1, "line": {"color": _TRANSIT_COLOR, "dash": "dot"}}]
-    return {"data": data, "layout": layout}
-
-
-def reliability_figure(bin_centres, observed_frequency, counts, *, label: str = "model") -> dict:
-    """Reliability (calibration) diagram: predicted probability vs observed frequency.
-
-    Parameters
-    ----------
-    bin_centres, observed_frequency : array (k,)
-        Mean predicted probability per bin and the fraction of positives in it (0..1).
-    counts : array (k,)
-        Number of candidates per bin (shown as bars on a second axis).
-    """
-    x, y, n = (np.asarray(a, float).ravel() for a in (bin_centres, observed_frequency, counts))
-    if not (x.size == y.size == n.size):
-        raise ValueError("bin_centres, observed_frequency and counts must have the same length")
-    data = [{"type": "scatter", "mode": "lines", "name": "perfectly calibrated",
-             "x": [0, 1], "y": [0, 1], "line": {"dash": "dash", "color": "grey"}},
-            _scatter(_jsonable(x), _jsonable(y), label, mode="lines+markers", color=_DATA_COLOR),
-            {"type": "bar", "name": "candidates per bin", "x": _jsonable(x), "y": _jsonable(n),
-             "yaxis": "y2", "opacity": 0.3, "marker": {"color": "grey"}}]
-    layout = _layout("Reliability diagram", "Predicted probability", "Observed frequency")
-    layout["xaxis"]["range"] = [0, 1]
-    layout["yaxis"]["range"] = [0, 1]
-    layout["yaxis2"] = {"overlaying": "y", "side": "right", "title": {"text": "Candidates per bin"},
-                        "showgrid": False}
-    return {"data": data, "layout": layout}
-
-
-def all_figures(payload: Mapping, metrics: Mapping | None = None) -> dict[str, dict]:
-    """Every figure a payload supports, by name (views-only payloads give just ``views``).
-
-    ``metrics``: the candidate's vetting metrics (``Candidate.features``) for the depths and
-    significances the odd/even and secondary figures annotate.
-    """
-    builders = {"timeseries": timeseries_figure, "folded": folded_figure, "phase": phase_figure,
-                "odd_even": lambda p: odd_even_figure(p, metrics),
-                "secondary": lambda p: secondary_figure(p, metrics), "views": views_figure}
-    figures = {}
-    for name, build in builders.items():
-        try:
-            figures[name] = build(payload)
-        except ValueError:
-            continue
-    if payload.get("bls"):
-        figures["periodogram"] = periodogram_figure(payload)
-    return figures
+__all__ = [
+    "PAYLOAD_VERSION", "all_figures", "bls_payload", "folded_figure", "odd_even_figure", "per_transit_figure",
+    "periodogram_figure", "phase_figure", "plot_payload", "reliability_figure", "robust_range", "secondary_figure",
+    "timeseries_figure", "views_figure", "views_payload",
+]

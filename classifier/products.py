@@ -10,7 +10,7 @@ Django.
 """
 from __future__ import annotations
 
-from collections.abc import Mapping
+from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
 
 from classifier import lightcurves as lcmod
@@ -53,8 +53,13 @@ def star_params(star: Mapping[str, float | None] | StarParams | None) -> StarPar
 
 def measure(time, flux, flux_err=None, quality=None, *, period_days: float, epoch: float,
             duration_hours: float, star: Mapping | StarParams | None = None,
-            catalog: Mapping[str, float | None] | None = None) -> tuple[lcmod.LightCurve, dict[str, float]]:
+            catalog: Mapping[str, float | None] | None = None, mission: str | None = None,
+            siblings: Iterable[Mapping[str, float]] = ()) -> tuple[lcmod.LightCurve, dict[str, float]]:
     """Prepare (clean, detrend) a raw light curve and compute its vetting metrics.
+
+    The quality flags are read with the mission's own bitmask
+    (:func:`classifier.lightcurves.quality_bitmask`) and the transits of the star's other
+    candidates (``siblings``) are masked before anything is measured.
 
     Parameters
     ----------
@@ -66,6 +71,11 @@ def measure(time, flux, flux_err=None, quality=None, *, period_days: float, epoc
     star : StarParams or mapping of its fields, optional
     catalog : mapping, optional
         Catalog ``depth_ppm`` and ``snr``, passed through into the metrics.
+    mission : str, optional
+        ``kepler``, ``k2``, ``tess`` or ``simulated`` (Kepler bits); None = Kepler.
+    siblings : iterable of mappings, optional
+        Ephemerides of the star's other candidates: ``period_days`` [days], ``epoch`` [days, the
+        time system of ``time``], ``duration_hours`` [hours].
 
     Returns
     -------
@@ -78,7 +88,8 @@ def measure(time, flux, flux_err=None, quality=None, *, period_days: float, epoc
         If the light curve cannot be processed (empty, all NaN, constant, bad ephemeris).
     """
     lc = lcmod.prepare(time, flux, flux_err, quality, period_days=period_days, epoch=epoch,
-                       duration_hours=duration_hours)
+                       duration_hours=duration_hours, quality_bitmask=lcmod.quality_bitmask(mission),
+                       siblings=siblings)
     metrics = vetting_metrics(lc.time, lc.flux, lc.flux_err, period_days=period_days, epoch=epoch,
                               duration_hours=duration_hours, star=star_params(star), catalog=catalog)
     return lc, metrics
@@ -87,14 +98,18 @@ def measure(time, flux, flux_err=None, quality=None, *, period_days: float, epoc
 def lightcurve_products(time, flux, flux_err=None, quality=None, *, period_days: float, epoch: float,
                         duration_hours: float, star: Mapping | StarParams | None = None,
                         catalog: Mapping[str, float | None] | None = None, time_system: str | None = None,
-                        bls: BLSResult | None = None) -> LightCurveProducts:
+                        bls: BLSResult | None = None, mission: str | None = None,
+                        siblings: Iterable[Mapping[str, float]] = ()) -> LightCurveProducts:
     """Metrics and plot payload of one candidate on one raw light curve (see :func:`measure`).
 
-    ``time_system`` (BKJD, BTJD, BJD) labels the time axis; ``bls`` adds a periodogram.
+    ``time_system`` (BKJD, BTJD, BJD) labels the time axis; ``bls`` adds a periodogram;
+    ``mission`` picks the quality bitmask and ``siblings`` (the star's other candidates'
+    ephemerides, epochs in ``time_system``) are masked, as in :func:`measure`.
     Raises :class:`classifier.lightcurves.LightCurveError` like :func:`measure`.
     """
     lc, metrics = measure(time, flux, flux_err, quality, period_days=period_days, epoch=epoch,
-                          duration_hours=duration_hours, star=star, catalog=catalog)
+                          duration_hours=duration_hours, star=star, catalog=catalog, mission=mission,
+                          siblings=siblings)
     payload = plot_payload(lc, metrics, period_days=period_days, epoch=epoch, duration_hours=duration_hours,
                            time_system=time_system, bls=bls)
     return LightCurveProducts(metrics=metrics, payload=payload)

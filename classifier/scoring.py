@@ -12,7 +12,7 @@ from dataclasses import dataclass, field
 
 import numpy as np
 
-from classifier.evaluation import model_disagreement, normalized_entropy, planet_probability, triage_probability
+from classifier.evaluation import normalized_entropy, planet_probability, top_class_disagreement, triage_probability
 
 
 @dataclass
@@ -34,7 +34,9 @@ class Scores:
     margin : ndarray (n,)
         Top probability minus the second (small = uncertain).
     disagreement : ndarray (n,)
-        Committee disagreement between families (see :func:`classifier.evaluation.model_disagreement`).
+        Share of model families whose top class is not the families' most-voted class
+        (:func:`classifier.evaluation.top_class_disagreement`): 0 unanimous, 1/3 when one of
+        three families predicts another class.
     family_proba : dict name -> ndarray (n, k)
     """
 
@@ -88,7 +90,7 @@ def scores_from_proba(proba: np.ndarray, classes: Sequence[str], family_proba: d
         uncertainty=normalized_entropy(proba),
         least_confidence=1.0 - srt[:, -1],
         margin=srt[:, -1] - (srt[:, -2] if proba.shape[1] > 1 else 0.0),
-        disagreement=model_disagreement(family_proba) if family_proba else np.zeros(len(proba)),
+        disagreement=top_class_disagreement(family_proba) if family_proba else np.zeros(len(proba)),
         family_proba=family_proba,
     )
 

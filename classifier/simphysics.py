@@ -145,3 +145,26 @@ def eclipse_flux(time, cadence_days, *, t0, period, k, a_r, b, u, ecc=0.0, w=90.
             sec[sel2] = m2.light_curve(p)
         flux = (flux + sec - 1.0) / (1.0 + secondary_fraction)
     return flux, t_sec
+
+
+# --------------------------------------------------------------------------------------
+# injection into real light curves (tests and benchmarks)
+# --------------------------------------------------------------------------------------
+
+def inject_box_eclipses(time, flux, *, period_days: float, epoch: float, duration_hours: float,
+                        depth: float, secondary_depth: float = 0.0, secondary_phase: float = 0.5,
+                        odd_depth: float | None = None) -> np.ndarray:
+    """``flux`` (n,) with box-shaped eclipses multiplied in: ``depth`` (relative) at the epoch's
+    transits (``odd_depth`` at odd-numbered ones, default the same), ``secondary_depth`` at
+    ``secondary_phase`` [cycles after the transit]. ``time`` in days like ``epoch``. A box keeps the
+    truth exact (the depth of the model is the depth a box measures)."""
+    time = np.asarray(time, float)
+    out = np.array(flux, float, copy=True)
+    half = 0.5 * duration_hours / 24.0
+    cycle = np.floor((time - epoch) / period_days + 0.5)
+    x = time - epoch - cycle * period_days
+    primary = np.where(cycle % 2 == 1, depth if odd_depth is None else odd_depth, depth)
+    out[np.abs(x) < half] *= 1.0 - primary[np.abs(x) < half]
+    if secondary_depth:
+        out[near(time, epoch + secondary_phase * period_days, period_days, half)] *= 1.0 - secondary_depth
+    return out

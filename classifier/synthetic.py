@@ -131,10 +131,15 @@ def _signal_planet(rng, star, time, cadence_days, n_days):
     return signal, truth, period, t0, duration * 24
 
 
-def _eb_signal(rng, star, time, cadence_days, *, twice_period: bool):
-    """Primary + secondary eclipses of a binary; returns the undiluted EB light curve."""
+def _eb_signal(rng, star, time, cadence_days, *, twice_period: bool, eccentricity: float | None = None):
+    """Primary + secondary eclipses of a binary; returns the undiluted EB light curve.
+    ``eccentricity`` forces an eccentric, non-grazing orbit (random argument of periastron)."""
     ecc, w = 0.0, 90.0
-    if twice_period:
+    if eccentricity is not None:
+        q = rng.uniform(0.5, 1.0)
+        grazing = False
+        ecc, w = float(eccentricity), rng.uniform(0, 360)
+    elif twice_period:
         q = rng.uniform(0.85, 1.0)  # near twins: eclipses of similar (not equal) depth
         b = rng.uniform(0.0, 0.5)
     else:
@@ -164,9 +169,10 @@ def _eb_signal(rng, star, time, cadence_days, *, twice_period: bool):
     return flux, truth, period, t0, duration * 24
 
 
-def _signal_eb(rng, star, time, cadence_days, n_days):
-    twice = rng.random() < 0.25
-    flux, truth, period, t0, dur_h = _eb_signal(rng, star, time, cadence_days, twice_period=twice)
+def _signal_eb(rng, star, time, cadence_days, n_days, eccentricity=None):
+    twice = rng.random() < 0.25 if eccentricity is None else False
+    flux, truth, period, t0, dur_h = _eb_signal(rng, star, time, cadence_days, twice_period=twice,
+                                                eccentricity=eccentricity)
     if twice:  # the pipeline folds both eclipses together at half the true period
         period = period / 2
     return flux, truth, period, t0, dur_h
@@ -291,7 +297,7 @@ def _box_depth_snr(time, flux, period, epoch, duration_days, white_ppm):
 def simulate_candidate(truth_class: str, rng: np.random.Generator, *, n_days: float = 90.0,
                        cadence_minutes: float = LONG_CADENCE_MINUTES,
                        candidate_id: str = "SIM-000000.01", star_id: str | None = None,
-                       star: Star | None = None) -> SimulatedCandidate:
+                       star: Star | None = None, eb_eccentricity: float | None = None) -> SimulatedCandidate:
     """Simulate one candidate of class ``truth_class``.
 
     Parameters
@@ -308,6 +314,10 @@ def simulate_candidate(truth_class: str, rng: np.random.Generator, *, n_days: fl
         Identifiers to store; ``star_id`` defaults to ``candidate_id`` without its suffix.
     star : optional
         A star drawn earlier (to put several candidates on the same star); drawn if None.
+    eb_eccentricity : float, optional
+        For ``EB``: force an eccentric orbit (0 <= e < 1) with a random argument of periastron,
+        reported at its true period, so the secondary falls away from phase 0.5 (truth key
+        ``secondary_phase``); for tests and benchmarks of the secondary search.
 
     Returns
     -------
@@ -327,7 +337,7 @@ def simulate_candidate(truth_class: str, rng: np.random.Generator, *, n_days: fl
     if truth_class == "PC":
         signal, truth, period, epoch, dur_h = _signal_planet(rng, star, time, cadence, n_days)
     elif truth_class == "EB":
-        signal, truth, period, epoch, dur_h = _signal_eb(rng, star, time, cadence, n_days)
+        signal, truth, period, epoch, dur_h = _signal_eb(rng, star, time, cadence, n_days, eb_eccentricity)
     elif truth_class == "BEB":
         signal, truth, period, epoch, dur_h = _signal_beb(rng, star, time, cadence, n_days)
     elif truth_class == "V":

@@ -12,13 +12,14 @@ How the ensemble is built (:class:`VettingEnsemble`), with a single level of cro
 2. Each model family (:mod:`classifier.estimators`) is fitted once per fold on the training
    part and predicts the held-out part: out-of-fold (OOF) probabilities of every family.
 3. Second level, fitted on the OOF probabilities: one calibrator per family (isotonic when there
-   are enough labels, else a multinomial sigmoid) and, with ``combine="stack"``, a multinomial
-   logistic regression on the log calibrated probabilities of the families (which also
-   re-calibrates the combination). ``combine="mean"``: plain average (tiny label sets).
+   are enough labels, else a multinomial sigmoid) and a combination of the calibrated families
+   (:mod:`classifier.combination`: the plain average, the average with one temperature, or
+   stacking), chosen by cross-validation: the lowest out-of-fold log loss among the
+   combinations at least as accurate as the plain average.
 4. Honest OOF ensemble probabilities (``oof_proba_``) come from cross-fitting step 3 over the
    same folds; :func:`train` reports its metrics from them, so no nested cross-validation is
    needed (the final model's fold models are the ones that produced the OOF predictions).
-5. Final prediction: the mean of a family's fold models, its calibrator, then the stacker.
+5. Final prediction: the mean of a family's fold models, its calibrator, then the combination.
 
 (A little over 500 lines: :class:`VettingEnsemble` is one unit whose fit, cross-fitted
 calibration and stacking share its fold state; scoring lives in :mod:`classifier.scoring`.)
@@ -39,6 +40,7 @@ from sklearn.linear_model import LogisticRegression
 from sklearn.utils.validation import check_is_fitted
 from threadpoolctl import threadpool_limits
 
+from classifier.combination import COMBINATIONS, Combiner, choose_combination
 from classifier.estimators import FAMILY_NAMES, PROFILE_FAMILIES, make_family
 from classifier.evaluation import classification_metrics, grouped_splits
 from classifier.scoring import Scores, score, scores_from_proba  # re-exported: fit and score from one module
@@ -46,7 +48,7 @@ from classifier.vocabulary import CLASS_CODES, validate_class
 
 #: Isotonic calibration needs enough held-out examples per class; below this, sigmoid.
 MIN_PER_CLASS_FOR_ISOTONIC = 40
-#: Stacking needs enough held-out predictions per class; below this, average.
+#: Stacking is tried only with this many held-out predictions per class.
 MIN_PER_CLASS_FOR_STACKING = 15
 #: Below this many rows, models run single-threaded: OpenMP start-up and spin-waiting on a
 #: busy machine cost far more than the parallel speed-up on small data.
@@ -192,8 +194,10 @@ class VettingEnsemble(ClassifierMixin, BaseEstimator):
     calibration : {"auto", "isotonic", "sigmoid"}
         ``auto``: isotonic when every class has at least
         :data:`MIN_PER_CLASS_FOR_ISOTONIC` examples, else sigmoid.
-    combine : {"auto", "stack", "mean"}
-        ``auto``: stack when every class has :data:`MIN_PER_CLASS_FOR_STACKING` examples.
+    combine : {"auto", "mean", "tempered", "stack"}
+        ``auto``: chosen by cross-validation among the average, the tempered average and (with
+        :data:`MIN_PER_CLASS_FOR_STACKING` examples per class) stacking; see
+        :mod:`classifier.combination`. Another value forces that combination.
     gp_max_samples : int, optional
         Override of the Gaussian-process subsample size.
     random_state : int
@@ -210,6 +214,10 @@ class VettingEnsemble(ClassifierMixin, BaseEstimator):
         Families that could not be fitted, with the reason.
     calibration_method_ : str
     combine_ : str
+        The combination used (``mean``, ``tempered`` or ``stack``).
+    combination_scores_ : dict method -> {"log_loss", "accuracy"}
+        Out-of-fold figures of every combination tried (the basis of the choice).
+    combiner_ : classifier.combination.Combiner
     stacker_ : LogisticRegression or None
     fit_seconds_ : float
         Wall-clock seconds of ``fit``.
@@ -262,8 +270,8 @@ class VettingEnsemble(ClassifierMixin, BaseEstimator):
             raise ValueError(f"unknown or empty model families {unknown}; expected some of {', '.join(FAMILY_NAMES)}")
         if self.calibration not in ("auto", "isotonic", "sigmoid"):
             raise ValueError(f"calibration must be auto, isotonic or sigmoid; got {self.calibration!r}")
-        if self.combine not in ("auto", "stack", "mean"):
-            raise ValueError(f"combine must be auto, stack or mean; got {self.combine!r}")
+        if self.combine not in ("auto",) + COMBINATIONS:
+            raise ValueError(f"combine must be auto, {', '.join(COMBINATIONS)}; got {self.combine!r}")
         present = set(y.tolist())
         if len(present) < 2:
             raise ValueError(f"need labels of at least two classes to train; got only {sorted(present)}")
@@ -331,24 +339,29 @@ class VettingEnsemble(ClassifierMixin, BaseEstimator):
                 oof_raw[name][~covered] = np.mean(
                     [_full_proba(m, X[~covered], k) for m in fold_models[name]], axis=0)
 
-        self.combine_ = self.combine
-        if self.combine == "auto":
-            self.combine_ = "stack" if (counts.min() >= MIN_PER_CLASS_FOR_STACKING and len(kept) > 1) else "mean"
-
-        # Second level (calibrators + stacker) on the out-of-fold predictions. First cross-fitted
-        # over the same folds, for honest out-of-fold ensemble probabilities (the metrics and
-        # mislabel ranking of ``train``: no second, nested cross-validation needed), then once on
-        # all rows for the final model.
+        # Second level (calibrators + combination) on the out-of-fold predictions. First
+        # cross-fitted over the same folds, for honest out-of-fold ensemble probabilities of every
+        # candidate combination (the metrics and mislabel ranking of ``train``, and the choice of
+        # the combination: no nested cross-validation needed), then once on all rows.
+        methods = self._candidate_combinations(counts, kept)
         raw = {name: oof_raw[name] for name in kept}
-        self.oof_proba_ = np.zeros((len(y), k))
+        oof = {m: np.zeros((len(y), k)) for m in methods}
         self.oof_family_proba_ = {name: np.zeros((len(y), k)) for name in kept}
         for tr, te in splits:
-            calibrators, stacker = self._fit_second_level(raw, y_idx, tr, kept)
+            calibrators = self._fit_calibrators(raw, y_idx, tr, kept)
+            fam_tr = {name: calibrators[name].predict_proba(raw[name][tr]) for name in kept}
             fam = {name: calibrators[name].predict_proba(raw[name][te]) for name in kept}
             for name in kept:
                 self.oof_family_proba_[name][te] = fam[name]
-            self.oof_proba_[te] = self._combine(fam, stacker, kept)
-        calibrators, self.stacker_ = self._fit_second_level(raw, y_idx, np.arange(len(y)), kept)
+            for m in methods:
+                comb = Combiner(m, kept, self.random_state).fit(fam_tr, y_idx[tr], k)
+                oof[m][te] = comb.predict_proba(fam)
+        self.combine_, self.combination_scores_ = choose_combination(oof, y_idx)
+        self.oof_proba_ = oof[self.combine_]
+        calibrators = self._fit_calibrators(raw, y_idx, np.arange(len(y)), kept)
+        fam_all = {name: calibrators[name].predict_proba(raw[name]) for name in kept}
+        self.combiner_ = Combiner(self.combine_, kept, self.random_state).fit(fam_all, y_idx, k)
+        self.stacker_ = self.combiner_.stacker_
         self.families_ = {
             name: CalibratedFamily([m for m in fold_models[name] if m is not None], calibrators[name], k)
             for name in kept
@@ -357,19 +370,24 @@ class VettingEnsemble(ClassifierMixin, BaseEstimator):
         self.fit_seconds_ = time.perf_counter() - start
         return self
 
-    def _fit_second_level(self, raw: dict, y_idx: np.ndarray, rows: np.ndarray, kept: list[str]):
-        """Calibrators per family and the stacker (or None), fitted on ``rows`` of ``raw``."""
+    def _candidate_combinations(self, counts: np.ndarray, kept: list[str]) -> list[str]:
+        """Combinations tried by cross-validation: the one asked for, or (``auto``) the average,
+        the tempered average and, with enough labels per class, stacking."""
+        if self.combine != "auto":
+            return [self.combine]
+        if len(kept) < 2:
+            return ["mean", "tempered"]
+        stack = counts.min() >= MIN_PER_CLASS_FOR_STACKING
+        return ["mean", "tempered"] + (["stack"] if stack else [])
+
+    def _fit_calibrators(self, raw: dict, y_idx: np.ndarray, rows: np.ndarray, kept: list[str]) -> dict:
+        """One calibrator per family, fitted on ``rows`` of the out-of-fold ``raw`` probabilities."""
         k = len(self.classes_)
         method = self.calibration_method_
         counts = np.bincount(y_idx[rows], minlength=k)
         if method == "isotonic" and counts.min() < MIN_PER_CLASS_FOR_ISOTONIC:
             method = "sigmoid"  # a cross-fitting part can fall short of the whole set's counts
-        calibrators = {name: ProbabilityCalibrator(method).fit(raw[name][rows], y_idx[rows], k) for name in kept}
-        stacker = None
-        if self.combine_ == "stack":
-            Z = self._stack_features({name: calibrators[name].predict_proba(raw[name][rows]) for name in kept}, kept)
-            stacker = LogisticRegression(C=1.0, max_iter=2000, random_state=self.random_state).fit(Z, y_idx[rows])
-        return calibrators, stacker
+        return {name: ProbabilityCalibrator(method).fit(raw[name][rows], y_idx[rows], k) for name in kept}
 
     def _family_estimator(self, name: str, n_samples: int):
         base = make_family(name, random_state=self.random_state, profile=self.profile, n_jobs=1, n_samples=n_samples)
@@ -377,13 +395,14 @@ class VettingEnsemble(ClassifierMixin, BaseEstimator):
             base.set_params(max_samples=self.gp_max_samples)
         return base
 
-    @staticmethod
-    def _stack_features(family_proba: dict, names) -> np.ndarray:
-        return np.hstack([_log(family_proba[n]) for n in names])
-
-    def _combine(self, family_proba: dict, stacker, names) -> np.ndarray:
-        if stacker is not None:
-            return _full_proba(stacker, self._stack_features(family_proba, names), len(self.classes_))
+    def _combine(self, family_proba: dict, names) -> np.ndarray:
+        combiner = getattr(self, "combiner_", None)
+        if combiner is not None:
+            return combiner.predict_proba(family_proba)
+        # Artifacts written before ``combiner_`` existed: a stacker or the plain average.
+        if self.stacker_ is not None:
+            Z = np.hstack([_log(family_proba[n]) for n in names])
+            return _full_proba(self.stacker_, Z, len(self.classes_))
         return np.mean([family_proba[n] for n in names], axis=0)
 
     # -- prediction -----------------------------------------------------------------------
@@ -398,7 +417,7 @@ class VettingEnsemble(ClassifierMixin, BaseEstimator):
 
     def combine_proba(self, family_proba: dict[str, np.ndarray]) -> np.ndarray:
         """Ensemble probabilities (n, n_classes) from per-family probabilities."""
-        return self._combine(family_proba, self.stacker_, list(self.families_))
+        return self._combine(family_proba, list(self.families_))
 
     def predict_proba(self, X) -> np.ndarray:
         """Calibrated class probabilities, shape (n, n_classes), columns ``classes_``."""
@@ -514,6 +533,7 @@ def train(
         "dropped_families": dict(model.dropped_families_),
         "calibration": model.calibration_method_,
         "combine": model.combine_,
+        "combination_scores": dict(model.combination_scores_),
         "profile": profile,
     })
     return TrainResult(model=model, metrics=metrics, oof_proba=oof, classes=list(model.classes_))

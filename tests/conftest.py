@@ -120,8 +120,10 @@ def make_candidate(db):
 
 
 def spawn_celery_worker(*, name: str = "testworker", queues: str = "default,training,imports",
-                        extra_env: dict | None = None):
+                        extra_env: dict | None = None, extra_args: tuple[str, ...] = ()):
     """Start a real ``celery worker`` process (solo pool) on the test broker and test database.
+
+    ``extra_args`` go to ``celery worker`` (e.g. ``("-I", "tests.candidates.slow_import")``).
 
     Returns the ``subprocess.Popen`` once the worker answers a ping (60 s at most). It runs in
     its own process group, so :func:`stop_celery_worker` (or ``os.killpg``) reaches it whole.
@@ -146,7 +148,8 @@ def spawn_celery_worker(*, name: str = "testworker", queues: str = "default,trai
     hostname = f"{name}-{os.getpid()}-{time.monotonic_ns()}@localhost"
     proc = subprocess.Popen(
         [sys.executable, "-m", "celery", "-A", "vetting", "worker", "-P", "solo", "-Q", queues,
-         "-n", hostname, "--without-heartbeat", "--without-mingle", "--without-gossip", "-l", "WARNING"],
+         "-n", hostname, "--without-heartbeat", "--without-mingle", "--without-gossip", "-l", "WARNING",
+         *extra_args],
         cwd=REPO_ROOT, env=env, start_new_session=True,
     )
     proc.hostname = hostname

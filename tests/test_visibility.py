@@ -46,7 +46,7 @@ def test_before_labeling_a_vetter_sees_nothing_of_the_others(client, scene, vett
 
 def test_after_labeling_the_same_vetter_sees_all_of_it(client, scene, vetter):
     candidate, dispute = scene
-    services.label_create(candidate=candidate, vetter=vetter, label_class="PC")
+    services.label_create(candidate=candidate, vetter=vetter, label_class="EB")  # agrees: a tie has no consensus
     html = _page(client, vetter, candidate)
     assert "Consensus:" in html and "secondary at phase 0.6" in html
     assert client.get(reverse("dispute-detail", args=[dispute.pk])).status_code == 200
@@ -80,7 +80,8 @@ def test_disputing_a_label_you_may_not_see_is_refused_everywhere(client, scene, 
     api = token_client(vetter)
     response = api.post("/api/disputes/", {"candidate": candidate.pk, "label": theirs.pk, "reason": "guess"},
                         format="json")
-    assert response.status_code == 400 and "label" in response.json()["error"]["fields"]
+    # A label you may not see is "no such label" to you (404 naming it), as in every list.
+    assert response.status_code == 404 and "label" in response.json()["error"]["fields"]
     client.force_login(vetter)
     client.post(reverse("dispute-create", args=[candidate.pk]), {"subject": f"label:{theirs.pk}", "reason": "guess"})
     assert not candidate.disputes.filter(label=theirs).exists()

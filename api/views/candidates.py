@@ -1,16 +1,15 @@
 """Targets, candidates, a candidate's light-curve data and predictions, the vetting queue."""
 from __future__ import annotations
 
-from django_filters.rest_framework import DjangoFilterBackend
 from drf_spectacular.utils import extend_schema, extend_schema_view
 from rest_framework import viewsets
 from rest_framework.decorators import action
-from rest_framework.filters import OrderingFilter
 from rest_framework.generics import get_object_or_404
 from rest_framework.response import Response
 from rest_framework.views import APIView
 
 from api.conditional import not_modified
+from api.filters import FilterBackend, StrictOrderingFilter
 from api.lightcurve_data import etag_for, lightcurve_payload, timeseries_for
 from api.pagination import KeysetPagination
 from api.permissions import IsVetter
@@ -30,22 +29,20 @@ from vetting.learning import queue_selectors
 from vetting.learning import selectors as learning_selectors
 from vetting.learning.filters import ORDERING_FIELDS, CandidateFilter
 from vetting.learning.models import Prediction
+from vetting.reviews import selectors as review_selectors
 
 #: Orderings on columns that may be NULL (no prediction, not queued, no SNR or period): such
 #: rows are left out, because keyset pagination needs a value to continue from.
 _NULLABLE_ORDERINGS = {"priority", "p_planet", "uncertainty", "snr", "period_days"}
 
 
-class CandidateOrdering(OrderingFilter):
+class CandidateOrdering(StrictOrderingFilter):
     """``?ordering=`` with the public names of :data:`vetting.learning.filters.ORDERING_FIELDS`
-    (``priority`` sorts on the ``queue_priority`` annotation)."""
+    (``priority`` sorts on the ``queue_priority`` annotation); unknown names are a 400."""
 
     def get_ordering(self, request, queryset, view):
         return [f"{'-' if term.startswith('-') else ''}{ORDERING_FIELDS[term.lstrip('-')]}"
                 for term in super().get_ordering(request, queryset, view)]
-
-    def get_valid_fields(self, queryset, view, context=None):
-        return [(name, name) for name in ORDERING_FIELDS]
 
 
 @extend_schema_view(
@@ -58,6 +55,7 @@ class TargetViewSet(viewsets.ReadOnlyModelViewSet):
     permission_classes = [IsVetter]
     pagination_class = KeysetPagination
     filterset_class = TargetFilter
+    lookup_value_regex = "[0-9]+"
 
 
 @extend_schema_view(
@@ -76,10 +74,11 @@ class TargetViewSet(viewsets.ReadOnlyModelViewSet):
 class CandidateViewSet(viewsets.ReadOnlyModelViewSet):
     permission_classes = [IsVetter]
     pagination_class = KeysetPagination
-    filter_backends = [DjangoFilterBackend, CandidateOrdering]
+    filter_backends = [FilterBackend, CandidateOrdering]
     filterset_class = CandidateFilter
     ordering_fields = list(ORDERING_FIELDS)
     ordering = ["-id"]
+    lookup_value_regex = "[0-9]+"
 
     queryset = Candidate.objects.none()  # for the schema generator; requests use get_queryset
 
@@ -88,6 +87,8 @@ class CandidateViewSet(viewsets.ReadOnlyModelViewSet):
             return self.queryset
         version = learning_selectors.active_version()
         qs = Candidate.objects.with_target().with_active_prediction(version.pk if version else None).with_queue()
+        # Whether the user labeled each row: the blind rule's input (no query per row).
+        qs = qs.annotate(is_mine=review_selectors.labeled_by(self.request.user))
         if self.action == "retrieve":
             return qs.prefetch_related("lightcurves")
         qs = qs.light()
@@ -129,6 +130,10 @@ class CandidateViewSet(viewsets.ReadOnlyModelViewSet):
     @action(detail=True, methods=["get"], filter_backends=[], pagination_class=None)
     def predictions(self, request, pk=None):
         candidate = get_object_or_404(Candidate.objects.only("pk"), pk=pk)
+        if review_selectors.model_hidden(  # the blind rule: nothing of the model before your label
+                user=request.user, candidate_id=candidate.pk,
+                has_labeled=lambda: review_selectors.has_labeled(user=request.user, candidate_id=candidate.pk)):
+            return Response([])
         rows = (Prediction.objects.filter(candidate=candidate).select_related("candidate", "classifier_version")
                 .order_by("-classifier_version__created_at"))
         return Response(PredictionSerializer(rows, many=True).data)
@@ -150,4 +155,4 @@ class QueueView(APIView):
         query = QueueQuerySerializer(data=request.query_params)
         query.is_valid(raise_exception=True)
         candidates = queue_selectors.queue_next(user=request.user, limit=query.validated_data["limit"])
-        return Response(QueueItemSerializer(candidates, many=True).data)
+        return Response(QueueItemSerializer(candidates, many=True, context={"request": request}).data)

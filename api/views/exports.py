@@ -7,14 +7,18 @@ from rest_framework.exceptions import ValidationError
 from rest_framework.views import APIView
 
 from api.exports import LABEL_COLUMNS, PREDICTION_COLUMNS, label_rows, prediction_rows, streaming_export
+from api.filters import check_no_empty_typed_values
 from api.permissions import IsVetter
 from api.views.learning import PredictionListView
+from vetting.core.filters import MAX_ID
 from vetting.core.roles import is_curator
 from vetting.learning.filters import PredictionFilter
 from vetting.reviews.filters import LabelFilter
 from vetting.reviews.models import Label
 
 _FORMATS = {"csv": "text/csv", "json": "application/json"}
+ID_SCHEMA = {"type": "integer", "minimum": 1, "maximum": MAX_ID}
+NUMBER_SCHEMA = {"type": "number", "maximum": 1e50}  # django-filter's NumberFilter bound
 
 
 def _responses(what: str) -> dict:
@@ -33,7 +37,7 @@ class LabelExportView(APIView):
     @extend_schema(
         summary="Export labels (current only unless is_current=false is given)",
         parameters=[
-            OpenApiParameter("candidate", int), OpenApiParameter("vetter", str),
+            OpenApiParameter("candidate", ID_SCHEMA), OpenApiParameter("vetter", str),
             OpenApiParameter("label_class", str, enum=["PC", "EB", "BEB", "V", "IS", "J"]),
             OpenApiParameter("source", str, enum=["human", "catalog", "curator"]),
             OpenApiParameter("is_current", bool),
@@ -44,6 +48,7 @@ class LabelExportView(APIView):
         qs = Label.objects.all()
         if not is_curator(request.user):
             qs = qs.filter(vetter=request.user)
+        check_no_empty_typed_values(LabelFilter, request.query_params)
         params = request.query_params.copy()
         params.setdefault("is_current", "true")
         filterset = LabelFilter(params, queryset=qs, request=request)
@@ -62,11 +67,14 @@ class PredictionExportView(PredictionListView):
         summary="Export predictions of the active classifier version, or of classifier_version",
         parameters=[OpenApiParameter("classifier_version", str, description="version id or name (default: active)"),
                     OpenApiParameter("predicted_class", str, enum=["PC", "EB", "BEB", "V", "IS", "J"]),
-                    OpenApiParameter("p_planet_min", float), OpenApiParameter("p_planet_max", float)],
+                    OpenApiParameter("candidate", ID_SCHEMA),
+                    *(OpenApiParameter(name, NUMBER_SCHEMA) for name in ("p_planet_min", "p_planet_max",
+                                                                          "uncertainty_min"))],
         responses=_responses("predictions"),
         filters=False,
     )
     def get(self, request, *args, **kwargs):
+        check_no_empty_typed_values(PredictionFilter, request.query_params)
         qs = PredictionFilter(request.query_params, queryset=self.get_queryset(), request=request)
         if not qs.is_valid():
             raise ValidationError(qs.errors)

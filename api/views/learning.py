@@ -2,18 +2,18 @@
 from __future__ import annotations
 
 from django.db.models import Q
-from django_filters.rest_framework import DjangoFilterBackend
 from drf_spectacular.utils import OpenApiParameter, extend_schema, extend_schema_view
 from rest_framework import mixins, status, viewsets
 from rest_framework.decorators import action
 from rest_framework.exceptions import NotFound
-from rest_framework.filters import OrderingFilter
 from rest_framework.generics import ListAPIView
 from rest_framework.response import Response
 from rest_framework.reverse import reverse
 
 from api.conditional import make_etag, not_modified
+from api.filters import FilterBackend, StrictOrderingFilter
 from api.pagination import KeysetPagination
+from api.params import MAX_ID, parse_int
 from api.permissions import IsCurator, IsVetter
 from api.serializers import ClassifierVersionSerializer, PredictionSerializer, TrainingRunSerializer
 from vetting.learning import selectors as learning_selectors
@@ -37,9 +37,13 @@ class ClassifierVersionViewSet(viewsets.ReadOnlyModelViewSet):
     serializer_class = ClassifierVersionSerializer
     permission_classes = [IsVetter]
     pagination_class = None  # tens of rows, not millions
-    filter_backends = []
+    filter_backends = [StrictOrderingFilter]
+    ordering_fields = ["created_at", "id"]
+    ordering = ["-created_at", "-id"]
+    lookup_value_regex = "[0-9]+"
 
     def list(self, request, *args, **kwargs):
+        StrictOrderingFilter().get_ordering(request, None, self)  # a bad ?ordering= is a 400, even when cached
         etag = _versions_etag()
         response = not_modified(request, etag) or super().list(request, *args, **kwargs)
         response["ETag"] = etag
@@ -69,7 +73,7 @@ class PredictionListView(ListAPIView):
     serializer_class = PredictionSerializer
     permission_classes = [IsVetter]
     pagination_class = KeysetPagination
-    filter_backends = [DjangoFilterBackend, OrderingFilter]
+    filter_backends = [FilterBackend, StrictOrderingFilter]
     filterset_class = PredictionFilter
     ordering_fields = ["id", "p_planet", "uncertainty"]
     ordering = ["-id"]
@@ -86,7 +90,8 @@ class PredictionListView(ListAPIView):
         if not wanted:
             version = learning_selectors.active_version()
             return version.pk if version else None
-        match = Q(name=wanted) | (Q(pk=int(wanted)) if wanted.isdigit() and len(wanted) < 18 else Q(pk__in=[]))
+        version_pk = parse_int(wanted, minimum=1, maximum=MAX_ID)
+        match = Q(name=wanted) | (Q(pk=version_pk) if version_pk is not None else Q(pk__in=[]))
         version_id = ClassifierVersion.objects.filter(match).values_list("pk", flat=True).first()
         if version_id is None:
             raise NotFound(f"No classifier version {wanted!r}.")
@@ -107,6 +112,7 @@ class TrainingRunViewSet(mixins.ListModelMixin, mixins.RetrieveModelMixin, mixin
     serializer_class = TrainingRunSerializer
     pagination_class = KeysetPagination
     filterset_class = TrainingRunFilter
+    lookup_value_regex = "[0-9]+"
 
     def get_queryset(self):
         return TrainingRun.objects.select_related("requested_by", "classifier_version")

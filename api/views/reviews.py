@@ -1,12 +1,18 @@
 """Labels and disputes: every write goes through ``vetting.reviews.services``."""
 from __future__ import annotations
 
-from django.core.exceptions import ValidationError
+from collections.abc import Mapping
+
+from django.conf import settings
 from drf_spectacular.utils import extend_schema, extend_schema_view
 from rest_framework import mixins, status, viewsets
 from rest_framework.decorators import action
+from rest_framework.exceptions import ParseError
 from rest_framework.response import Response
+from rest_framework.views import APIView
 
+from api.exceptions import Conflict
+from api.fields import validated
 from api.pagination import KeysetPagination
 from api.permissions import IsCurator, IsLabelOwnerOrCuratorReadOnly, IsVetter
 from api.serializers import (
@@ -18,6 +24,7 @@ from api.serializers import (
     LabelCreateSerializer,
     LabelSerializer,
     LabelUpdateSerializer,
+    ReliabilitySerializer,
 )
 from vetting.core.roles import is_curator
 from vetting.reviews import selectors as review_selectors
@@ -42,6 +49,7 @@ class LabelViewSet(mixins.ListModelMixin, mixins.RetrieveModelMixin, mixins.Crea
     permission_classes = [IsVetter, IsLabelOwnerOrCuratorReadOnly]
     pagination_class = KeysetPagination
     filterset_class = LabelFilter
+    lookup_value_regex = "[0-9]+"
 
     queryset = Label.objects.none()  # for the schema generator
 
@@ -55,23 +63,22 @@ class LabelViewSet(mixins.ListModelMixin, mixins.RetrieveModelMixin, mixins.Crea
         return qs
 
     def create(self, request, *args, **kwargs):
-        data = LabelCreateSerializer(data=request.data)
-        data.is_valid(raise_exception=True)
-        label = services.label_create(vetter=request.user, **data.validated_data)
+        label = services.label_create(vetter=request.user, **validated(LabelCreateSerializer(data=request.data)))
         return Response(LabelSerializer(label).data, status=status.HTTP_201_CREATED)
 
     def update(self, request, *args, **kwargs):
         label = self.get_object()  # object permission: only your own
         if label.source != LabelSource.HUMAN:
-            raise ValidationError({"source": "only vetter labels can be changed here"})
+            raise Conflict({"source": ["only vetter labels can be changed here"]})
         if not label.is_current:
-            raise ValidationError({"is_current": f"label #{label.pk} was superseded; change your current label"})
+            raise Conflict({"is_current": [f"label #{label.pk} was superseded; change your current label"]})
         partial = kwargs.get("partial", False)
         current = {"label_class": label.label_class, "confidence": label.confidence, "note": label.note,
                    "seconds_spent": label.seconds_spent}
-        data = LabelUpdateSerializer(data={**current, **request.data} if partial else request.data)
-        data.is_valid(raise_exception=True)
-        new = services.label_create(candidate=label.candidate_id, vetter=request.user, **data.validated_data)
+        if partial and not isinstance(request.data, Mapping):
+            raise ParseError("The body must be a JSON object.")
+        data = validated(LabelUpdateSerializer(data={**current, **request.data} if partial else request.data))
+        new = services.label_create(candidate=label.candidate_id, vetter=request.user, **data)
         return Response(LabelSerializer(new).data)
 
 
@@ -87,6 +94,7 @@ class DisputeViewSet(mixins.ListModelMixin, mixins.RetrieveModelMixin, mixins.Cr
     permission_classes = [IsVetter]
     pagination_class = KeysetPagination
     filterset_class = DisputeFilter
+    lookup_value_regex = "[0-9]+"
 
     def get_queryset(self):
         """Only the disputes the visibility rule lets the user see (the site's rule)."""
@@ -94,9 +102,8 @@ class DisputeViewSet(mixins.ListModelMixin, mixins.RetrieveModelMixin, mixins.Cr
         return review_selectors.visible_disputes(qs, user=self.request.user)
 
     def create(self, request, *args, **kwargs):
-        data = DisputeCreateSerializer(data=request.data)
-        data.is_valid(raise_exception=True)
-        dispute = services.dispute_open(opened_by=request.user, **data.validated_data)
+        data = validated(DisputeCreateSerializer(data=request.data, context={"request": request}))
+        dispute = services.dispute_open(opened_by=request.user, **data)
         return Response(DisputeSerializer(dispute).data, status=status.HTTP_201_CREATED)
 
     @extend_schema(summary="Comment on a dispute", request=DisputeCommentCreateSerializer,
@@ -104,9 +111,8 @@ class DisputeViewSet(mixins.ListModelMixin, mixins.RetrieveModelMixin, mixins.Cr
     @action(detail=True, methods=["post"], filter_backends=[], pagination_class=None)
     def comments(self, request, pk=None):
         dispute = self.get_object()
-        data = DisputeCommentCreateSerializer(data=request.data)
-        data.is_valid(raise_exception=True)
-        comment = services.dispute_comment(dispute=dispute, author=request.user, text=data.validated_data["text"])
+        data = validated(DisputeCommentCreateSerializer(data=request.data))
+        comment = services.dispute_comment(dispute=dispute, author=request.user, text=data["text"])
         return Response(DisputeCommentSerializer(comment).data, status=status.HTTP_201_CREATED)
 
     @extend_schema(summary="Resolve a dispute (curators): the decision becomes the curated label",
@@ -115,7 +121,32 @@ class DisputeViewSet(mixins.ListModelMixin, mixins.RetrieveModelMixin, mixins.Cr
             pagination_class=None)
     def resolve(self, request, pk=None):
         dispute = self.get_object()
-        data = DisputeResolveSerializer(data=request.data)
-        data.is_valid(raise_exception=True)
-        dispute = services.dispute_resolve(dispute=dispute, curator=request.user, **data.validated_data)
+        data = validated(DisputeResolveSerializer(data=request.data))
+        if dispute.status == Dispute.Status.RESOLVED:  # the service checks again under its lock
+            raise Conflict({"status": [f"dispute #{dispute.pk} is already resolved"]})
+        dispute = services.dispute_resolve(dispute=dispute, curator=request.user, **data)
         return Response(DisputeSerializer(self.get_queryset().get(pk=dispute.pk)).data)
+
+
+class ReliabilityView(APIView):
+    """Each vetter's estimated reliability (Dawid-Skene confusion matrix), as on the team page."""
+
+    permission_classes = [IsVetter]
+
+    @extend_schema(
+        summary="Vetter reliability from the newest Dawid-Skene fit (curators: every vetter; vetters: themselves)",
+        responses=ReliabilitySerializer,
+    )
+    def get(self, request):
+        fit = review_selectors.latest_reliability_fit()
+        rows = review_selectors.reliability_for(user=request.user, fit=fit)
+        body = {
+            "fit_id": fit.pk if fit else None, "fitted_at": fit.created_at if fit else None,
+            "classes": list(fit.classes) if fit else [], "priors": list(fit.priors) if fit else [],
+            "n_labels": fit.n_labels if fit else 0, "n_fixed": fit.n_fixed if fit else 0,
+            "rule": settings.VETTING_CONSENSUS.get("rule", "weighted_majority"),
+            "labels_per_candidate": settings.VETTING_LABELS_PER_CANDIDATE,
+            "blind_mode": settings.VETTING_BLIND_MODE,
+            "vetters": rows,
+        }
+        return Response(ReliabilitySerializer(body).data)

@@ -60,4 +60,4 @@ def test_example_client_labels_retrains_and_waits(live_server, curator, make_can
 
     with pytest.raises(example.ApiError) as info:
         client.label(999999, "PC", confidence=1.0, note="")
-    assert info.value.status == 400 and "candidate" in info.value.fields
+    assert info.value.status == 404 and "candidate" in info.value.fields  # no such candidate

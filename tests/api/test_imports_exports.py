@@ -58,26 +58,37 @@ def test_fits_upload_accepted(curator_client):
     assert response.status_code == 202, response.content
 
 
-@pytest.mark.parametrize("payload, field, words", [
-    ({"kind": "fits", "file": ("lc.fits", b"this is not fits at all")}, "file", "not a FITS file"),
-    ({"kind": "catalog", "file": ("koi.csv", b"\x00\xff\xfe binary")}, "file", "not UTF-8"),
-    ({"kind": "catalog", "file": ("koi.csv", b"")}, "file", "empty"),
-    ({"kind": "catalog", "file": ("koi.csv", b"just words without delimiters\n")}, "file", "no delimited header"),
-    ({"kind": "catalog", "file": ("koi.xlsx", KOI_CSV)}, "upload", "expects a file ending in"),
+@pytest.mark.parametrize("payload, field, words, status", [
+    # Files that are not what ``kind`` takes: 415 (the request is well formed, the file's format is not).
+    ({"kind": "fits", "file": ("lc.fits", b"this is not fits at all")}, "file", "not a FITS file", 415),
+    ({"kind": "catalog", "file": ("koi.csv", b"\x00\xff\xfe binary")}, "file", "not UTF-8", 415),
+    ({"kind": "catalog", "file": ("koi.csv", b"")}, "file", "empty", 415),
+    ({"kind": "views", "file": ("c.csv", b"a,b\n1,2\n"), "views_file": ("v.npz", b"")}, "views_file", "", 415),
+    ({"kind": "fits", "file": ("lc.fits", b"")}, "file", "", 415),
+    ({"kind": "catalog", "file": ("koi.csv", b"just words without delimiters\n")}, "file", "no delimited header", 415),
     ({"kind": "views", "file": ("c.csv", b"a,b\n1,2\n"), "views_file": ("v.npz", b"PK\x03\x04garbage")},
-     "views_file", "cannot be read as .npz"),
-    ({"kind": "views", "file": ("c.csv", b"a,b\n1,2\n")}, "views_file", "views.npz in views_file"),
-    ({"kind": "spreadsheet", "file": ("koi.csv", KOI_CSV)}, "kind", "valid choice"),
-    ({"kind": "catalog", "file": ("koi.csv", KOI_CSV), "options": "{not json"}, "options", "JSON object"),
-    ({"kind": "catalog", "file": ("koi.csv", KOI_CSV), "options": '{"colour": "red"}'}, "options", "unknown option"),
-    ({"kind": "catalog"}, "file", "No file"),
+     "views_file", "cannot be read as .npz", 415),
+    ({"kind": "views", "file": ("c.csv", b"a,b\n1,2\n")}, "views_file", "views.npz in views_file", 415),
+    ({"kind": "catalog", "file": ("koi.csv", KOI_CSV), "views_file": ("v.npz", b"x")}, "views_file", "second file",
+     415),
+    # Malformed requests: 400.
+    ({"kind": "catalog", "file": ("koi.xlsx", KOI_CSV)}, "upload", "expects a file ending in", 400),
+    ({"kind": "spreadsheet", "file": ("koi.csv", KOI_CSV)}, "kind", "valid choice", 400),
+    ({"kind": "catalog", "file": ("koi.csv", KOI_CSV), "options": "{not json"}, "options", "JSON object", 400),
+    ({"kind": "catalog", "file": ("koi.csv", KOI_CSV), "options": '{"colour": "red"}'}, "options", "unknown option",
+     400),
+    ({"kind": "catalog", "file": ("koi.csv", KOI_CSV), "options": '{"table": "' + "[" * 50 + '"}'}, "options",
+     "unknown table", 400),
+    ({"kind": "catalog", "file": ("koi.csv", KOI_CSV), "options": '{"mission": "\\u0000"}'}, "options", "NUL", 400),
+    ({"kind": "catalog", "file": ("koi.csv", KOI_CSV), "options": "[" * 5000}, "options", "JSON object", 400),
+    ({"kind": "catalog"}, "file", "No file", 400),
 ])
-def test_malformed_uploads_are_400_and_write_nothing(curator_client, payload, field, words):
+def test_malformed_uploads_are_rejected_and_write_nothing(curator_client, payload, field, words, status):
     from vetting.candidates.models import ImportJob
 
     data = {k: upload(*v) if isinstance(v, tuple) else v for k, v in payload.items()}
     response = curator_client.post("/api/imports/", data, format="multipart")
-    assert response.status_code == 400, response.content
+    assert response.status_code == status, response.content
     error = error_of(response)
     assert field in error["fields"], error
     assert words in error["message"], error

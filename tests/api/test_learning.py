@@ -84,4 +84,5 @@ def test_finished_run_names_its_version(vetter_client, make_version):
     version.training_run = run
     version.save()
     body = vetter_client.get(f"/api/training-runs/{run.pk}/").json()
-    assert body["classifier_version"] == {"id": version.pk, "name": "v3", "status": "rejected", "is_active": False}
+    assert body["classifier_version"] == {"id": version.pk, "name": "v3", "status": "rejected", "is_active": False,
+                                           "origin": "team"}

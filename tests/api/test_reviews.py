@@ -32,7 +32,7 @@ def test_relabel_keeps_history(vetter_client, make_candidate):
     put = vetter_client.put(f"/api/labels/{new['id']}/", {"label_class": "V", "confidence": 0.5}, format="json")
     assert put.status_code == 200 and put.json()["confidence"] == 0.5
     stale = vetter_client.patch(f"/api/labels/{first['id']}/", {"label_class": "J"}, format="json")
-    assert stale.status_code == 400 and "superseded" in error_of(stale)["message"]
+    assert stale.status_code == 409 and "superseded" in error_of(stale)["message"]
 
 
 def test_only_your_own_labels_can_change(vetter_client, vetter2_client, curator_client, make_candidate):
@@ -58,8 +58,11 @@ def test_label_list_scoped_by_role(vetter_client, vetter2_client, curator_client
 
 def test_label_bad_input(vetter_client, norole_client, make_candidate):
     cand = make_candidate()
+    response = vetter_client.post("/api/labels/", {"candidate": 999999, "label_class": "PC"}, format="json")
+    assert response.status_code == 404  # well formed, but no such candidate
+    assert "candidate" in error_of(response)["fields"]
     cases = [
-        ({"candidate": 999999, "label_class": "PC"}, "candidate"),
+        ({"candidate": 999999, "label_class": "XX"}, "candidate"),  # with another error: a 400 naming both
         ({"candidate": "abc", "label_class": "PC"}, "candidate"),
         ({"candidate": cand.pk, "label_class": "planet"}, "label_class"),
         ({"candidate": cand.pk, "label_class": "PC", "confidence": 1.5}, "confidence"),
@@ -97,7 +100,7 @@ def test_dispute_open_comment_resolve(vetter_client, curator_client, make_candid
     assert body["status"] == "resolved" and body["resolved_by"] == "carla" and len(body["comments"]) == 1
     assert Consensus.objects.get(candidate=cand).label_class == "EB"  # the curated label decides
     again = curator_client.post(f"/api/disputes/{dispute['id']}/resolve/", {"resolved_class": "PC"}, format="json")
-    assert again.status_code == 400 and "already resolved" in error_of(again)["message"]
+    assert again.status_code == 409 and "already resolved" in error_of(again)["message"]
     listed = vetter_client.get(f"/api/disputes/?status=resolved&candidate={cand.pk}").json()["results"]
     assert [d["id"] for d in listed] == [dispute["id"]]
 
@@ -118,7 +121,8 @@ def test_dispute_bad_input(vetter_client, make_candidate):
     assert blank.status_code == 400 and "reason" in error_of(blank)["fields"]
     foreign = vetter_client.post("/api/disputes/", {"candidate": cand.pk, "label": label["id"], "reason": "x"},
                                  format="json")
-    assert foreign.status_code == 400 and "another candidate" in error_of(foreign)["message"]
+    # A label of another candidate is no label of this one: a 404 naming the field.
+    assert foreign.status_code == 404 and "label" in error_of(foreign)["fields"]
     unknown = vetter_client.post("/api/disputes/999999/comments/", {"text": "hi"}, format="json")
     assert unknown.status_code == 404
     dispute = vetter_client.post("/api/disputes/", {"candidate": cand.pk, "reason": "x"}, format="json").json()

@@ -39,11 +39,16 @@ def table_slice(shared_data, tmp_path):
     return make
 
 
+@pytest.fixture
+def real_worker_media():
+    """Ask for this in a test that starts its own worker: files stay in the test settings' MEDIA_ROOT."""
+
+
 @pytest.fixture(autouse=True)
 def _media_in_tmp(request, tmp_path):
     """Light-curve files go to a per-test folder, never the shared test media root; except with
     a real worker, which runs in its own process on the test settings' MEDIA_ROOT."""
-    if "celery_worker_process" in request.fixturenames:
+    if {"celery_worker_process", "real_worker_media"} & set(request.fixturenames):
         yield
         return
     settings = request.getfixturevalue("settings")

@@ -95,3 +95,23 @@ def test_not_a_fits_file(tmp_path):
     with pytest.raises(BadFileError, match="not a readable FITS"):
         services.import_fits_file(path=path)
     assert not LightCurve.objects.exists()
+
+
+def test_siblings_are_masked_at_import_and_recompute(shared_data, tmp_path):
+    """Kepler-36 (KIC 11401755): K00277.01's transits folded on K00277.02's period made a 19.9
+    sigma "secondary"; the importer and recompute_products pass the sibling's ephemeris."""
+    from vetting.candidates.recompute import products_recompute
+
+    src = shared_data / KOI
+    lines = src.read_text(encoding="utf-8").splitlines(keepends=True)
+    header = [line for line in lines if line.startswith("#")]
+    rows = [line for line in lines if not line.startswith("#")]
+    table = tmp_path / "koi_kepler36.csv"
+    table.write_text("".join(header + rows[:1] + [r for r in rows[1:] if ",K00277.0" in r]), encoding="utf-8")
+    services.import_catalog_file(path=table)
+    services.import_fits_file(path=shared_data / FITS_DIR / "exohunt_cache_11401755.fits")
+    koi = Candidate.objects.get(catalog_id="K00277.02")
+    assert koi.features["secondary_best_sigma"] < 5
+    products_recompute(candidate_ids=[koi.pk])
+    koi.refresh_from_db()
+    assert koi.features["secondary_best_sigma"] < 5

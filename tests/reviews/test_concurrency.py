@@ -28,15 +28,16 @@ N_THREADS, LABELS_PER_THREAD, N_VETTERS, N_CANDIDATES = 16, 25, 8, 10
 
 
 def _decide(labels) -> consensus_rule.Decision | None:
-    rule = settings.VETTING_CONSENSUS
+    """The configured rule applied to the labels as stored; a tie stores no consensus."""
+    from vetting.reviews import selectors
+
     votes = [consensus_rule.Vote(label.label_class, label.confidence, label.source, label.is_gold,
-                                 label.excluded_from_training)
+                                 label.excluded_from_training, label.vetter_id)
              for label in sorted(labels, key=lambda label: (label.created_at, label.id), reverse=True)]
-    return consensus_rule.decide(
-        votes, min_labels=rule.get("min_labels", 1), curator_overrides=rule.get("curator_overrides", True),
-        weight_by_confidence=rule.get("weight_by_confidence", True),
-        include_catalog=settings.VETTING_INCLUDE_CATALOG_LABELS,
-    )
+    decision = consensus_rule.decide_configured(votes, conf=settings.VETTING_CONSENSUS,
+                                                include_catalog=settings.VETTING_INCLUDE_CATALOG_LABELS,
+                                                reliability=selectors.current_reliability())
+    return None if decision is None or decision.is_tie else decision
 
 
 def _consensus_mismatches() -> list[tuple]:

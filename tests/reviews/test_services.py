@@ -25,9 +25,10 @@ def test_a_second_label_supersedes_the_first_in_bounded_queries(make_candidate, 
                                                                 django_assert_max_num_queries):
     candidate = make_candidate()
     first = services.label_create(candidate=candidate, vetter=vetter, label_class="PC")
-    # lock, previous label, retire it (+ history), insert (+ history), current labels, consensus
-    # upsert and the savepoints around them: 17 (29 when full_clean also queried the constraints)
-    with django_assert_max_num_queries(17):
+    # lock, previous label, retire it (+ history), the vetter's assignment, insert (+ history),
+    # current labels, the reliability fit, the review row (read, write), consensus upsert and the
+    # savepoints around them: 22 (34 when full_clean also queried the constraints)
+    with django_assert_max_num_queries(22):
         second = services.label_create(candidate=candidate.pk, vetter=vetter, label_class="EB", confidence=0.5)
     first.refresh_from_db()
     assert not first.is_current and second.is_current and second.supersedes_id == first.pk

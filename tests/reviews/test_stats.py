@@ -104,8 +104,21 @@ def test_throughput_hand_computed():
     assert result.active_hours == pytest.approx(2420 / 3600)
     assert result.labels_per_hour == pytest.approx(4 / (2420 / 3600))
     assert result.median_seconds == 30.0
-    empty = stats.throughput(_times(0), [None])
-    assert empty.labels_per_hour is None and empty.median_seconds is None
+    assert not result.floored
+    single = stats.throughput(_times(0), [None])
+    # one label with nothing measured counts for the floor: an upper bound, marked as such
+    assert single.floored and single.labels_per_hour == pytest.approx(3600 / stats.MIN_SECONDS_PER_LABEL)
+    assert single.median_seconds is None
+
+
+def test_instant_seed_labels_give_a_bounded_rate_not_nonsense():
+    from datetime import timedelta
+
+    start = _times(0)[0]
+    times = [start + timedelta(milliseconds=2 * i) for i in range(200)]  # 200 labels in 0.4 s
+    result = stats.throughput(times, [None] * 200)
+    assert result.floored
+    assert result.labels_per_hour == pytest.approx(3600 / stats.MIN_SECONDS_PER_LABEL)  # not 1.8 million
 
 
 def test_planet_rate_by_hour_and_session_position():

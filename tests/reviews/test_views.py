@@ -71,7 +71,7 @@ def test_others_labels_hidden_until_you_label(client, vetter, vetter2, curator, 
     assert "hidden until you label" in page
     assert "centroid shift" not in page and "victor" not in page
 
-    services.label_create(candidate=candidate, vetter=vetter, label_class="PC")
+    services.label_create(candidate=candidate, vetter=vetter, label_class="BEB")
     page = client.get(url).content.decode()
     assert "centroid shift" in page and "victor" in page and "Consensus:" in page
 
@@ -154,7 +154,7 @@ def test_team_page_curator_sees_everyone_vetter_sees_self(client, vetter, vetter
     page = client.get(reverse("team-stats")).content.decode()
     assert _team_rows(page)[:2] == ["vera", "victor"]
     assert "vera – victor" in page
-    assert "How consensus works" in page and "weighs its confidence" in page
+    assert "How consensus works" in page and "estimated confusion matrix" in page and "adjudication queue" in page
     # 4 candidates, 3 agree: Fleiss kappa = (0.75 - 0.34375) / (1 - 0.34375) = 0.619 (see test_stats).
     assert "<strong>0.62</strong>" in page
 

@@ -8,7 +8,7 @@ from django.db import connection
 from django.test import Client
 from django.urls import reverse
 
-from vetting.reviews.models import Consensus, Label
+from vetting.reviews.models import CandidateReview, Consensus, Label
 
 
 @pytest.mark.django_db(transaction=True)
@@ -39,5 +39,7 @@ def test_two_vetters_label_the_same_candidate_at_once(vetter, vetter2, make_cand
     current = dict(Label.objects.filter(candidate=candidate, is_current=True)
                    .values_list("vetter__username", "label_class"))
     assert current == {"vera": "PC", "victor": "EB"}
-    consensus = Consensus.objects.get(candidate=candidate)
-    assert (consensus.n_labels, consensus.needs_review) == (2, True)  # a 1:1 tie is flagged
+    # a 1:1 tie is no label (never silently the first class): it waits for a curator or a third label
+    assert not Consensus.objects.filter(candidate=candidate).exists()
+    review = CandidateReview.objects.get(candidate=candidate)
+    assert (review.n_labels, review.needs_review, review.is_open, review.labels_wanted) == (2, True, True, 3)

@@ -111,10 +111,20 @@ def test_vet_with_keyboard_dispute_and_resolve(
     page.click("text=Start vetting")
     page.wait_for_url(re.compile(rf".*/candidates/{candidates[0].pk}/$"))
     page.wait_for_selector("#fig-folded .main-svg")  # plotly drew the figure
+    page.locator("#fig-periodogram").scroll_into_view_if_needed()  # figures below the fold draw when near
     page.wait_for_selector("#fig-periodogram .main-svg")
+    page.wait_for_selector("#fig-per_transit .main-svg")
+    page.evaluate("window.scrollTo(0, 0)")
     page.screenshot(path=str(RESULTS / "candidate_page.png"), full_page=True)
     # the others' labels are hidden before labeling
     assert "hidden until you label" in page.inner_text("#team-h + *")
+
+    page.wait_for_function("document.documentElement.dataset.plotsDrawn")  # every figure, one per task
+    assert page.locator("#class-hint").is_hidden()
+    page.keyboard.press("Enter")  # no class chosen yet: a visible hint, nothing saved
+    assert page.locator("#class-hint").is_visible() and "Choose a class first" in page.inner_text("#class-hint")
+    assert page.url.endswith(f"/candidates/{candidates[0].pk}/")
+    assert page.locator("table.probs").evaluate("t => t.scrollWidth <= t.parentElement.clientWidth + 1")  # fits
 
     keys = ["1", "2", "1", "3", "2"]  # PC, EB, PC, BEB, EB
     for i, key in enumerate(keys):
@@ -124,6 +134,7 @@ def test_vet_with_keyboard_dispute_and_resolve(
         page.keyboard.press("Enter")
         page.wait_for_url(re.compile(rf".*/candidates/{candidates[i + 1].pk}/$"))
         assert "Saved" in page.inner_text("#notice")
+        assert page.inner_text("#session-count").startswith(f"{i + 1} labeled this session")
     mine = dict(Label.objects.filter(vetter=vetter, is_current=True).values_list("candidate_id", "label_class"))
     assert mine == {c.pk: cls for c, cls in zip(candidates, ["PC", "EB", "PC", "BEB", "EB"])}
     assert all(s is not None and s > 0
@@ -156,7 +167,8 @@ def test_vet_with_keyboard_dispute_and_resolve(
     assert Consensus.objects.get(candidate=candidates[4]).method == "curator"
 
     page.click("nav >> text=Team")
-    page.wait_for_selector("[data-figure=hour] .main-svg")
-    page.wait_for_selector("[data-figure=position] .main-svg")
+    for name in ("hour", "position"):  # figures below the fold draw when scrolled near
+        page.locator(f"[data-figure={name}]").scroll_into_view_if_needed()
+        page.wait_for_selector(f"[data-figure={name}] .main-svg")
     page.screenshot(path=str(RESULTS / "team_page.png"), full_page=True)
     assert "How consensus works" in page.inner_text("#how-consensus-works")

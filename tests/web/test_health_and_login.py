@@ -22,8 +22,8 @@ def test_candidate_list_renders_for_vetter(client, vetter, make_candidate):
     assert b"K00752.01" in response.content
 
 
-def test_health_reports_database_and_broker(client):
-    response = client.get(reverse("health"))
+def test_health_reports_database_and_broker(admin_client):
+    response = admin_client.get(reverse("health"))  # the details are for staff (tests/web/test_faults.py)
     body = response.json()
     assert response.status_code == 200
     assert body["database"]["ok"] is True

@@ -151,3 +151,44 @@ def test_site_code_never_unpickles_or_evaluates_user_data():
         if "joblib.load(" in path.read_text(encoding="utf-8"):
             offenders.append(f"{path.relative_to(REPO)}: joblib.load outside classifier/persistence.py")
     assert not offenders, "\n".join(offenders)
+
+
+# --- Login throttle: site and admin login, one counter ------------------------------------------
+
+@pytest.mark.django_db
+def test_admin_login_is_throttled_with_the_site_login(client, curator):
+    """Issue 12 defect 2: 40 wrong passwords on /admin/login/ were all checked, then the right one
+    logged in. Failures on either login page count towards one lockout of the address."""
+    curator.is_staff = True
+    curator.save()
+    for i in range(10):
+        path = reverse("admin:login") if i % 2 else reverse("login")
+        assert client.post(path, {"username": "carla", "password": "wrong"}).status_code == 200
+    for path in (reverse("admin:login"), reverse("login")):
+        response = client.post(path, {"username": "carla", "password": "pw-carla"})
+        assert response.status_code == 429
+        assert b"Too many failed attempts" in response.content
+        assert int(response["Retry-After"]) > 0
+    assert "_auth_user_id" not in client.session
+
+
+@pytest.mark.django_db
+def test_successful_logins_do_not_count_towards_the_lockout(client, vetter):
+    for _ in range(12):
+        response = client.post(reverse("login"), {"username": "vera", "password": "pw-vera"})
+        assert response.status_code == 302
+        client.logout()
+    for _ in range(9):  # nine failures after them still leave one try
+        client.post(reverse("login"), {"username": "vera", "password": "wrong"})
+    assert client.post(reverse("login"), {"username": "vera", "password": "pw-vera"}).status_code == 302
+
+
+@pytest.mark.django_db
+def test_login_throttle_ignores_a_forged_forwarded_for_header(client, vetter, settings):
+    """Without a proxy (VETTING_NUM_PROXIES=0) a client cannot pick its own address."""
+    settings.REST_FRAMEWORK = {**settings.REST_FRAMEWORK, "NUM_PROXIES": 0}
+    for i in range(10):
+        client.post(reverse("login"), {"username": "vera", "password": "wrong"}, HTTP_X_FORWARDED_FOR=f"10.0.0.{i}")
+    response = client.post(reverse("login"), {"username": "vera", "password": "pw-vera"},
+                           HTTP_X_FORWARDED_FOR="10.0.0.99")
+    assert response.status_code == 429

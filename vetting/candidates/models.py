@@ -77,7 +77,7 @@ class Target(models.Model):
 
 
 #: Candidate columns no list, queue row or export reads: the big blobs stay in the database.
-HEAVY_FIELDS = ("global_view", "local_view", "plot_payload", "features", "catalog_features")
+HEAVY_FIELDS = ("global_view", "local_view", "plot_payload", "features", "catalog_features", "pixel_payload")
 
 
 class CandidateQuerySet(models.QuerySet):
@@ -145,6 +145,9 @@ class Candidate(models.Model):
     local_view = models.BinaryField(null=True, blank=True, editable=False)
     #: Small binned arrays the candidate page plots (classifier.plots.plot_payload).
     plot_payload = models.JSONField(null=True, blank=True, editable=False)
+    #: Small images and centroids the candidate page's pixel section draws (computed from the
+    #: target pixel files at import: vetting.candidates.importers.tpf; classifier.pixel_plots).
+    pixel_payload = models.JSONField(null=True, blank=True, editable=False)
     #: Known truth for simulated candidates only (never shown to vetters before they label).
     simulated_truth = models.CharField(max_length=8, blank=True)
     created_at = models.DateTimeField(auto_now_add=True, db_index=True)
@@ -234,8 +237,63 @@ class LightCurve(models.Model):
             return {key: npz[key] for key in npz.files}
 
 
+def tpf_upload_to(instance: TargetPixelFile, filename: str) -> str:
+    return f"tpf/{instance.target.mission}/{instance.target_id}/{filename}"
+
+
+class TargetPixelFile(models.Model):
+    """A target pixel file (Kepler/K2/TESS) stored as an ``.npz`` file.
+
+    Arrays: ``time`` (n,) days in ``time_system``; ``flux``, ``flux_err`` (n, n_rows, n_cols)
+    float32 e-/s, background subtracted; ``quality`` (n,) int32; ``aperture`` (n_rows, n_cols)
+    int32 mission bits (2 = optimal aperture). The target's position in the stamp comes from
+    the file's WCS (``target_column_px``/``target_row_px``, 0-based pixel centres).
+    """
+
+    target = models.ForeignKey(Target, on_delete=models.CASCADE, related_name="target_pixel_files")
+    mission = models.CharField(max_length=16, choices=Mission.choices)
+    sector = models.PositiveIntegerField(null=True, blank=True, help_text="TESS sector")
+    quarter = models.PositiveIntegerField(null=True, blank=True, help_text="Kepler quarter")
+    cadence_s = models.FloatField(null=True, blank=True)
+    time_system = models.CharField(max_length=8, choices=TimeSystem.choices, default=TimeSystem.BKJD)
+    n_cadences = models.PositiveIntegerField(default=0)
+    n_rows = models.PositiveIntegerField(default=0)
+    n_cols = models.PositiveIntegerField(default=0)
+    ccd_column = models.IntegerField(null=True, blank=True, help_text="CCD column of the stamp's first pixel")
+    ccd_row = models.IntegerField(null=True, blank=True, help_text="CCD row of the stamp's first pixel")
+    target_column_px = models.FloatField(null=True, blank=True, help_text="target position in the stamp (WCS)")
+    target_row_px = models.FloatField(null=True, blank=True)
+    pixel_scale_arcsec = models.FloatField(null=True, blank=True)
+    wcs = models.JSONField(default=dict, blank=True, help_text="FITS WCS keywords of the image")
+    source = models.CharField(max_length=32, blank=True, help_text="fits, mast, simulated")
+    original_filename = models.CharField(max_length=255, blank=True)
+    sha256 = models.CharField(max_length=64, help_text="hash of the stored arrays")
+    data = models.FileField(upload_to=tpf_upload_to, max_length=255)
+    created_at = models.DateTimeField(auto_now_add=True)
+
+    class Meta:
+        ordering = ["target", "mission", "sector", "quarter"]
+        constraints = [models.UniqueConstraint(fields=["target", "sha256"], name="tpf_unique_content")]
+
+    def __str__(self) -> str:
+        part = f"S{self.sector}" if self.sector is not None else f"Q{self.quarter}" if self.quarter is not None else ""
+        return f"{self.target} TPF {part}".strip()
+
+    def load_arrays(self) -> dict[str, np.ndarray]:
+        """Read the stored arrays (never pickled objects)."""
+        with self.data.open("rb") as handle, np.load(handle, allow_pickle=False) as npz:
+            return {key: npz[key] for key in npz.files}
+
+
 class ImportJob(models.Model):
-    """A long import (catalog CSV, FITS, views bundle) as a row with a state and progress."""
+    """A long import (catalog CSV, FITS, views bundle) as a row with a state and progress.
+
+    Liveness (:mod:`vetting.core.liveness`): ``task_id`` stays empty until the broker accepted
+    the job's message (beat re-sends it otherwise); ``heartbeat_at`` is refreshed while it runs;
+    ``attempts`` counts starts (a job whose worker died is re-queued until
+    ``VETTING_IMPORT_MAX_ATTEMPTS``); ``message`` says what recovery did. The uploaded file is
+    deleted after the retention time (``upload`` empty, ``upload_purged_at`` set).
+    """
 
     class Kind(models.TextChoices):
         CATALOG = "catalog", "Catalog table"
@@ -260,6 +318,10 @@ class ImportJob(models.Model):
     created_at = models.DateTimeField(auto_now_add=True)
     started_at = models.DateTimeField(null=True, blank=True)
     finished_at = models.DateTimeField(null=True, blank=True)
+    heartbeat_at = models.DateTimeField(null=True, blank=True)
+    attempts = models.PositiveSmallIntegerField(default=0)
+    message = models.CharField(max_length=255, blank=True)
+    upload_purged_at = models.DateTimeField(null=True, blank=True)
 
     class Meta:
         ordering = ["-created_at"]

@@ -77,6 +77,7 @@ def products_recompute(*, candidate_ids: Iterable[int] | None = None, chunk_size
 def _recompute_chunk(ids: list[int], report: ImportReport) -> None:
     candidates = list(Candidate.objects.select_related("target").filter(pk__in=ids).order_by("pk"))
     curves = _timeseries_by_candidate(candidates)
+    siblings = _siblings_by_target(candidates)
     series: dict[tuple[int, ...], tuple] = {}  # a target's light curves are read once per chunk
     changed = []
     for candidate in candidates:
@@ -84,7 +85,7 @@ def _recompute_chunk(ids: list[int], report: ImportReport) -> None:
         if not rows:
             report.counts["skipped_no_lightcurve"] += 1
             continue
-        inputs = candidate_inputs(candidate)
+        inputs = candidate_inputs(candidate, siblings.get(candidate.target_id, ()))
         if inputs is None:
             report.counts["skipped_no_ephemeris"] += 1
             continue
@@ -126,6 +127,17 @@ def _timeseries_by_candidate(candidates: list[Candidate]) -> dict[int, list[Ligh
             own[row.candidate_id].append(row)
     return {pk: sorted(own[pk] + shared[c.target_id], key=lambda r: r.pk) for pk, c in by_pk.items()
             if own[pk] or shared[c.target_id]}
+
+
+def _siblings_by_target(candidates: list[Candidate]) -> dict[int, list[Candidate]]:
+    """Every candidate of the chunk's targets (ephemeris fields only), by target id: one query.
+    A candidate's siblings are masked before its metrics are measured."""
+    rows = Candidate.objects.filter(target_id__in={c.target_id for c in candidates}).only(
+        "pk", "target_id", "period_days", "epoch", "epoch_system", "duration_hours")
+    by_target: dict[int, list[Candidate]] = defaultdict(list)
+    for row in rows:
+        by_target[row.target_id].append(row)
+    return by_target
 
 
 def _stored(candidate: Candidate) -> tuple:

@@ -8,12 +8,18 @@ Public functions (keyword-only):
   features and plot payload once.
 * :func:`import_views_bundle` - Astronet-Triage folder/zip (``candidates.csv`` + ``views.npz``).
 * :func:`fetch_lightcurves` - download light curves through the configured source, import them.
+* :func:`import_tpf_file` / :func:`fetch_tpfs` - target pixel files (file, or through the
+  configured TPF source): pixel-level diagnostics of the star's candidates.
 * :func:`load_demo` - simulated demo candidates with light curves (labels: ``reviews.demo``).
 * :func:`products_recompute` - rebuild stored features, views and plot payloads from the
   stored light curves (after a vetting metric was added or changed).
 * :func:`import_job_create` / :func:`import_job_run` - an upload as an :class:`ImportJob` row
   (checked by :mod:`vetting.candidates.uploads`), run by the Celery task
   ``vetting.candidates.tasks.import_job_run`` (sent by name after commit: no import of tasks).
+* :func:`import_jobs_recover` - beat: re-queue (or, after ``VETTING_IMPORT_MAX_ATTEMPTS``, fail)
+  running jobs whose worker died, re-send queued jobs the broker never accepted.
+* :func:`import_uploads_purge` - beat: delete uploaded files of finished/failed jobs after
+  ``VETTING_UPLOAD_RETENTION_DAYS`` / ``VETTING_FAILED_UPLOAD_RETENTION_DAYS``.
 
 Every importer returns an :class:`~vetting.candidates.importers.errors.ImportReport` and raises
 :class:`~vetting.candidates.importers.errors.BadFileError` (nothing written) for an unusable file.
@@ -27,8 +33,10 @@ import time
 import zipfile
 from collections.abc import Callable, Iterable
 from contextlib import contextmanager
+from datetime import timedelta
 from pathlib import Path
 
+from django.conf import settings
 from django.core.exceptions import ValidationError
 from django.core.files import File
 from django.db import transaction
@@ -39,7 +47,7 @@ from classifier.catalogs import TABLE_NAMES
 from vetting.candidates import uploads
 from vetting.candidates.importers.errors import BadFileError, ImportFailed, ImportReport
 from vetting.candidates.models import Candidate, ImportJob
-from vetting.core import jobs
+from vetting.core import jobs, liveness
 
 logger = logging.getLogger(__name__)
 
@@ -78,6 +86,25 @@ def import_views_bundle(*, path: str | Path, with_catalog_labels: bool = False,
         with _unzipped(path) as folder:
             return import_views_folder(folder=folder, with_catalog_labels=with_catalog_labels, progress=progress)
     return import_views_folder(folder=path, with_catalog_labels=with_catalog_labels, progress=progress)
+
+
+def import_tpf_file(*, path: str | Path, mission: str | None = None, source: str = "fits",
+                    original_filename: str = "") -> ImportReport:
+    """Import one target pixel file (Kepler/TESS TPF FITS) and (re)compute the pixel
+    diagnostics of its star's candidates (:mod:`vetting.candidates.importers.tpf`)."""
+    from vetting.candidates.importers.tpf import import_tpf
+
+    return import_tpf(path=Path(path), mission=mission, source=source, original_filename=original_filename)
+
+
+def fetch_tpfs(*, candidate: Candidate | int, source=None, **fetch_options) -> ImportReport:
+    """Fetch the target pixel files of a candidate's star through the configured TPF source
+    (``VETTING_TPF_SOURCE``) and import them."""
+    from vetting.candidates.sources import fetch_and_import_tpfs
+
+    if not isinstance(candidate, Candidate):
+        candidate = Candidate.objects.select_related("target").get(pk=candidate)
+    return fetch_and_import_tpfs(candidate=candidate, source=source, **fetch_options)
 
 
 def fetch_lightcurves(*, candidate: Candidate | int, source=None, **fetch_options) -> ImportReport:
@@ -151,25 +178,31 @@ def import_job_create(*, kind: str, upload: File, options: dict | None = None, c
     job.full_clean(exclude=["upload"])
     job.upload.save(name, upload, save=False)
     job.save()
-    # Broker down: the row stays queued and can be re-run (import_job_run is idempotent).
-    jobs.send_on_commit(IMPORT_JOB_TASK, job.pk, then=lambda task_id: _store_task_id(job.pk, task_id))
+
+    def sent(task_id: str) -> None:
+        _store_task_id(job.pk, task_id)
+        job.task_id = task_id  # the caller's 202 body tells whether the task was sent
+
+    # Broker down: the row stays queued with no task id; import_jobs_recover (beat) re-sends it.
+    jobs.send_on_commit(IMPORT_JOB_TASK, job.pk, then=sent)
     return job
 
 
 def _store_task_id(job_id: int, task_id: str) -> None:
-    ImportJob.objects.filter(pk=job_id, task_id="").update(task_id=task_id)
+    ImportJob.objects.filter(pk=job_id, state=ImportJob.State.QUEUED).update(task_id=task_id[:64])
 
 
-def import_job_run(*, job_id: int) -> ImportJob:
+def import_job_run(*, job_id: int, task_id: str = "") -> ImportJob:
     """Run a queued import job (called by the Celery task; idempotent).
 
-    Claims the row with a conditional UPDATE (queued -> running), so a redelivered task does
-    nothing for a job already running or done. Sets ``progress`` (0..1) while running, then
-    ``finished`` with ``counts`` and the rejected rows in ``errors``, or ``failed`` with the
-    reason in ``errors`` (a bad file writes nothing).
+    Claims the row with a conditional UPDATE (queued -> running, ``attempts`` + 1), so a
+    redelivered or re-sent task does nothing for a job already running or done. While running,
+    a heartbeat thread refreshes ``heartbeat_at`` every ``VETTING_IMPORT_HEARTBEAT_S`` and
+    ``progress`` (0..1) is updated; then ``finished`` with ``counts`` and the rejected rows in
+    ``errors``, or ``failed`` with the reason in ``errors`` (a bad file writes nothing). Only
+    the worker's death leaves a job ``running``: :func:`import_jobs_recover` handles that.
     """
-    claimed = ImportJob.objects.filter(pk=job_id, state=ImportJob.State.QUEUED).update(
-        state=ImportJob.State.RUNNING, started_at=timezone.now(), progress=0.0)
+    claimed = liveness.claim(ImportJob.objects.filter(pk=job_id), task_id=task_id, progress=0.0)
     job = ImportJob.objects.get(pk=job_id)
     if not claimed:
         return job
@@ -179,10 +212,11 @@ def import_job_run(*, job_id: int) -> ImportJob:
         now = time.monotonic()
         if total and (now - last["t"] > 1.0 or done >= total):  # at most one UPDATE per second
             last["t"] = now
-            ImportJob.objects.filter(pk=job_id).update(progress=min(1.0, done / total))
+            ImportJob.objects.filter(pk=job_id, state=ImportJob.State.RUNNING).update(
+                progress=min(1.0, done / total), heartbeat_at=timezone.now())
 
     try:
-        with _local_file(job.upload) as path:
+        with liveness.Heartbeat(ImportJob, job_id, _heartbeat_every_s), _local_file(job.upload) as path:
             report = _run_kind(job, path, progress)
     except ImportFailed as exc:
         _finish(job_id, ImportJob.State.FAILED, errors=[str(exc)])
@@ -211,9 +245,105 @@ def _run_kind(job: ImportJob, path: Path, progress) -> ImportReport:
 
 
 def _finish(job_id: int, state: str, *, counts: dict | None = None, errors: list | None = None) -> None:
-    ImportJob.objects.filter(pk=job_id).update(
+    ImportJob.objects.filter(pk=job_id, state=ImportJob.State.RUNNING).update(
         state=state, finished_at=timezone.now(), counts=counts or {}, errors=errors or [],
         progress=1.0 if state == ImportJob.State.FINISHED else F("progress"))
+
+
+def _heartbeat_every_s() -> float:
+    return float(settings.VETTING_IMPORT_HEARTBEAT_S)
+
+
+# --- recovery and retention (beat tasks) ------------------------------------------------------
+
+@transaction.atomic
+def _recover_lost_job(job: ImportJob, *, stale_after_s: float, max_attempts: int) -> str | None:
+    """Re-queue (``"requeued"``) or fail (``"failed"``) one running job whose worker is gone;
+    None if it came back to life or ended meanwhile (the UPDATEs are conditional)."""
+    beat = liveness.last_sign_of_life(job)
+    where = f"at {100 * (job.progress or 0):.0f}%, attempt {job.attempts} of {max_attempts}"
+    still_lost = liveness.stale_running(ImportJob.objects.filter(pk=job.pk), stale_after_s)
+    if job.attempts < max_attempts:
+        message = f"worker lost {where} (no heartbeat since {beat:%Y-%m-%d %H:%M:%S}); re-queued"
+        # Unsent again (no task id): the re-send step of import_jobs_recover publishes it.
+        if not still_lost.update(state=ImportJob.State.QUEUED, task_id="", progress=0.0, message=message[:255]):
+            return None
+        logger.warning("import job %s: %s", job.pk, message)
+        return "requeued"
+    error = (f"worker lost {where}: no heartbeat for more than {stale_after_s:.0f} s "
+             f"(last {beat.isoformat()}); not retried again")
+    if not still_lost.update(state=ImportJob.State.FAILED, finished_at=timezone.now(), errors=[error],
+                             message="worker lost"):
+        return None
+    logger.warning("import job %s failed: %s", job.pk, error)
+    return "failed"
+
+
+def import_jobs_recover(*, stale_after_s: float | None = None, requeue_after_s: float | None = None) -> dict:
+    """Beat: recover import jobs lost to a dead worker or a broker outage; returns counts.
+
+    * ``running`` with no heartbeat for ``stale_after_s`` (default ``VETTING_IMPORT_STALE_AFTER_S``):
+      the worker died. Imports are idempotent (rows are upserted), so the job is re-queued
+      (unsent) and re-sent below, with the reason in ``message``, until it has been started
+      ``VETTING_IMPORT_MAX_ATTEMPTS`` times; then it is ``failed`` with the reason in ``errors``
+      (an upload that kills its worker every time must not loop forever).
+    * ``queued`` with no task id for ``requeue_after_s`` (default ``VETTING_REQUEUE_AFTER_S``):
+      the broker was down when it was accepted; its task is published now.
+    * ``queued`` with a task id for ``VETTING_QUEUED_STUCK_AFTER_S`` while no import runs: its
+      message was lost (e.g. Redis restarted empty); published again (duplicates are harmless).
+    """
+    stale_after_s = float(settings.VETTING_IMPORT_STALE_AFTER_S if stale_after_s is None else stale_after_s)
+    requeue_after_s = float(settings.VETTING_REQUEUE_AFTER_S if requeue_after_s is None else requeue_after_s)
+    max_attempts = int(settings.VETTING_IMPORT_MAX_ATTEMPTS)
+    outcome = {"requeued": 0, "failed": 0, "resent": 0}
+    for job in list(liveness.stale_running(ImportJob.objects.all(), stale_after_s)):
+        result = _recover_lost_job(job, stale_after_s=stale_after_s, max_attempts=max_attempts)
+        if result:
+            outcome[result] += 1
+    jobs_qs = ImportJob.objects.all()
+    # A re-queued job was created before its last heartbeat, so more than stale_after_s ago.
+    outcome["resent"] = liveness.resend_queued(jobs_qs, IMPORT_JOB_TASK,
+                                               older_than_s=min(requeue_after_s, stale_after_s))
+    if not jobs_qs.filter(state=ImportJob.State.RUNNING).exists():
+        outcome["resent"] += liveness.resend_queued(
+            jobs_qs, IMPORT_JOB_TASK, older_than_s=float(settings.VETTING_QUEUED_STUCK_AFTER_S), only_unsent=False)
+    return outcome
+
+
+def import_uploads_purge(*, now=None) -> dict:
+    """Beat: delete the uploaded files of ended import jobs after their retention time.
+
+    Finished jobs keep their file ``VETTING_UPLOAD_RETENTION_DAYS`` after ``finished_at``, failed
+    ones ``VETTING_FAILED_UPLOAD_RETENTION_DAYS`` (long enough to diagnose the failure). The row
+    stays (counts, errors, who and when) with ``upload`` emptied and ``upload_purged_at`` set;
+    queued and running jobs are never touched. Returns ``{"files": n, "bytes": n}``.
+    """
+    now = now or timezone.now()
+    keep_days = {ImportJob.State.FINISHED: float(settings.VETTING_UPLOAD_RETENTION_DAYS),
+                 ImportJob.State.FAILED: float(settings.VETTING_FAILED_UPLOAD_RETENTION_DAYS)}
+    purged = {"files": 0, "bytes": 0}
+    for state, days in keep_days.items():
+        expired = (ImportJob.objects.filter(state=state, finished_at__lt=now - timedelta(days=days))
+                   .exclude(upload="").only("pk", "upload"))
+        for job in expired.iterator(chunk_size=200):
+            purged["bytes"] += _delete_upload(job)
+            purged["files"] += 1
+    if purged["files"]:
+        logger.info("deleted %s uploaded import file(s), %s bytes", purged["files"], purged["bytes"])
+    return purged
+
+
+def _delete_upload(job: ImportJob) -> int:
+    """Delete one job's stored upload (a missing file is fine), then clear the field; bytes freed."""
+    name, size = job.upload.name, 0
+    storage = job.upload.storage
+    try:
+        size = storage.size(name)
+    except OSError:
+        pass
+    storage.delete(name)  # a no-op for a file already gone
+    ImportJob.objects.filter(pk=job.pk, upload=name).update(upload="", upload_purged_at=timezone.now())
+    return size
 
 
 @contextmanager

@@ -8,6 +8,9 @@ monkeypatch ``lightkurve.search_lightcurve`` (there is no network in CI).
 * :class:`MastLightCurveSource` - MAST through ``lightkurve.search_lightcurve(...).download_all()``.
 * :class:`LocalDirectorySource` - FITS files in a folder (``VETTING_LIGHTCURVE_DIR``), matched
   by the ``KEPLERID``/``TICID`` header.
+* :class:`MastTargetPixelSource` - target pixel files from MAST through
+  ``lightkurve.search_targetpixelfile`` (``settings.VETTING_TPF_SOURCE``), imported by
+  :func:`fetch_and_import_tpfs`.
 """
 from __future__ import annotations
 
@@ -123,6 +126,89 @@ class MastLightCurveSource(LightCurveSource):
             else:
                 logger.warning("lightkurve returned a light curve of %s without a local file; skipped", target)
         return paths
+
+
+class TargetPixelSource:
+    """Base class of target-pixel-file sources (``settings.VETTING_TPF_SOURCE``):
+    ``fetch(target, *, mission, sectors, quarters) -> list[Path]`` of local TPF FITS files."""
+
+    name = "source"
+
+    def fetch(self, target: Target, *, mission: str | None = None, sectors: list[int] | None = None,
+              quarters: list[int] | None = None) -> list[Path]:
+        raise NotImplementedError
+
+
+class MastTargetPixelSource(TargetPixelSource):
+    """Mission target pixel files from MAST via ``lightkurve.search_targetpixelfile(...).download_all()``
+    (author and cadence as :class:`MastLightCurveSource`; cached in ``MEDIA_ROOT/mast-cache``)."""
+
+    name = "mast"
+
+    def __init__(self, *, author: str | None = None, exptime: str | int | None = None,
+                 download_dir: str | Path | None = None):
+        self.author = author
+        self.exptime = exptime
+        self.download_dir = Path(download_dir or Path(settings.MEDIA_ROOT) / "mast-cache")
+
+    def fetch(self, target, *, mission=None, sectors=None, quarters=None) -> list[Path]:
+        import lightkurve as lk
+
+        mission = mission or target.mission
+        if mission not in LK_MISSIONS:
+            raise ImportFailed(f"MAST has no {mission!r} target pixel files (expected kepler, k2 or tess)")
+        query = {"mission": LK_MISSIONS[mission],
+                 "author": self.author or {"kepler": "Kepler", "k2": "K2", "tess": "SPOC"}[mission]}
+        if self.exptime is not None:
+            query["exptime"] = self.exptime
+        if quarters:
+            query["quarter"] = list(quarters)
+        if sectors:
+            query["sector"] = list(sectors)
+        try:
+            result = lk.search_targetpixelfile(target.catalog_id, **query)
+            if len(result) == 0:
+                return []
+            self.download_dir.mkdir(parents=True, exist_ok=True)
+            collection = result.download_all(download_dir=str(self.download_dir))
+        except (OSError, ConnectionError, TimeoutError) as exc:
+            raise SourceUnavailable(f"MAST did not answer for {target}: {exc}") from exc
+        except Exception as exc:  # astroquery/lightkurve raise many types for remote failures
+            raise SourceUnavailable(f"MAST search/download failed for {target}: {type(exc).__name__}: {exc}") from exc
+        paths = []
+        for tpf in collection or []:
+            path = getattr(tpf, "path", None)
+            if isinstance(path, (str, Path)) and Path(path).exists():
+                paths.append(Path(path))
+            else:
+                logger.warning("lightkurve returned a target pixel file of %s without a local file; skipped", target)
+        return paths
+
+
+def get_tpf_source(dotted_path: str | None = None) -> TargetPixelSource:
+    """An instance of the configured TPF source class (``settings.VETTING_TPF_SOURCE``)."""
+    return import_string(dotted_path or settings.VETTING_TPF_SOURCE)()
+
+
+def fetch_and_import_tpfs(*, candidate: Candidate, source: TargetPixelSource | None = None,
+                          mission: str | None = None, sectors: list[int] | None = None,
+                          quarters: list[int] | None = None) -> ImportReport:
+    """Fetch the target pixel files of ``candidate``'s star and import each (the same path as
+    an uploaded TPF: the star's candidates get their pixel diagnostics there)."""
+    from vetting.candidates.importers.tpf import import_tpf
+
+    source = source or get_tpf_source()
+    target = candidate.target
+    report = ImportReport(kind="fetch_tpf", source=f"{source.name}:{target}")
+    paths = source.fetch(target, mission=mission, sectors=sectors, quarters=quarters)
+    if not paths:
+        report.warnings.append(f"{source.name}: no target pixel files found for {target}")
+    for path in paths:
+        part = import_tpf(path=Path(path), mission=mission or target.mission, source=source.name)
+        report.counts.update(part.counts)
+        report.warnings.extend(part.warnings)
+    report.counts["files_fetched"] = len(paths)
+    return report.finish()
 
 
 def get_source(dotted_path: str | None = None) -> LightCurveSource:

@@ -10,8 +10,16 @@ The message is published only once the transaction commits (``transaction.on_com
 worker never sees a row that was rolled back. The queue comes from ``CELERY_TASK_ROUTES``
 (settings) and the task's own declared options (Celery applies both to a message sent by name),
 so a task sent here lands on the same queue as ``task.delay()`` would put it. A broker that
-cannot be reached is logged, never raised: the row stays queued and a periodic task or a
-re-run picks it up (each task is idempotent).
+cannot be reached is logged, never raised: the row stays queued with no task id and a beat
+task re-sends it (:func:`vetting.core.liveness.resend_queued`; each task is idempotent).
+
+A publish never blocks its caller (often a web request) for more than about
+``VETTING_BROKER_PUBLISH_TIMEOUT_S`` (default 1 s), whether Redis is down (connection refused),
+unroutable (connect timeout) or hung (accepts connections, never answers: socket timeout):
+each publish uses its own short-lived connection with short socket timeouts and no retry,
+and it does not subscribe to the result backend (no caller reads task results: the
+job's row is its result), which would otherwise be a second Redis round trip with its own
+retries.
 
 This module is part of the bottom layer: it imports no domain app.
 """
@@ -21,6 +29,7 @@ import logging
 from collections.abc import Callable
 
 from celery import current_app
+from django.conf import settings
 from django.db import InterfaceError, OperationalError, transaction
 
 logger = logging.getLogger(__name__)
@@ -29,13 +38,38 @@ logger = logging.getLogger(__name__)
 TRANSIENT_ERRORS: tuple[type[BaseException], ...] = (OperationalError, InterfaceError, ConnectionError, TimeoutError)
 
 
+#: Shown wherever a job was accepted but its task could not be published yet (202 bodies,
+#: progress boxes); the beat task re-sends it once the broker answers.
+NOT_SENT_MESSAGE = "broker unreachable; will be re-sent"
+
+
+def publish_budget_s() -> float:
+    """Seconds a publish may block its caller at most, roughly (``VETTING_BROKER_PUBLISH_TIMEOUT_S``)."""
+    return float(settings.VETTING_BROKER_PUBLISH_TIMEOUT_S)
+
+
 def publish(name: str, args: list, **options):
     """Publish task ``name`` with positional ``args`` now; returns Celery's ``AsyncResult``.
 
-    ``options`` are ``apply_async`` options (``retry=False`` fails at once on a dead broker).
-    Raises whatever the broker client raises; :func:`send` is the forgiving wrapper.
+    ``options`` are ``apply_async`` options. The call is bounded by :func:`publish_budget_s`:
+    one attempt on a fresh connection whose connect and read timeouts are half the budget each
+    (a hung Redis costs one read timeout, 0.5 s at the default 1 s). No retry: a Redis that did
+    not answer within the budget will not answer a retry either, and the beat task re-sends
+    the job a minute later. A fresh connection costs about 10 ms more than the app's pooled one
+    on a local Redis (``bench/bench_broker_publish.py``); a pooled one could be left broken by
+    an outage, and 202s are rare. Raises whatever the broker client raises; :func:`send` is the
+    forgiving wrapper.
     """
-    return current_app.send_task(name, args=list(args), **options)
+    per_call = publish_budget_s() / 2
+    transport_options = {
+        "socket_connect_timeout": per_call, "socket_timeout": per_call,
+        # Connection establishment (kombu's default_channel) retries forever unless told.
+        "max_retries": 0, "connect_retries_timeout": per_call,
+    }
+    options.setdefault("retry", False)
+    options.setdefault("ignore_result", True)  # no result-backend subscription on publish
+    with current_app.connection_for_write(connect_timeout=per_call, transport_options=transport_options) as conn:
+        return current_app.send_task(name, args=list(args), connection=conn, **options)
 
 
 def send(name: str, *args, **options) -> str | None:

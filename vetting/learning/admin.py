@@ -22,7 +22,8 @@ from vetting.core.admin_tools import (
     candidate_filter,
     extend_admin,
 )
-from vetting.learning.models import ClassifierVersion, MislabelFlag, Prediction, QueueEntry, TrainingRun
+from vetting.core.roles import is_curator
+from vetting.learning.models import ClassifierVersion, MislabelFlag, Prediction, QueueEntry, QueueSettings, TrainingRun
 from vetting.reviews.models import Consensus, Dispute, Label
 
 logger = logging.getLogger("vetting.admin")
@@ -68,10 +69,36 @@ class TrainingRunAdmin(CurationMixin, HistoryOnlyMixin, admin.ModelAdmin):
 class ClassifierVersionAdmin(HistoryOnlyMixin, SimpleHistoryAdmin):
     """Versions and their promotion history (who promoted or retired which model, when)."""
 
-    list_display = ("name", "status", "is_active", "n_labels", "code_version", "created_at", "promoted_at")
-    list_filter = ("status", "is_active", "created_at")
+    list_display = ("name", "origin", "status", "is_active", "n_labels", "code_version", "created_at", "promoted_at")
+    list_filter = ("status", "origin", "is_active", "created_at")
     search_fields = ("name", "label_snapshot_hash")
     history_list_display = ("status", "is_active")
+
+
+@admin.register(QueueSettings)
+class QueueSettingsAdmin(SimpleHistoryAdmin):
+    """The queue's strategy mix, editable by curators (saved through ``queue_settings_update``,
+    which validates it and rebuilds the queue). One row; the model page explains the trade-off."""
+
+    list_display = ("__str__", "mix", "updated_by", "updated_at")
+    fields = ("mix",)
+
+    def has_view_permission(self, request, obj=None) -> bool:
+        return is_curator(request.user)
+
+    def has_change_permission(self, request, obj=None) -> bool:
+        return is_curator(request.user)
+
+    def has_add_permission(self, request) -> bool:
+        return is_curator(request.user) and not QueueSettings.objects.exists()
+
+    def has_delete_permission(self, request, obj=None) -> bool:
+        return False
+
+    def save_model(self, request, obj, form, change) -> None:
+        from vetting.learning.services.queue import queue_settings_update
+
+        queue_settings_update(mix=obj.mix, user=request.user)
 
 
 @admin.register(Prediction)

@@ -9,7 +9,9 @@ from __future__ import annotations
 import django_filters as filters
 from django import forms
 from django.db.models import F, OrderBy
+from django.db.models.fields.json import KeyTransform
 
+from classifier import flags as flagmod
 from classifier.vocabulary import CLASSES
 from vetting.candidates.models import Candidate, Mission, SourceCatalog
 from vetting.core.filters import IdFilter, StrictBooleanFilter, exists_filter
@@ -85,7 +87,11 @@ class CandidateFilter(filters.FilterSet):
     labeled_by_me = StrictBooleanFilter(method="filter_labeled_by_me", label="Labeled by me",
                                         help_text="has your current label")
     disputed = StrictBooleanFilter(method="filter_disputed", label="Open dispute", help_text="has an open dispute")
-    ordering = filters.ChoiceFilter(choices=_ALL_ORDERINGS, method="keep", label="Sort",
+    failed_flag = filters.ChoiceFilter(choices=tuple((n, n.replace("_", " ")) for n in flagmod.FLAG_NAMES),
+                                       method="filter_failed_flag", label="Failed flag", empty_label="Any",
+                                       help_text="fails this vetting flag (classifier.flags): "
+                                                 + ", ".join(flagmod.FLAG_NAMES))
+    ordering = filters.ChoiceFilter(choices=_ALL_ORDERINGS, method="keep", label="Sort", empty_label=None,
                                     help_text="-priority (queue order), -uncertainty, -p_planet, p_planet, -snr, "
                                               "period_days, -created_at, -id; nulls last")
 
@@ -106,6 +112,19 @@ class CandidateFilter(filters.FilterSet):
 
     def filter_disputed(self, queryset, name, value):
         return queryset.filter(exists_filter(review_selectors.has_open_dispute(), value))
+
+    def filter_failed_flag(self, queryset, name, value):
+        """Candidates that fail the flag ``value``. The flags' tests are Python (classifier.flags,
+        the one place they live; some need special functions), so this reads the features each
+        flag needs of the candidates the other filters left (one query, streamed) and keeps the
+        ids that fail: linear in those candidates, which is fine for the queue and a team's
+        catalogs; at survey scale the failed flags would be stored beside the features."""
+        keys = flagmod.INPUT_NAMES
+        rows = (queryset.order_by().annotate(**{f"_f_{k}": KeyTransform(k, "features") for k in keys})
+                .values_list("pk", *(f"_f_{k}" for k in keys)).iterator(chunk_size=2000))
+        flag = next(f for f in flagmod.FLAGS if f.name == value)
+        failing = [row[0] for row in rows if flag.passes(dict(zip(keys, row[1:], strict=True))) is False]
+        return queryset.filter(pk__in=failing)
 
     def keep(self, queryset, name, value):
         """Ordering is applied by the reader (queue tiers on the site, the cursor in the API)."""

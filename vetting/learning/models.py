@@ -66,8 +66,12 @@ class ClassifierVersion(models.Model):
 
     class Status(models.TextChoices):
         PROMOTED = "promoted", "Promoted"
-        REJECTED = "rejected", "Kept, not promoted"
+        REJECTED = "rejected", "Rejected (kept, not promoted)"
         RETIRED = "retired", "Retired"
+
+    class Origin(models.TextChoices):
+        TEAM = "team", "Team labels"
+        BASE = "base", "Base model (public labels)"
 
     name = models.CharField(max_length=64, unique=True, help_text="e.g. v12")
     training_run = models.OneToOneField(
@@ -86,6 +90,15 @@ class ClassifierVersion(models.Model):
     is_active = models.BooleanField(default=False)
     status = models.CharField(max_length=16, choices=Status.choices, default=Status.REJECTED)
     decision_reason = models.TextField(blank=True, help_text="why it was or was not promoted")
+    origin = models.CharField(
+        max_length=8, choices=Origin.choices, default=Origin.TEAM,
+        help_text="team: trained on the site's consensus labels; base: a warm start trained on public labels",
+    )
+    comparison = models.JSONField(
+        default=dict, blank=True,
+        help_text="paired comparison with the model active when it was trained, on the same labels "
+                  "(classifier.evaluation.paired_compare details)",
+    )
     created_at = models.DateTimeField(auto_now_add=True, db_index=True)
     promoted_at = models.DateTimeField(null=True, blank=True)
     history = HistoricalRecords()
@@ -156,3 +169,40 @@ class MislabelFlag(models.Model):
         constraints = [
             models.UniqueConstraint(fields=["candidate", "training_run"], name="mislabel_flag_unique_per_run"),
         ]
+
+
+class QueueSettings(models.Model):
+    """The curators' choice of query-strategy mix for the vetting queue (one row, ``pk=1``).
+
+    Without a row the queue uses ``VETTING_QUERY_MIX``. Shares are relative weights of the
+    strategies of ``classifier.active.STRATEGIES``; the model page explains the trade-off.
+    """
+
+    mix = models.JSONField(help_text='{strategy: share}, e.g. {"likely_planet": 0.3, "planet": 0.4, ...}')
+    updated_by = models.ForeignKey(settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.SET_NULL)
+    updated_at = models.DateTimeField(auto_now=True)
+    history = HistoricalRecords()
+
+    class Meta:
+        verbose_name = "queue settings"
+        verbose_name_plural = "queue settings"
+
+    def clean(self) -> None:
+        from django.core.exceptions import ValidationError
+
+        from classifier.active import STRATEGIES
+
+        if not isinstance(self.mix, dict) or not self.mix:
+            raise ValidationError({"mix": "a mapping of strategy to share"})
+        unknown = sorted(set(self.mix) - set(STRATEGIES))
+        if unknown:
+            raise ValidationError({"mix": f"unknown strategies {unknown}; choose from {', '.join(STRATEGIES)}"})
+        try:
+            shares = [float(v) for v in self.mix.values()]
+        except (TypeError, ValueError):
+            raise ValidationError({"mix": "every share must be a number"}) from None
+        if any(v < 0 for v in shares) or sum(shares) <= 0:
+            raise ValidationError({"mix": "shares must be >= 0 and sum to more than 0"})
+
+    def __str__(self) -> str:
+        return "Queue settings"

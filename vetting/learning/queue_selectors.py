@@ -4,6 +4,13 @@ Candidates are filtered with the one vocabulary of :class:`vetting.learning.filt
 and read through ``Candidate.objects`` QuerySet methods (``light``, ``with_active_prediction``,
 ``with_queue``); whether a row may show its consensus is the reviews visibility rule. Every
 function issues a fixed number of queries whatever the number of candidates or labels.
+
+Overlap: outside "my labeled candidates", only candidates with room for the user
+(:func:`vetting.reviews.selectors.with_room_for`: they still want labels, and their labels plus
+other vetters' live assignments leave a place) are listed. Handing a candidate out -- the
+"next" button (:func:`next_candidate_id`) and ``/api/queue/`` (:func:`queue_next`) -- claims it
+for the user through :func:`vetting.reviews.services.assignment_claim`, which counts the room
+again under a lock, so two vetters never get a candidate beyond the overlap it wants.
 """
 from __future__ import annotations
 
@@ -16,7 +23,7 @@ from django.db.models import Exists, F, Func, IntegerField, OuterRef, Q, QuerySe
 
 from vetting.candidates.models import Candidate, ImportJob
 from vetting.learning.filters import CandidateFilter, order_by
-from vetting.learning.models import ClassifierVersion, Prediction, QueueEntry, TrainingRun
+from vetting.learning.models import ClassifierVersion, MislabelFlag, Prediction, QueueEntry, TrainingRun
 from vetting.learning.selectors import active_version
 from vetting.reviews import selectors as review_selectors
 from vetting.reviews.models import Consensus, Label, LabelSource
@@ -78,7 +85,8 @@ def _filtered(*, user, query: QueueQuery, version: ClassifierVersion | None, col
             is_mine=review_selectors.labeled_by(user), has_open_dispute=review_selectors.has_open_dispute())
     params = dict(query.params)
     params.setdefault("labeled_by_me", "false")
-    return CandidateFilter(params, queryset=qs, user=user).qs
+    qs = CandidateFilter(params, queryset=qs, user=user).qs
+    return qs if query.mine else review_selectors.with_room_for(qs, user=user)
 
 
 def queue(*, user, query: QueueQuery, version: ClassifierVersion | None) -> QuerySet[Candidate]:
@@ -220,7 +228,11 @@ def queue_rows(*, user, query: QueueQuery, version: ClassifierVersion | None, id
     """
     if not ids:
         return []
-    qs = _filtered(user=user, query=query, version=version, columns=True).filter(pk__in=ids)
+    flag = MislabelFlag.objects.filter(candidate=OuterRef("pk"), is_open=True).order_by("score")
+    qs = _filtered(user=user, query=query, version=version, columns=True).filter(pk__in=ids).annotate(
+        mislabel_given=Subquery(flag.values("given_class")[:1]),
+        mislabel_suggested=Subquery(flag.values("suggested_class")[:1]),
+        mislabel_p_given=Subquery(flag.values("score")[:1]))
     if fields is not None:
         qs = qs.only(*fields, "target", "consensus__label_class")
     rows = {c.pk: c for c in qs}
@@ -228,6 +240,15 @@ def queue_rows(*, user, query: QueueQuery, version: ClassifierVersion | None, id
     for cand in ordered:
         cand.visible_consensus = review_selectors.visible_consensus(user=user, candidate=cand,
                                                                     has_labeled=cand.is_mine)
+        # Why a suspected mislabel is in the queue; the given class is the team's label, so it
+        # is shown under the same visibility rule as the consensus.
+        cand.mislabel_reason = None
+        if cand.mislabel_suggested and cand.visible_consensus is not None:
+            cand.mislabel_reason = review_selectors.mislabel_reason(
+                given_class=cand.mislabel_given, suggested_class=cand.mislabel_suggested,
+                p_given=cand.mislabel_p_given)
+        elif cand.mislabel_suggested:
+            cand.mislabel_reason = "The cross-validated model doubts the team's label: label it to see why."
     return ordered
 
 
@@ -236,21 +257,54 @@ FALLBACK_UNCERTAINTY = "fallback-uncertainty"
 FALLBACK_NEWEST = "fallback-newest"
 
 
+#: Candidates read per claim attempt beyond those asked for (a concurrent vetter may take some).
+CLAIM_SLACK = 4
+#: Claim attempts before giving what was got (each attempt skips the ids tried before).
+CLAIM_ROUNDS = 3
+
+
+def _claim(*, user, version: ClassifierVersion | None, limit: int, exclude_ids: Iterable[int] = ()) -> list[int]:
+    """The first ``limit`` candidates of the queue order with room, claimed for ``user``."""
+    from vetting.reviews import services as review_services
+
+    tried = list(exclude_ids)
+    got: list[int] = []
+    # Known-answer checks (a share of each queue): handed out like any candidate, outside the
+    # overlap (their answer is known; every vetter gets them).
+    if review_selectors.known_answer_due(user=user):
+        check = review_selectors.next_known_answer(user=user, exclude_ids=tried)
+        if check is not None:
+            got.append(check)
+            if len(got) >= limit:
+                return got
+    for _ in range(CLAIM_ROUNDS):
+        ids = queue_ids(user=user, query=QueueQuery(), version=version, limit=limit - len(got) + CLAIM_SLACK,
+                        exclude_ids=tried + got)
+        if not ids:
+            break
+        got += review_services.assignment_claim(vetter=user, candidate_ids=ids, limit=limit - len(got))
+        tried += ids
+        if len(got) >= limit:
+            break
+    return got
+
+
 def queue_next(*, user, limit: int) -> list[Candidate]:
-    """The first ``limit`` candidates of the user's queue, best first (``/api/queue/``).
+    """The first ``limit`` candidates of the user's queue, best first, claimed for the user
+    (``/api/queue/``; see the module note on overlap).
 
     The queue page's default order (:func:`queue_ids`, no filters): the active-learning queue
     by priority, then the active model's most uncertain candidates, then the newest; never a
-    candidate the user labeled. Every row carries the columns of :func:`queue_rows`, and
-    ``queue_strategy``/``queue_priority`` also outside the queue: ``fallback-uncertainty``
-    (priority = the model's uncertainty) or ``fallback-newest`` (priority 0). At most 5 queries.
+    candidate the user labeled nor one without room. Every row carries the columns of
+    :func:`queue_rows`, and ``queue_strategy``/``queue_priority`` also outside the queue:
+    ``fallback-uncertainty`` (priority = the model's uncertainty) or ``fallback-newest``
+    (priority 0). About 10 queries (more only when concurrent vetters took candidates first).
     """
     if limit <= 0:
         return []
     version = active_version()
-    query = QueueQuery()
-    rows = queue_rows(user=user, query=query, version=version,
-                      ids=queue_ids(user=user, query=query, version=version, limit=limit))
+    rows = queue_rows(user=user, query=QueueQuery(), version=version,
+                      ids=_claim(user=user, version=version, limit=limit))
     for cand in rows:
         if cand.queue_strategy is None:
             if cand.uncertainty is not None:
@@ -300,9 +354,8 @@ def _scalar_count(qs: QuerySet):
 
 def next_candidate_id(*, user, exclude_ids: list[int]) -> int | None:
     """The first candidate in queue order (:func:`queue_ids`, no filters) the user has not
-    labeled nor skipped, or None (at most 4 queries: the active version, then one indexed
-    query per part of the order until one answers)."""
-    ids = queue_ids(user=user, query=QueueQuery(), version=active_version(), limit=1, exclude_ids=exclude_ids)
+    labeled nor skipped and that has room, claimed for the user (the "next" button), or None."""
+    ids = _claim(user=user, version=active_version(), limit=1, exclude_ids=exclude_ids)
     return ids[0] if ids else None
 
 

@@ -10,8 +10,9 @@ from collections.abc import Iterable
 
 from django.db.models import QuerySet
 
+from vetting.core import liveness
 from vetting.core.progress import progress_body
-from vetting.learning.models import ClassifierVersion, Prediction, TrainingRun
+from vetting.learning.models import ClassifierVersion, Prediction, QueueSettings, TrainingRun
 
 #: Metric keys shown on learning curves (from classifier.evaluation.classification_metrics).
 CURVE_METRICS = ("planet_ap", "triage_ap", "planet_auc", "triage_auc", "accuracy", "ece", "log_loss")
@@ -59,11 +60,11 @@ def learning_curve() -> list[dict]:
     """Metrics per classifier version over time, oldest first.
 
     Each item: ``{"id", "name", "created_at", "n_labels", "status", "is_active",
-    "decision_reason", "metrics": {key: value or None for CURVE_METRICS}}``. Metrics are the
+    "decision_reason", "origin", "metrics": {key: value or None for CURVE_METRICS}}``. Metrics are the
     grouped cross-validated figures stored with the version.
     """
     rows = ClassifierVersion.objects.order_by("created_at", "id").values(
-        "id", "name", "created_at", "n_labels", "status", "is_active", "decision_reason", "metrics"
+        "id", "name", "created_at", "n_labels", "status", "is_active", "decision_reason", "metrics", "origin"
     )
     out = []
     for row in rows:
@@ -91,7 +92,8 @@ def training_run_progress(run: TrainingRun) -> dict:
     if run.state == TrainingRun.State.FAILED and run.error:
         message = f"failed: {run.error.splitlines()[0][:200]}"
     return progress_body(
-        kind="training", pk=run.pk, state=run.state, progress=run.progress, message=message, error=run.error,
+        kind="training", pk=run.pk, state=run.state, progress=run.progress, message=message,
+        sent=liveness.was_sent(run), error=run.error,
         n_labels=run.n_labels,
         created_at=run.created_at.isoformat() if run.created_at else None,
         started_at=run.started_at.isoformat() if run.started_at else None,
@@ -101,14 +103,71 @@ def training_run_progress(run: TrainingRun) -> dict:
     )
 
 
-def labels_since_last_run() -> int:
-    """Consensus labels created or changed since the last run (running or finished) started."""
+def _training_consensus():
+    """Consensus rows a training run would use (catalog-only ones only when they count)."""
+    from django.conf import settings
+
     from vetting.reviews.models import Consensus
 
+    qs = Consensus.objects.all()
+    if not settings.VETTING_INCLUDE_CATALOG_LABELS:
+        qs = qs.exclude(method="catalog")
+    return qs
+
+
+def labels_since_last_run() -> int:
+    """Training labels created or changed since the last run (running or finished) started."""
     last = (
         TrainingRun.objects.filter(state__in=[TrainingRun.State.RUNNING, TrainingRun.State.FINISHED],
                                    started_at__isnull=False)
         .order_by("-started_at").values_list("started_at", flat=True).first()
     )
-    qs = Consensus.objects.all()
+    qs = _training_consensus()
     return qs.filter(updated_at__gt=last).count() if last else qs.count()
+
+
+def labels_unseen_by_active() -> int:
+    """Training labels created or changed since the active model's run started (all of them
+    before the first team model, and for a base model trained on public labels).
+
+    A rejected run does not reset this count: its labels still count toward the next run.
+    """
+    started = (ClassifierVersion.objects.filter(is_active=True, origin=ClassifierVersion.Origin.TEAM)
+               .values_list("training_run__started_at", flat=True).first())
+    qs = _training_consensus()
+    return qs.filter(updated_at__gt=started).count() if started else qs.count()
+
+
+def retrain_status() -> dict:
+    """How close the next automatic retrain is (at most 4 queries): ``unseen`` (labels the active model has
+    not seen), ``since_last_run``, ``threshold`` (``VETTING_RETRAIN_EVERY_N_LABELS``), ``retry_after``
+    (new labels needed after a run that did not promote) and ``due``."""
+    from django.conf import settings
+
+    threshold = int(settings.VETTING_RETRAIN_EVERY_N_LABELS)
+    retry_after = max(1, threshold // RETRY_FRACTION)
+    unseen = labels_unseen_by_active()
+    since = labels_since_last_run() if unseen >= threshold else 0
+    return {"unseen": unseen, "since_last_run": since, "threshold": threshold, "retry_after": retry_after,
+            "due": unseen >= threshold and since >= retry_after}
+
+
+#: After a run that did not promote, the next one starts after ``threshold // RETRY_FRACTION``
+#: further labels (not a whole new threshold: the rejected run's labels keep counting).
+RETRY_FRACTION = 5
+
+
+def query_mix() -> dict:
+    """The query-strategy mix of the vetting queue (1 query): the curators' stored choice
+    (``QueueSettings``), else ``VETTING_QUERY_MIX``. Returns ``{strategy: share}``, shares summing to 1."""
+    from django.conf import settings
+
+    stored = QueueSettings.objects.filter(pk=1).values_list("mix", flat=True).first()
+    mix = dict(stored or settings.VETTING_QUERY_MIX)
+    total = sum(float(v) for v in mix.values()) or 1.0
+    return {k: float(v) / total for k, v in mix.items()}
+
+
+def query_mix_is_default() -> bool:
+    """True while no curator has stored a mix (the queue uses ``VETTING_QUERY_MIX``)."""
+    return not QueueSettings.objects.filter(pk=1).exists()

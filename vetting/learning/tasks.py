@@ -86,3 +86,12 @@ def recover_stale_runs() -> int:
     from vetting.learning.services.runs import recover_stale_runs as recover
 
     return recover()
+
+
+@shared_task(name="vetting.learning.tasks.queue_rebuild", queue="training", acks_late=True,
+             soft_time_limit=300, time_limit=330)
+def queue_rebuild() -> int:
+    """Rebuild the vetting queue from the active version (after curators changed the mix)."""
+    from vetting.learning.services.queue import queue_rebuild as rebuild
+
+    return rebuild()

@@ -27,7 +27,15 @@ from vetting.core.admin_tools import (
     run_service_per_object,
 )
 from vetting.reviews import services
-from vetting.reviews.models import Consensus, Dispute, DisputeComment, Label, LabelSource
+from vetting.reviews.models import (
+    CandidateReview,
+    Consensus,
+    Dispute,
+    DisputeComment,
+    Label,
+    LabelSource,
+    ReliabilityFit,
+)
 
 logger = logging.getLogger("vetting.admin")
 
@@ -262,7 +270,7 @@ class DisputeAdmin(CurationMixin, CsvExportMixin, HistoryOnlyMixin, SimpleHistor
 @admin.register(Consensus)
 class ConsensusAdmin(CurationActionsMixin, CsvExportMixin, HistoryOnlyMixin, admin.ModelAdmin):
     list_display = (
-        "candidate_link", "mission", "label_class", "agreement", "n_labels", "method", "needs_review",
+        "candidate_link", "mission", "label_class", "agreement", "n_labels", "rule", "needs_review",
         "n_open_disputes", "updated_at",
     )
     list_select_related = ("candidate", "candidate__target")
@@ -270,7 +278,7 @@ class ConsensusAdmin(CurationActionsMixin, CsvExportMixin, HistoryOnlyMixin, adm
                    "candidate__target__mission", "candidate__source_catalog", "updated_at")
     search_fields = ("candidate__catalog_id", "candidate__target__catalog_id")
     date_hierarchy = "updated_at"
-    actions = ["accept_consensus", "override_consensus", "recompute", "export_csv"]
+    actions = ["accept_consensus", "override_consensus", "recompute", "use_as_known_answers", "export_csv"]
     csv_select_related = ("candidate", "candidate__target")
     csv_columns = (
         ("catalog_id", "candidate.catalog_id"), ("source_catalog", "candidate.source_catalog"),
@@ -307,5 +315,94 @@ class ConsensusAdmin(CurationActionsMixin, CsvExportMixin, HistoryOnlyMixin, adm
         self.message_user(request, f"Recomputed {n} consensus label(s).", messages.SUCCESS)
 
 
-# The candidate list (candidates cannot import reviews): filter on open disputes.
-extend_admin(Candidate, list_filters=[candidate_filter(DisputedFilter, "pk")])
+    @admin.action(description="Use as known-answer checks in vetters' queues (settled ones)", permissions=["curate"])
+    def use_as_known_answers(self, request, queryset):
+        n = services.known_answer_set(candidate_ids=self._candidate_ids(queryset), curator=request.user)
+        self.message_user(request, f"{n} candidate(s) are now known-answer checks.", messages.SUCCESS)
+
+    @admin.display(description="rule")
+    def rule(self, obj):
+        """Which rule made the label: a curator, a gold label, Dawid-Skene, weighted majority, catalog."""
+        return obj.method
+
+
+# --- Overlap and reliability ---------------------------------------------------------------------
+
+def _labels_required_step(model_admin, request, candidate_ids: list[int]):
+    """Ask for a number of labels, then set it on every candidate (the whole filtered list when
+    "select all" is used: a curator raises the overlap for a filter this way)."""
+    from django import forms
+    from django.template.response import TemplateResponse
+
+    class RequiredForm(forms.Form):
+        labels_required = forms.IntegerField(min_value=1, max_value=20, label="Independent labels needed")
+
+    if request.POST.get("apply_required"):
+        form = RequiredForm(request.POST)
+        if form.is_valid():
+            n = services.labels_required_set(candidate_ids=candidate_ids, curator=request.user,
+                                             labels_required=form.cleaned_data["labels_required"])
+            model_admin.message_user(request, f"{n} candidate(s) now need "
+                                              f"{form.cleaned_data['labels_required']} labels.", messages.SUCCESS)
+            return None
+    else:
+        form = RequiredForm()
+    return TemplateResponse(request, "admin/vetting/labels_required.html", {
+        **model_admin.admin_site.each_context(request), "title": "Independent labels needed", "form": form,
+        "candidate_ids": candidate_ids, "action": request.POST.get("action"),
+        "selected": request.POST.getlist(admin.helpers.ACTION_CHECKBOX_NAME),
+        "select_across": request.POST.get("select_across", "0"), "opts": model_admin.model._meta,
+    })
+
+
+@admin.action(description="Ask for more independent labels…", permissions=["curate"])
+def require_labels(model_admin, request, queryset):
+    return _labels_required_step(model_admin, request, list(queryset.values_list("pk", flat=True)))
+
+
+@admin.register(CandidateReview)
+class CandidateReviewAdmin(CurationMixin, admin.ModelAdmin):
+    """Overlap per candidate: labels counted, wanted, still open, ties, known answers."""
+
+    list_display = ("candidate_link", "n_labels", "labels_wanted", "labels_required", "is_open", "needs_review",
+                    "is_known_answer", "updated_at")
+    list_select_related = ("candidate",)
+    list_filter = ("is_open", "needs_review", "is_known_answer", "labels_wanted")
+    search_fields = ("candidate__catalog_id",)
+    readonly_fields = ("candidate", "n_labels", "labels_wanted", "labels_required", "is_open", "needs_review",
+                       "is_known_answer", "updated_at")
+    actions = ["require_labels"]
+
+    def has_add_permission(self, request):
+        return False
+
+    def has_delete_permission(self, request, obj=None):
+        return False
+
+    @admin.display(description="candidate", ordering="candidate__catalog_id")
+    def candidate_link(self, obj):
+        return _candidate_link(obj.candidate)
+
+    @admin.action(description="Ask for more independent labels…", permissions=["curate"])
+    def require_labels(self, request, queryset):
+        return _labels_required_step(self, request, list(queryset.values_list("candidate_id", flat=True)))
+
+
+@admin.register(ReliabilityFit)
+class ReliabilityFitAdmin(admin.ModelAdmin):
+    """The Dawid-Skene fits (read-only; the team page shows the newest per vetter)."""
+
+    list_display = ("id", "created_at", "n_labels", "n_items", "n_fixed", "n_iter", "log_likelihood")
+    readonly_fields = ("classes", "priors", "vetters", "n_items", "n_labels", "n_fixed", "n_iter", "log_likelihood",
+                       "created_at")
+
+    def has_add_permission(self, request):
+        return False
+
+    def has_change_permission(self, request, obj=None):
+        return False
+
+
+# The candidate list (candidates cannot import reviews): filter on open disputes; curators can
+# raise the number of independent labels of the selected (or all filtered) candidates.
+extend_admin(Candidate, list_filters=[candidate_filter(DisputedFilter, "pk")], actions=[require_labels])

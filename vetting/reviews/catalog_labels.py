@@ -22,6 +22,7 @@ from django.db import transaction
 
 from vetting.candidates.models import Candidate
 from vetting.reviews import consensus as rule
+from vetting.reviews import selectors
 from vetting.reviews.models import Consensus, Label, LabelSource
 
 BATCH = 2000
@@ -81,25 +82,23 @@ def consensus_bulk_update(*, candidate_ids: list[int]) -> None:
     votes: dict[int, list] = defaultdict(list)
     for label in Label.objects.filter(candidate_id__in=candidate_ids, is_current=True).order_by("-created_at", "-id"):
         votes[label.candidate_id].append(rule.Vote(label.label_class, label.confidence, label.source,
-                                                   label.is_gold, label.excluded_from_training))
+                                                   label.is_gold, label.excluded_from_training, label.vetter_id))
+    reliability = selectors.current_reliability()
     upserts, drop = [], []
     for pk in set(candidate_ids):
-        decision = rule.decide(
-            votes.get(pk, []), min_labels=conf.get("min_labels", 1),
-            curator_overrides=conf.get("curator_overrides", True),
-            weight_by_confidence=conf.get("weight_by_confidence", True),
-            include_catalog=settings.VETTING_INCLUDE_CATALOG_LABELS,
-        )
-        if decision is None:
+        decision = rule.decide_configured(votes.get(pk, []), conf=conf, reliability=reliability,
+                                          include_catalog=settings.VETTING_INCLUDE_CATALOG_LABELS)
+        if decision is None or decision.is_tie:  # a tie is no label (services.consensus_update)
             drop.append(pk)
         else:
             upserts.append(Consensus(candidate_id=pk, label_class=decision.label_class, agreement=decision.agreement,
                                      n_labels=decision.n_labels, method=decision.method,
-                                     needs_review=decision.needs_review))
+                                     needs_review=decision.needs_review, posterior=decision.posterior))
     if drop:
         Consensus.objects.filter(candidate_id__in=drop).delete()
     if upserts:
         Consensus.objects.bulk_create(
             upserts, update_conflicts=True, unique_fields=["candidate"],
-            update_fields=["label_class", "agreement", "n_labels", "method", "needs_review", "updated_at"],
+            update_fields=["label_class", "agreement", "n_labels", "method", "needs_review", "posterior",
+                           "updated_at"],
             batch_size=1000)

@@ -55,6 +55,9 @@ class Label(models.Model):
     )
     #: Seconds the vetter spent on the candidate page before submitting (for throughput stats).
     seconds_spent = models.FloatField(null=True, blank=True)
+    #: Whether the model's prediction was on the page before this label (the blind rule,
+    #: ``selectors.model_hidden``); None for labels that are not a vetter's, or older ones.
+    model_shown = models.BooleanField(null=True, blank=True)
     created_at = models.DateTimeField(auto_now_add=True, db_index=True)
     history = HistoricalRecords()
 
@@ -162,8 +165,10 @@ class Consensus(models.Model):
     label_class = models.CharField(max_length=8, choices=LABEL_CHOICES)
     agreement = models.FloatField(help_text="weight share of the winning class, 0..1")
     n_labels = models.PositiveIntegerField()
-    method = models.CharField(max_length=32, help_text="curator, gold, weighted_majority, catalog")
+    method = models.CharField(max_length=32, help_text="curator, gold, dawid_skene, weighted_majority, catalog")
     needs_review = models.BooleanField(default=False, db_index=True, help_text="tie or flagged mislabel")
+    #: ``{class code: probability}`` of the Dawid-Skene rule (empty for the other rules).
+    posterior = models.JSONField(default=dict, blank=True)
     updated_at = models.DateTimeField(auto_now=True, db_index=True)
 
     class Meta:
@@ -171,3 +176,79 @@ class Consensus(models.Model):
 
     def __str__(self) -> str:
         return f"{self.candidate_id}: {self.label_class} ({self.method})"
+
+
+class CandidateReview(models.Model):
+    """How many independent vetter labels a candidate needs and whether it still wants one.
+
+    Kept by ``services`` with the consensus (same lock, same transaction). A candidate without
+    a row wants ``VETTING_LABELS_PER_CANDIDATE`` labels and has none. ``is_open`` is what the
+    queue reads: False once the candidate has what it needs (enough agreeing labels, a
+    curator's decision or a gold label), or while a tie waits for a curator.
+    """
+
+    candidate = models.OneToOneField(Candidate, on_delete=models.CASCADE, related_name="review", primary_key=True)
+    #: A curator's minimum number of independent labels (None: the setting's).
+    labels_required = models.PositiveSmallIntegerField(null=True, blank=True)
+    #: Labels the candidate wants now: the minimum, or one more where labels disagree or the
+    #: vetters' reliability leaves the consensus unsure (adaptive overlap).
+    labels_wanted = models.PositiveSmallIntegerField(default=2)
+    n_labels = models.PositiveSmallIntegerField(default=0, help_text="current vetter labels counted")
+    is_open = models.BooleanField(default=True, db_index=True, help_text="still wants a vetter label")
+    needs_review = models.BooleanField(default=False, db_index=True,
+                                       help_text="tie: no consensus until a curator decides")
+    #: Known-answer check: a curator's gold candidate or an injected synthetic signal whose
+    #: class is known; vetters see it like any other. Never a training target as a real one.
+    is_known_answer = models.BooleanField(default=False, db_index=True)
+    updated_at = models.DateTimeField(auto_now=True)
+
+    def __str__(self) -> str:
+        return f"{self.candidate_id}: {self.n_labels}/{self.labels_wanted} labels"
+
+
+class Assignment(models.Model):
+    """A candidate handed to a vetter (the "next" button, ``/api/queue/``) and not yet labeled.
+
+    Counts against the candidate's overlap until ``expires_at`` (``VETTING_ASSIGNMENT_TTL_S``)
+    or until the vetter labels it, so two vetters never get the same candidate beyond the
+    number of labels it wants.
+    """
+
+    candidate = models.ForeignKey(Candidate, on_delete=models.CASCADE, related_name="assignments")
+    vetter = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.CASCADE, related_name="assignments")
+    created_at = models.DateTimeField(auto_now_add=True)
+    expires_at = models.DateTimeField(db_index=True)
+
+    class Meta:
+        constraints = [
+            models.UniqueConstraint(fields=["candidate", "vetter"], name="assignment_one_per_vetter"),
+        ]
+        indexes = [models.Index(fields=["candidate", "expires_at"])]
+
+    def __str__(self) -> str:
+        return f"{self.candidate_id} -> {self.vetter_id} until {self.expires_at:%H:%M}"
+
+
+class ReliabilityFit(models.Model):
+    """One Dawid-Skene fit of every vetter's confusion matrix (``services.reliability_refit``).
+
+    The newest row is what the consensus uses between fits. ``vetters`` maps a vetter id (as
+    text) to ``{"confusion": [[P(says l | true j)]] (k x k, rows = true class in ``classes``
+    order), "n_labels", "accuracy", "balanced_accuracy"}``.
+    """
+
+    classes = models.JSONField(default=list)
+    priors = models.JSONField(default=list, help_text="class priors, ``classes`` order")
+    vetters = models.JSONField(default=dict)
+    n_items = models.PositiveIntegerField(default=0)
+    n_labels = models.PositiveIntegerField(default=0)
+    n_fixed = models.PositiveIntegerField(default=0, help_text="items with a curator, gold or known answer")
+    n_iter = models.PositiveIntegerField(default=0)
+    log_likelihood = models.FloatField(null=True, blank=True)
+    created_at = models.DateTimeField(auto_now_add=True, db_index=True)
+
+    class Meta:
+        ordering = ["-created_at", "-id"]
+
+    def __str__(self) -> str:
+        return f"Reliability fit #{self.pk} ({self.n_labels} labels)"

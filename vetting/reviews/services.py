@@ -10,18 +10,30 @@ a rescoring transaction (and such an insert never waits for a label).
 from __future__ import annotations
 
 import logging
+from datetime import timedelta
 
 from django.conf import settings
+from django.core.cache import cache
 from django.core.exceptions import PermissionDenied, ValidationError
 from django.db import transaction
+from django.db.models import Count
 from django.utils import timezone
 
 from classifier.vocabulary import validate_class
 from vetting.candidates.models import Candidate
+from vetting.core import jobs
 from vetting.core.roles import is_curator
 from vetting.reviews import consensus as consensus_rule
 from vetting.reviews import selectors
-from vetting.reviews.models import Consensus, Dispute, DisputeComment, Label, LabelSource
+from vetting.reviews.models import (
+    Assignment,
+    CandidateReview,
+    Consensus,
+    Dispute,
+    DisputeComment,
+    Label,
+    LabelSource,
+)
 
 logger = logging.getLogger("vetting.reviews")
 
@@ -64,6 +76,10 @@ def label_create(
     if previous is not None:
         previous.is_current = False
         previous.save(update_fields=["is_current"])
+    # The blind rule decided what the page showed before this label (a relabel comes after the
+    # first label, when the model is always shown).
+    shown = not selectors.model_hidden(user=vetter, candidate_id=candidate.pk, has_labeled=previous is not None)
+    Assignment.objects.filter(candidate=candidate, vetter=vetter).delete()  # done: no longer holds a place
     label = Label(
         candidate=candidate,
         vetter=vetter,
@@ -73,6 +89,7 @@ def label_create(
         source=LabelSource.HUMAN,
         supersedes=previous,
         seconds_spent=None if seconds_spent is None else min(max(0.0, seconds_spent), MAX_SECONDS_SPENT),
+        model_shown=shown,
     )
     # Fields only: the table's constraints cannot fail here (under the candidate lock the
     # previous current label was just retired; the vetter is set; confidence has validators),
@@ -125,22 +142,45 @@ def curator_label_set(*, candidate: Candidate | int, curator, label_class: str, 
                       note=note, is_gold=True)
 
 
-def consensus_update(*, candidate: Candidate) -> Consensus | None:
-    """Recompute and store the consensus of one candidate (caller holds the candidate lock)."""
-    rule = settings.VETTING_CONSENSUS
-    votes = [
-        consensus_rule.Vote(label.label_class, label.confidence, label.source, label.is_gold,
-                            label.excluded_from_training)
-        for label in Label.objects.filter(candidate=candidate, is_current=True).order_by("-created_at", "-id")
-    ]
-    decision = consensus_rule.decide(
-        votes,
-        min_labels=rule.get("min_labels", 1),
-        curator_overrides=rule.get("curator_overrides", True),
-        weight_by_confidence=rule.get("weight_by_confidence", True),
-        include_catalog=settings.VETTING_INCLUDE_CATALOG_LABELS,
-    )
-    if decision is None:
+#: Registered name of the learning task that requests a retrain once enough new consensus labels
+#: arrived. Sent by name (reviews never imports learning).
+RETRAIN_CHECK_TASK = "vetting.learning.tasks.retrain_if_due"
+_RETRAIN_CHECK_KEY = "vetting.reviews.retrain-check-pending"
+
+
+def _retrain_check_after_commit() -> None:
+    """After commit, ask the worker whether a retrain is due, coalesced per process: the first
+    consensus change sends one check delayed by ``VETTING_RETRAIN_CHECK_DELAY_S``; changes within
+    that window send nothing more, and the check, running after the window, sees them all."""
+    delay = max(0.0, float(settings.VETTING_RETRAIN_CHECK_DELAY_S))
+
+    def send() -> None:
+        if delay == 0 or cache.add(_RETRAIN_CHECK_KEY, 1, timeout=delay):
+            jobs.send(RETRAIN_CHECK_TASK, countdown=delay, retry=False)
+
+    transaction.on_commit(send)
+
+
+def consensus_update(*, candidate: Candidate, reliability: consensus_rule.Reliability | None = None
+                     ) -> Consensus | None:
+    """Recompute and store the consensus of one candidate and what it still wants (caller holds
+    the candidate lock). ``reliability``: the fitted vetter matrices (default: the newest fit).
+
+    A tie stores no consensus (training never sees a class nobody chose) and marks the
+    candidate ``needs_review`` in its :class:`CandidateReview`: it stays open for one more label
+    while adaptive overlap allows, and is listed in the curators' adjudication queue.
+    """
+    labels = list(Label.objects.filter(candidate=candidate, is_current=True).order_by("-created_at", "-id")
+                  .only("label_class", "confidence", "source", "is_gold", "excluded_from_training", "vetter_id"))
+    votes = [consensus_rule.Vote(label.label_class, label.confidence, label.source, label.is_gold,
+                                 label.excluded_from_training, label.vetter_id) for label in labels]
+    decision = consensus_rule.decide_configured(
+        votes, conf=settings.VETTING_CONSENSUS, include_catalog=settings.VETTING_INCLUDE_CATALOG_LABELS,
+        reliability=reliability if reliability is not None else selectors.current_reliability())
+    _review_update(candidate=candidate, decision=decision,
+                   n_labels=sum(v.source == LabelSource.HUMAN and not v.excluded for v in votes))
+    _retrain_check_after_commit()  # enough new labels may make a retrain due (issue 14)
+    if decision is None or decision.is_tie:
         Consensus.objects.filter(candidate=candidate).delete()
         return None
     obj, _ = Consensus.objects.update_or_create(
@@ -151,9 +191,33 @@ def consensus_update(*, candidate: Candidate) -> Consensus | None:
             "n_labels": decision.n_labels,
             "method": decision.method,
             "needs_review": decision.needs_review,
+            "posterior": decision.posterior,
         },
     )
     return obj
+
+
+def _review_update(*, candidate: Candidate, decision: consensus_rule.Decision | None, n_labels: int) -> None:
+    """Store how many labels the candidate wants now (:func:`consensus.labels_wanted`).
+
+    No row is written for a candidate without vetter labels that nothing settled and no curator
+    configured (the queue reads "no row" as "wants the default"), so catalog imports stay cheap.
+    """
+    review = CandidateReview.objects.filter(candidate=candidate).first()
+    settled = decision is not None and decision.settled
+    if review is None and n_labels == 0 and not settled:
+        return
+    review = review or CandidateReview(candidate=candidate)
+    required = review.labels_required or int(settings.VETTING_LABELS_PER_CANDIDATE)
+    wanted = consensus_rule.labels_wanted(
+        decision, n_labels=n_labels, required=required, adaptive=bool(settings.VETTING_OVERLAP_ADAPTIVE),
+        max_labels=int(settings.VETTING_OVERLAP_MAX_LABELS), confidence=float(settings.VETTING_OVERLAP_CONFIDENCE))
+    review.n_labels = n_labels
+    review.labels_wanted = wanted
+    review.needs_review = decision is not None and decision.is_tie
+    review.is_open = not settled and n_labels < wanted
+    review.full_clean(validate_unique=False, validate_constraints=False)
+    review.save()
 
 
 @transaction.atomic
@@ -272,3 +336,147 @@ def consensus_recompute_many(*, candidate_ids: list[int]) -> int:
             consensus_update(candidate=candidate)
             done += 1
     return done
+
+
+# --- assignment ------------------------------------------------------------------------------------
+
+@transaction.atomic
+def assignment_claim(*, vetter, candidate_ids: list[int], limit: int = 1) -> list[int]:
+    """Hand ``vetter`` up to ``limit`` of ``candidate_ids`` (queue order kept) that still have
+    room under :func:`selectors.with_room_for`; returns the ids handed out.
+
+    The candidates are locked first (``FOR NO KEY UPDATE``, in id order, so two claimers never
+    deadlock; a label being written on one of them is waited for, never skipped: skipping would
+    let a vetter find an empty queue while a candidate still wants labels), then the room is
+    counted again under the lock, so concurrent vetters never get one candidate beyond the
+    labels it wants. A vetter's own live assignment is renewed. 5 queries whatever the number
+    of ids.
+    """
+    ids = list(dict.fromkeys(int(i) for i in candidate_ids))
+    if not ids or limit <= 0:
+        return []
+    locked = set(Candidate.objects.select_for_update(no_key=True).filter(pk__in=ids)
+                 .order_by("pk").values_list("pk", flat=True))
+    open_ids = set(selectors.with_room_for(Candidate.objects.filter(pk__in=locked), user=vetter)
+                   .exclude(selectors.labeled_by(vetter)).values_list("pk", flat=True))
+    chosen = [pk for pk in ids if pk in open_ids][:limit]
+    if chosen:
+        expires = timezone.now() + timedelta(seconds=int(settings.VETTING_ASSIGNMENT_TTL_S))
+        Assignment.objects.bulk_create(
+            [Assignment(candidate_id=pk, vetter=vetter, expires_at=expires) for pk in chosen],
+            update_conflicts=True, unique_fields=["candidate", "vetter"], update_fields=["expires_at"])
+    return chosen
+
+
+@transaction.atomic
+def assignment_release(*, vetter, candidate_id: int) -> int:
+    """Give a candidate back (the vetter skipped it): it no longer counts against its overlap."""
+    deleted, _ = Assignment.objects.filter(candidate_id=candidate_id, vetter=vetter).delete()
+    return deleted
+
+
+def assignments_expired_purge() -> int:
+    """Delete assignments past their expiry (they already count for nothing; this keeps the table small)."""
+    deleted, _ = Assignment.objects.filter(expires_at__lte=timezone.now()).delete()
+    return deleted
+
+
+def labels_required_set(*, candidate_ids: list[int], curator, labels_required: int | None) -> int:
+    """A curator's minimum number of independent labels for these candidates (None: back to
+    ``VETTING_LABELS_PER_CANDIDATE``); each candidate's overlap is recomputed. Returns how many.
+
+    One short transaction per candidate (a filter can name thousands).
+    """
+    if not is_curator(curator):
+        raise PermissionDenied("only curators can change how many labels a candidate needs")
+    if labels_required is not None and not 1 <= int(labels_required) <= 20:
+        raise ValidationError({"labels_required": "between 1 and 20 labels"})
+    done = 0
+    for pk in sorted(set(candidate_ids)):
+        with transaction.atomic():
+            try:
+                candidate = _lock_candidate(pk)
+            except Candidate.DoesNotExist:
+                continue
+            review, _ = CandidateReview.objects.get_or_create(
+                candidate=candidate, defaults={"labels_wanted": int(settings.VETTING_LABELS_PER_CANDIDATE)})
+            review.labels_required = labels_required
+            review.save(update_fields=["labels_required"])
+            consensus_update(candidate=candidate)
+            done += 1
+    return done
+
+
+# --- vetter reliability --------------------------------------------------------------------------
+
+def reliability_refit(*, recompute: bool = True) -> dict:
+    """Fit every vetter's confusion matrix (Dawid-Skene EM over all current vetter labels), store
+    it as the newest ``ReliabilityFit`` and, with ``recompute``, recompute the consensus of
+    every candidate with a vetter label under it. Returns a summary.
+
+    Fixed truth: candidates with a curator's decision or a gold label (their consensus method is
+    ``curator`` or ``gold``). The fit reads in one query and is CPU work outside any transaction;
+    the recompute takes one short transaction per candidate.
+    """
+    from classifier import reliability as ds
+    from classifier.vocabulary import CLASS_CODES
+    from vetting.reviews.models import ReliabilityFit
+
+    classes = list(CLASS_CODES)
+    index = {c: i for i, c in enumerate(classes)}
+    rows = list(Label.objects.filter(is_current=True, source=LabelSource.HUMAN, excluded_from_training=False)
+                .values_list("candidate_id", "vetter_id", "label_class"))
+    settled = dict(Consensus.objects.filter(method__in=consensus_rule.SETTLED_METHODS)
+                   .values_list("candidate_id", "label_class"))
+    item_ids = sorted({r[0] for r in rows})
+    vetter_ids = sorted({r[1] for r in rows})
+    item_pos = {c: i for i, c in enumerate(item_ids)}
+    vetter_pos = {v: i for i, v in enumerate(vetter_ids)}
+    fixed = [index.get(settled.get(c, ""), -1) for c in item_ids]
+    result = ds.dawid_skene(
+        [item_pos[r[0]] for r in rows], [vetter_pos[r[1]] for r in rows], [index[r[2]] for r in rows],
+        n_items=len(item_ids), n_raters=len(vetter_ids), n_classes=len(classes), fixed=fixed)
+    per_vetter = Label.objects.filter(is_current=True, source=LabelSource.HUMAN, excluded_from_training=False)
+    counts = dict(per_vetter.values_list("vetter_id").annotate(n=Count("pk")).values_list("vetter_id", "n"))
+    fit = ReliabilityFit(
+        classes=classes, priors=result.priors.tolist(),
+        vetters={str(v): {"confusion": result.confusion[i].round(6).tolist(), "n_labels": counts.get(v, 0),
+                          "accuracy": ds.accuracy(result.confusion[i], result.priors),
+                          "balanced_accuracy": ds.balanced_accuracy(result.confusion[i])}
+                 for v, i in vetter_pos.items()},
+        n_items=len(item_ids), n_labels=len(rows), n_fixed=sum(f >= 0 for f in fixed), n_iter=result.n_iter,
+        log_likelihood=result.log_likelihood if len(rows) else None,
+    )
+    fit.full_clean()
+    fit.save()
+    changed = 0
+    if recompute:
+        reliability = selectors.current_reliability()
+        for pk in item_ids:
+            with transaction.atomic():
+                try:
+                    candidate = _lock_candidate(pk)
+                except Candidate.DoesNotExist:
+                    continue
+                consensus_update(candidate=candidate, reliability=reliability)
+                changed += 1
+    logger.info("reliability refit", extra={"event": "reliability_refit", "fit_id": fit.pk,
+                                            "n_labels": len(rows), "n_vetters": len(vetter_ids)})
+    return {"fit_id": fit.pk, "n_labels": len(rows), "n_items": len(item_ids), "n_vetters": len(vetter_ids),
+            "n_fixed": fit.n_fixed, "n_iter": result.n_iter, "recomputed": changed}
+
+
+@transaction.atomic
+def known_answer_set(*, candidate_ids: list[int], curator, is_known_answer: bool = True) -> int:
+    """Use candidates a curator settled (curator decision or gold label) as known-answer checks
+    in vetters' queues (or stop). Candidates without a settled label are skipped. Returns how many."""
+    if not is_curator(curator):
+        raise PermissionDenied("only curators choose known-answer checks")
+    ids = list(Consensus.objects.filter(candidate_id__in=list(candidate_ids), method__in=consensus_rule.SETTLED_METHODS)
+               .values_list("candidate_id", flat=True)) if is_known_answer else list(candidate_ids)
+    for pk in ids:
+        review, _ = CandidateReview.objects.get_or_create(
+            candidate_id=pk, defaults={"labels_wanted": int(settings.VETTING_LABELS_PER_CANDIDATE), "is_open": False})
+        review.is_known_answer = is_known_answer
+        review.save(update_fields=["is_known_answer"])
+    return len(ids)

@@ -11,7 +11,7 @@ from __future__ import annotations
 import math
 import statistics
 from collections import defaultdict
-from collections.abc import Hashable, Iterable, Mapping, Sequence
+from collections.abc import Callable, Hashable, Iterable, Mapping, Sequence
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 
@@ -166,6 +166,13 @@ def split_sessions(times: Sequence[datetime], *, gap: timedelta = SESSION_GAP) -
     return sessions
 
 
+#: Least active time one label can count for, seconds. Labels written faster than this (seed or
+#: scripted labels, a double submit) would make "labels per hour" meaningless: 200 seed labels
+#: written within milliseconds read as 80,000 labels/hour. With the floor the rate is at most
+#: 3600 / MIN_SECONDS_PER_LABEL and is marked as floored.
+MIN_SECONDS_PER_LABEL = 10.0
+
+
 @dataclass(frozen=True)
 class Throughput:
     n_labels: int
@@ -173,23 +180,30 @@ class Throughput:
     active_hours: float
     labels_per_hour: float | None
     median_seconds: float | None  # median of the measured seconds spent per label
+    floored: bool = False  # the rate is bounded by MIN_SECONDS_PER_LABEL, not measured
 
 
 def throughput(times: Sequence[datetime], seconds_spent: Sequence[float | None], *,
-               gap: timedelta = SESSION_GAP) -> Throughput:
+               gap: timedelta = SESSION_GAP, floor_s: float = MIN_SECONDS_PER_LABEL) -> Throughput:
     """Labels per hour of active vetting and the median time per label.
 
     Active time of a session = time from its first to its last label plus the measured time
-    spent on its first label (the page was open before the first submit); labels/hour is the
-    number of labels over the summed active time (None when no time was measured).
+    spent on its first label (the page was open before the first submit), but at least
+    ``floor_s`` seconds per label of the session; labels/hour is the number of labels over the
+    summed active time (None without labels). ``floored`` says some session was shorter than
+    its floor: the rate is then an upper bound, not a measurement.
     """
     if len(times) != len(seconds_spent):
         raise ValueError("times and seconds_spent must have the same length")
     sessions = split_sessions(times, gap=gap)
     active = 0.0
+    floored = False
     for s in sessions:
         first_spent = seconds_spent[s[0]] or 0.0
-        active += (times[s[-1]] - times[s[0]]).total_seconds() + max(0.0, float(first_spent))
+        measured_s = (times[s[-1]] - times[s[0]]).total_seconds() + max(0.0, float(first_spent))
+        floor = floor_s * len(s)
+        floored = floored or measured_s < floor
+        active += max(measured_s, floor)
     measured = [float(x) for x in seconds_spent if x is not None and x >= 0]
     hours = active / 3600.0
     return Throughput(
@@ -198,6 +212,7 @@ def throughput(times: Sequence[datetime], seconds_spent: Sequence[float | None],
         active_hours=hours,
         labels_per_hour=(len(times) / hours) if hours > 0 else None,
         median_seconds=statistics.median(measured) if measured else None,
+        floored=floored,
     )
 
 
@@ -290,6 +305,136 @@ def leave_one_out_majority(labels: Mapping[Hashable, Mapping[Hashable, str]], ra
         if len(winners) == 1:
             out[item] = winners[0]
     return out
+
+
+def leave_one_out_reference(labels: Mapping[Hashable, Mapping[Hashable, str]], rater: Hashable,
+                            decide: Callable[[list[tuple[Hashable, str]]], str | None],
+                            fixed: Mapping[Hashable, str] | None = None) -> dict[Hashable, str]:
+    """For each item ``rater`` labeled, the team's answer *without* ``rater``'s vote.
+
+    ``fixed[item]`` (a curator's decision, a gold label) is the answer where present; otherwise
+    ``decide([(other rater, class), ...])`` on the other raters' labels (the consensus rule, e.g.
+    the Dawid-Skene posterior with the fitted matrices), skipped when nobody else labeled the
+    item or ``decide`` returns None (a tie). This is "vs consensus" that does not flatter a
+    vetter with their own vote.
+    """
+    fixed = fixed or {}
+    out: dict[Hashable, str] = {}
+    for item in labels.get(rater, {}):
+        if item in fixed:
+            out[item] = fixed[item]
+            continue
+        others = [(other, theirs[item]) for other, theirs in labels.items() if other != rater and item in theirs]
+        if others:
+            answer = decide(others)
+            if answer is not None:
+                out[item] = answer
+    return out
+
+
+# --- intervals, known answers, anchoring ------------------------------------------------------
+
+@dataclass(frozen=True)
+class Proportion:
+    """``k`` of ``n`` with its Wilson score interval (``low``..``high``, 95 % by default)."""
+
+    k: int
+    n: int
+    value: float | None
+    low: float | None
+    high: float | None
+
+
+def wilson(k: int, n: int, *, z: float = 1.959964) -> Proportion:
+    """Wilson score interval of a binomial proportion (better than Wald at small n and near 0/1)."""
+    if n <= 0:
+        return Proportion(k, n, None, None, None)
+    p = k / n
+    denom = 1 + z * z / n
+    centre = (p + z * z / (2 * n)) / denom
+    half = z * math.sqrt(p * (1 - p) / n + z * z / (4 * n * n)) / denom
+    return Proportion(k, n, p, max(0.0, centre - half), min(1.0, centre + half))
+
+
+@dataclass(frozen=True)
+class Difference:
+    """``a.value - b.value`` with Newcombe's hybrid score interval (method 10, 1998)."""
+
+    a: Proportion
+    b: Proportion
+    value: float | None
+    low: float | None
+    high: float | None
+
+
+def difference(a: Proportion, b: Proportion) -> Difference:
+    """Difference of two independent proportions with Newcombe's interval from their Wilson limits."""
+    if a.value is None or b.value is None:
+        return Difference(a, b, None, None, None)
+    d = a.value - b.value
+    low = d - math.sqrt((a.value - a.low) ** 2 + (b.high - b.value) ** 2)
+    high = d + math.sqrt((a.high - a.value) ** 2 + (b.value - b.low) ** 2)
+    return Difference(a, b, d, max(-1.0, low), min(1.0, high))
+
+
+@dataclass(frozen=True)
+class Anchoring:
+    """Agreement with the model when its prediction was shown before labeling vs hidden."""
+
+    shown: Proportion
+    hidden: Proportion
+    effect: Difference  # shown - hidden: how far the display pulls labels toward the model
+
+
+def anchoring(rows: Iterable[tuple[bool, str, str]]) -> Anchoring:
+    """``rows``: (model shown before the label, the label's class, the model's class)."""
+    counts = {True: [0, 0], False: [0, 0]}
+    for shown, label, model in rows:
+        counts[bool(shown)][0] += label == model
+        counts[bool(shown)][1] += 1
+    shown_p, hidden_p = wilson(*counts[True]), wilson(*counts[False])
+    return Anchoring(shown_p, hidden_p, difference(shown_p, hidden_p))
+
+
+@dataclass(frozen=True)
+class KnownAnswerScore:
+    """A vetter's answers on known-answer candidates: planet recall and precision, accuracy."""
+
+    n: int
+    accuracy: Proportion
+    recall: Proportion  # of true planets, share labeled planet
+    precision: Proportion  # of planet labels, share truly planets
+
+
+def known_answer_score(answers: Mapping[Hashable, str], truth: Mapping[Hashable, str], *,
+                       positive: str = PLANET_CLASS) -> KnownAnswerScore:
+    """Score ``answers[item]`` against ``truth[item]`` on the items both have."""
+    common = [k for k in answers if k in truth]
+    right = sum(answers[k] == truth[k] for k in common)
+    true_pos = sum(answers[k] == positive and truth[k] == positive for k in common)
+    n_true = sum(truth[k] == positive for k in common)
+    n_said = sum(answers[k] == positive for k in common)
+    return KnownAnswerScore(len(common), wilson(right, len(common)), wilson(true_pos, n_true),
+                            wilson(true_pos, n_said))
+
+
+#: SNR bin edges of "planet recall vs SNR" (the last bin is open).
+SNR_EDGES: tuple[float, ...] = (0.0, 7.1, 10.0, 15.0, 25.0, 50.0)
+
+
+def recall_by_snr(rows: Iterable[tuple[float | None, str, str]], *, edges: Sequence[float] = SNR_EDGES,
+                  positive: str = PLANET_CLASS) -> list[tuple[str, Proportion]]:
+    """Planet recall per SNR bin: ``rows`` are (SNR, true class, vetter's class) of known answers
+    (as Kepler's injection tests and Planet Hunters report recovery against signal strength)."""
+    bins = [[0, 0] for _ in edges]
+    for snr, truth, said in rows:
+        if truth != positive or snr is None:
+            continue
+        k = max(i for i, e in enumerate(edges) if snr >= e) if snr >= edges[0] else 0
+        bins[k][0] += said == positive
+        bins[k][1] += 1
+    names = [f"{lo:g}-{hi:g}" for lo, hi in zip(edges, edges[1:])] + [f"≥{edges[-1]:g}"]
+    return [(name, wilson(k, n)) for name, (k, n) in zip(names, bins)]
 
 
 def rate_figure(series: Mapping[str, RateBins], *, title: str, xtitle: str) -> dict:

@@ -73,10 +73,12 @@ INSTALLED_APPS = [
 MIDDLEWARE = [
     "django.middleware.security.SecurityMiddleware",
     "whitenoise.middleware.WhiteNoiseMiddleware",
+    "api.middleware.ApiGuardMiddleware",  # /api/ only: query and body checks, JSON errors (before body readers)
     "django.contrib.sessions.middleware.SessionMiddleware",
     "django.middleware.common.CommonMiddleware",
     "django.middleware.csrf.CsrfViewMiddleware",
     "django.contrib.auth.middleware.AuthenticationMiddleware",
+    "vetting.web.middleware.LoginThrottleMiddleware",  # site and admin login, counted in Redis
     "django.contrib.messages.middleware.MessageMiddleware",
     "django.middleware.clickjacking.XFrameOptionsMiddleware",
     "simple_history.middleware.HistoryRequestMiddleware",
@@ -150,6 +152,25 @@ FILE_UPLOAD_MAX_MEMORY_SIZE = 5 * 1024 * 1024
 
 REDIS_URL = os.environ.get("REDIS_URL", "redis://127.0.0.1:6379/0")
 
+#: One cache for every web process (login-failure counters, API rate limits, cached counts), in
+#: the same Redis: a per-process cache let each gunicorn worker count its own login tries.
+#: vetting.core.cache: clear() deletes only KEY_PREFIX keys (never the broker's); a Redis that
+#: is down or hung costs at most one short timeout per process every few seconds, never a 500.
+#: Prefix of every cache key (several sites, or test runs, may share one Redis database).
+VETTING_CACHE_KEY_PREFIX = os.environ.get("VETTING_CACHE_KEY_PREFIX", "vetting-cache")
+CACHES = {
+    "default": {
+        "BACKEND": "vetting.core.cache.ResilientRedisCache",
+        "LOCATION": REDIS_URL,
+        "KEY_PREFIX": VETTING_CACHE_KEY_PREFIX,
+        "OPTIONS": {"socket_connect_timeout": 0.5, "socket_timeout": 0.5},
+    }
+}
+#: Reverse proxies in front of the web server (docker/nginx/vetting.conf.template: 1). The client address of the
+#: login throttle and the API rate limits is then the one the nearest proxy put last in
+#: X-Forwarded-For; with 0 it is the connection's address and X-Forwarded-For is ignored.
+VETTING_NUM_PROXIES = env_int("VETTING_NUM_PROXIES", 0)
+
 CELERY_BROKER_URL = REDIS_URL
 CELERY_RESULT_BACKEND = REDIS_URL
 CELERY_TASK_SERIALIZER = "json"
@@ -177,8 +198,14 @@ CELERY_RESULT_BACKEND_TRANSPORT_OPTIONS = {
 CELERY_BEAT_SCHEDULE = {
     "retrain-if-due": {"task": "vetting.learning.tasks.retrain_if_due", "schedule": timedelta(minutes=5)},
     "recover-stale-runs": {"task": "vetting.learning.tasks.recover_stale_runs", "schedule": timedelta(minutes=2)},
+    "recover-import-jobs": {"task": "vetting.candidates.tasks.import_jobs_recover", "schedule": timedelta(minutes=1)},
+    "purge-import-uploads": {"task": "vetting.candidates.tasks.import_uploads_purge", "schedule": timedelta(hours=1)},
 }
 
+#: API rate limits ("N/second|minute|hour|day"): anonymous requests per client address and
+#: authenticated requests per user, counted across all web processes (api.throttling).
+VETTING_API_ANON_RATE = os.environ.get("VETTING_API_ANON_RATE", "60/minute")
+VETTING_API_USER_RATE = os.environ.get("VETTING_API_USER_RATE", "6000/minute")
 REST_FRAMEWORK = {
     "DEFAULT_AUTHENTICATION_CLASSES": [
         "rest_framework.authentication.TokenAuthentication",
@@ -186,14 +213,19 @@ REST_FRAMEWORK = {
     ],
     "DEFAULT_PERMISSION_CLASSES": ["rest_framework.permissions.IsAuthenticated"],
     "DEFAULT_SCHEMA_CLASS": "drf_spectacular.openapi.AutoSchema",
-    "DEFAULT_FILTER_BACKENDS": ["django_filters.rest_framework.DjangoFilterBackend"],
+    # Strict query parameters on every list: typed filters never empty, known orderings only (api/filters.py).
+    "DEFAULT_FILTER_BACKENDS": ["api.filters.FilterBackend", "api.filters.StrictOrderingFilter"],
+    # JSON bodies only (uploads name their own parsers); nested too deep is a 400 (api/parsers.py).
+    "DEFAULT_PARSER_CLASSES": ["api.parsers.JSONParser"],
     "DEFAULT_PAGINATION_CLASS": "rest_framework.pagination.LimitOffsetPagination",
     "PAGE_SIZE": 50,
+    # Counted atomically in the shared cache (api.throttling), so the limits hold across processes.
     "DEFAULT_THROTTLE_CLASSES": [
-        "rest_framework.throttling.AnonRateThrottle",
-        "rest_framework.throttling.UserRateThrottle",
+        "api.throttling.SharedAnonRateThrottle",
+        "api.throttling.SharedUserRateThrottle",
     ],
-    "DEFAULT_THROTTLE_RATES": {"anon": "60/minute", "user": "6000/minute", "login": "10/minute"},
+    "NUM_PROXIES": VETTING_NUM_PROXIES,
+    "DEFAULT_THROTTLE_RATES": {"anon": VETTING_API_ANON_RATE, "user": VETTING_API_USER_RATE, "login": "10/minute"},
     "EXCEPTION_HANDLER": "api.exceptions.api_exception_handler",
 }
 SPECTACULAR_SETTINGS = {
@@ -205,6 +237,9 @@ SPECTACULAR_SETTINGS = {
     "SWAGGER_UI_FAVICON_HREF": "SIDECAR",
     "REDOC_DIST": "SIDECAR",
     "COMPONENT_SPLIT_REQUEST": True,
+    # Every operation documents its error responses with the one error body (api/schema.py).
+    "POSTPROCESSING_HOOKS": ["drf_spectacular.hooks.postprocess_schema_enums", "api.schema.add_error_responses",
+                             "api.schema.add_string_constraints"],
     # One schema name per choice set the API shares (label classes, states, kinds).
     "ENUM_NAME_OVERRIDES": {
         "LabelClassEnum": "classifier.vocabulary.CLASSES",
@@ -220,6 +255,8 @@ SPECTACULAR_SETTINGS = {
 # --- Domain settings (README: Configuration) ------------------------------------------------
 #: Retrain when this many new consensus labels arrived since the last finished run.
 VETTING_RETRAIN_EVERY_N_LABELS = env_int("VETTING_RETRAIN_EVERY_N_LABELS", 50)
+#: Seconds a label commit's retrain check waits, so a burst of labels sends one check (0: one per label).
+VETTING_RETRAIN_CHECK_DELAY_S = env_float("VETTING_RETRAIN_CHECK_DELAY_S", 2.0)
 #: Writes catalog dispositions as catalog labels for the candidates importers (which sit below
 #: the reviews app and never import it). A dotted path, not an environment variable.
 VETTING_CATALOG_LABEL_WRITER = "vetting.reviews.catalog_labels.catalog_labels_bulk_upsert"
@@ -229,14 +266,40 @@ VETTING_LIGHTCURVE_SOURCE = os.environ.get(
 )
 #: Folder of FITS files that ``LocalDirectorySource`` reads (empty: that source is not configured).
 VETTING_LIGHTCURVE_DIR = os.environ.get("VETTING_LIGHTCURVE_DIR", "")
+#: Dotted path of the target-pixel-file source class (see vetting.candidates.sources).
+VETTING_TPF_SOURCE = os.environ.get("VETTING_TPF_SOURCE", "vetting.candidates.sources.MastTargetPixelSource")
 #: Where model artifacts are written (immutable files, one per classifier version).
 VETTING_ARTIFACT_DIR = Path(os.environ.get("VETTING_ARTIFACT_DIR", MEDIA_ROOT / "models"))
-#: Consensus rule (see vetting.reviews.consensus): weighted majority; a curator's label overrides.
+#: Consensus rule (see vetting.reviews.consensus): "dawid_skene" (each vetter's confusion matrix,
+#: fitted by services.reliability_refit) or "weighted_majority"; a curator's label overrides.
+#: Two classes closer than tie_margin (posterior or weight share) are a tie: no label, needs review.
 VETTING_CONSENSUS = {
+    "rule": "dawid_skene",
     "min_labels": 1,
     "curator_overrides": True,
     "weight_by_confidence": True,
+    "tie_margin": 0.02,
 }
+#: Independent vetter labels a candidate needs before it leaves the queues (curators can raise it
+#: per candidate or for a filter: services.labels_required_set).
+VETTING_LABELS_PER_CANDIDATE = env_int("VETTING_LABELS_PER_CANDIDATE", 2)
+#: Adaptive overlap: past the minimum, one more label only while labels disagree or the
+#: consensus is less sure than VETTING_OVERLAP_CONFIDENCE, up to VETTING_OVERLAP_MAX_LABELS.
+VETTING_OVERLAP_ADAPTIVE = env_bool("VETTING_OVERLAP_ADAPTIVE", True)
+VETTING_OVERLAP_CONFIDENCE = env_float("VETTING_OVERLAP_CONFIDENCE", 0.95)
+VETTING_OVERLAP_MAX_LABELS = env_int("VETTING_OVERLAP_MAX_LABELS", 5)
+#: Seconds a candidate handed to a vetter ("next", /api/queue/) counts against its overlap.
+VETTING_ASSIGNMENT_TTL_S = env_int("VETTING_ASSIGNMENT_TTL_S", 1800)
+#: Seconds between refits of the vetters' reliability (Dawid-Skene) by Celery beat.
+VETTING_RELIABILITY_REFIT_S = env_int("VETTING_RELIABILITY_REFIT_S", 600)
+CELERY_BEAT_SCHEDULE["refit-reliability"] = {
+    "task": "vetting.reviews.tasks.refit_reliability", "schedule": timedelta(seconds=VETTING_RELIABILITY_REFIT_S)}
+#: The model's prediction before a vetter labels: "off" (shown), "blind" (hidden until labeled),
+#: "experiment" (hidden on a random half of each vetter's candidates; the team page measures
+#: the anchoring effect).
+VETTING_BLIND_MODE = os.environ.get("VETTING_BLIND_MODE", "off")
+#: Share of each vetter's queue given to known-answer candidates (curator gold, injected signals).
+VETTING_KNOWN_ANSWER_SHARE = env_float("VETTING_KNOWN_ANSWER_SHARE", 0.05)
 #: Active-learning mix (share of each batch by strategy); diversity spreads each share. The same
 #: as classifier.active.DEFAULT_MIX (what the benchmarks measure; a test keeps them equal),
 #: written out so loading the settings does not import scikit-learn.
@@ -261,8 +324,25 @@ VETTING_PROMOTION_TOLERANCE = env_float("VETTING_PROMOTION_TOLERANCE", 0.01)
 VETTING_TRAINING_HEARTBEAT_S = env_float("VETTING_TRAINING_HEARTBEAT_S", 5.0)
 #: Seconds without a heartbeat after which a running run counts as dead (worker lost).
 VETTING_TRAINING_STALE_AFTER_S = env_float("VETTING_TRAINING_STALE_AFTER_S", 120.0)
-#: Seconds after which the beat task re-sends a queued run whose task never started.
+#: Seconds after which the beat tasks re-send a queued run or import job whose task the broker
+#: never accepted (no task id: the broker was down when it was requested).
 VETTING_REQUEUE_AFTER_S = env_float("VETTING_REQUEUE_AFTER_S", 60.0)
+#: Seconds a task publish may block its caller (a web request) at most, roughly: socket
+#: timeouts and one retry are derived from it (vetting.core.jobs).
+VETTING_BROKER_PUBLISH_TIMEOUT_S = env_float("VETTING_BROKER_PUBLISH_TIMEOUT_S", 1.0)
+#: Seconds between heartbeats of a running import job.
+VETTING_IMPORT_HEARTBEAT_S = env_float("VETTING_IMPORT_HEARTBEAT_S", 5.0)
+#: Seconds without a heartbeat after which a running import job counts as dead (worker lost).
+VETTING_IMPORT_STALE_AFTER_S = env_float("VETTING_IMPORT_STALE_AFTER_S", 120.0)
+#: Runs of one import job at most: a job whose worker died is re-queued (imports are
+#: idempotent) until it has been started this many times, then failed with the reason.
+VETTING_IMPORT_MAX_ATTEMPTS = env_int("VETTING_IMPORT_MAX_ATTEMPTS", 3)
+#: Seconds a run or import job may wait queued before /health/ reports it as stuck.
+VETTING_QUEUED_STUCK_AFTER_S = env_float("VETTING_QUEUED_STUCK_AFTER_S", 900.0)
+#: Days the uploaded file of a finished import job is kept (then deleted by a beat task).
+VETTING_UPLOAD_RETENTION_DAYS = env_float("VETTING_UPLOAD_RETENTION_DAYS", 7.0)
+#: Days the uploaded file of a failed import job is kept, for diagnosis.
+VETTING_FAILED_UPLOAD_RETENTION_DAYS = env_float("VETTING_FAILED_UPLOAD_RETENTION_DAYS", 30.0)
 #: While rescoring, pause this many times each prediction upsert's duration (0: no pause).
 VETTING_RESCORE_YIELD = env_float("VETTING_RESCORE_YIELD", 1.0)
 #: CPU priority drop (nice) of Celery workers; 0 keeps the normal priority.

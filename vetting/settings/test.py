@@ -1,6 +1,6 @@
 """Test suite: PostgreSQL and Redis over real connections (``make test`` starts them if needed)."""
 from .base import *
-from .base import DATABASES, REST_FRAMEWORK, VAR_DIR, dj_database_url, os
+from .base import CACHES, DATABASES, REST_FRAMEWORK, VAR_DIR, dj_database_url, os
 
 SECRET_KEY = "test-only-key"
 DEBUG = False
@@ -33,6 +33,9 @@ CELERY_BROKER_TRANSPORT_OPTIONS = {
     "visibility_timeout": 3600, "socket_connect_timeout": 2, "socket_timeout": 5,
     "global_keyprefix": f"{_SESSION}:",
 }
+# The shared cache (login and API throttles) in the test Redis, under the session's own prefix
+# (its clear() deletes only that prefix, so concurrent sessions never clear each other's keys).
+CACHES = {"default": {**CACHES["default"], "LOCATION": REDIS_URL, "KEY_PREFIX": f"{_SESSION}:cache"}}
 
 # Test-only: a worker started by tests/learning/test_worker.py's fault test sleeps this many
 # seconds before each training step, so the test can kill it mid-run. Read from the environment

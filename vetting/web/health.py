@@ -1,7 +1,13 @@
-"""Health checks: database, Celery broker, workers, the last training run and queue depths.
+"""Health checks: database, Celery broker, workers, the last training run and import, stuck
+jobs and queue depths.
 
 Every check is timed and reports ``{"ok", "detail", "ms"}``; a failing check never raises, so
 ``/health/`` answers even when the database or the broker is down (and says which).
+
+Who sees what (:func:`health_response`): anyone gets ``{"status": "ok"|"fail"}`` (a load
+balancer or uptime probe needs no more); staff users (``is_staff``, signed in) get every check's
+detail too: worker names, queue sizes, error texts and job ids are not for the public.
+The HTTP status is 200 while the database answers (the site can serve pages) and 503 otherwise.
 """
 from __future__ import annotations
 
@@ -9,6 +15,9 @@ import time
 
 from django.conf import settings
 from django.db import connection
+from django.http import HttpRequest, JsonResponse
+
+from vetting.core import liveness
 
 
 def _timed(check) -> dict:
@@ -77,6 +86,43 @@ def check_training() -> dict:
     return detail
 
 
+def check_imports() -> dict:
+    """The last import job (state, when, first errors), for staff to diagnose. Informational:
+    a failed import is usually a bad file (the job says why), not a fault of the site; a job
+    lost by its worker shows in :func:`check_jobs`."""
+    from vetting.candidates.models import ImportJob
+
+    last = ImportJob.objects.order_by("-created_at", "-id").first()
+    if last is None:
+        return {"last_import": None}
+    detail = {"last_import": {
+        "id": last.pk, "kind": last.kind, "state": last.state, "created_at": last.created_at.isoformat(),
+        "finished_at": last.finished_at.isoformat() if last.finished_at else None,
+        "message": last.message, "errors": [str(e)[:300] for e in (last.errors or [])[:3]],
+    }}
+    return detail
+
+
+def check_jobs() -> dict:
+    """Stuck jobs (:func:`vetting.core.liveness.stuck`) of both kinds: running without a heartbeat
+    (a dead worker the recovery task has not handled yet) or queued longer than
+    ``VETTING_QUEUED_STUCK_AFTER_S`` (no worker consumes, or the broker lost them); ``ok`` is
+    False if there is any."""
+    from vetting.candidates.models import ImportJob
+    from vetting.learning.models import TrainingRun
+
+    queued_after = float(settings.VETTING_QUEUED_STUCK_AFTER_S)
+    detail = {
+        "imports": liveness.stuck(ImportJob.objects.all(), queued_after_s=queued_after,
+                                  stale_after_s=float(settings.VETTING_IMPORT_STALE_AFTER_S)),
+        "training_runs": liveness.stuck(TrainingRun.objects.all(), queued_after_s=queued_after,
+                                        stale_after_s=float(settings.VETTING_TRAINING_STALE_AFTER_S)),
+    }
+    if any(part["running_without_heartbeat"] or part["queued_too_long"] for part in detail.values()):
+        raise _Degraded(detail)
+    return detail
+
+
 def check_queue() -> dict:
     """Vetting-queue depth (active-learning entries) and, by strategy, the re-vet backlog."""
     from django.db.models import Count
@@ -129,12 +175,13 @@ def run_checks(include_workers: bool = True) -> dict:
         report["workers"] = _timed(check_workers)
     else:
         report["workers"] = {"ok": False, "detail": "broker unreachable", "ms": 0.0}
-    if report["database"]["ok"]:
-        report["training"] = _timed_detail(check_training)
-        report["queue"] = _timed_detail(check_queue)
-    else:
-        skipped = {"ok": False, "detail": "database unreachable", "ms": 0.0}
-        report["training"], report["queue"] = dict(skipped), dict(skipped)
+    database_checks = {"training": check_training, "imports": check_imports, "jobs": check_jobs,
+                       "queue": check_queue}
+    for name, check in database_checks.items():
+        if report["database"]["ok"]:
+            report[name] = _timed_detail(check)
+        else:
+            report[name] = {"ok": False, "detail": "database unreachable", "ms": 0.0}
     if report["broker"]["ok"]:
         report["broker_queues"] = _timed_detail(check_broker_queues)
     else:
@@ -146,3 +193,27 @@ def run_checks(include_workers: bool = True) -> dict:
     else:
         report["status"] = "degraded"
     return report
+
+
+def _is_staff(request: HttpRequest) -> bool:
+    """True for a signed-in staff user; False if the session or user cannot be read (the
+    database may be what is down: the probe must still answer)."""
+    try:
+        user = request.user
+        return bool(user.is_authenticated and user.is_staff)
+    except Exception:  # a health check reports failures, it never raises
+        return False
+
+
+def health_response(request: HttpRequest) -> JsonResponse:
+    """``/health/``: ``{"status": "ok"|"fail"}`` for anyone; staff also get ``"level"`` (ok,
+    degraded or down) and every check's detail. 200 while the database answers, else 503."""
+    report = run_checks()
+    status = 200 if report["database"]["ok"] else 503
+    summary = "ok" if report["status"] == "ok" else "fail"
+    body = {"status": summary}
+    if _is_staff(request):
+        body.update({**report, "status": summary, "level": report["status"]})
+    response = JsonResponse(body, status=status)
+    response["Cache-Control"] = "no-store"
+    return response

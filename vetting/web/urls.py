@@ -13,5 +13,6 @@ urlpatterns = [
     path("reviews/disputes/<int:pk>/", reviews.dispute_detail, name="dispute-detail"),
     path("reviews/disputes/<int:pk>/comments/", reviews.dispute_comment, name="dispute-comment"),
     path("reviews/disputes/<int:pk>/resolve/", reviews.dispute_resolve, name="dispute-resolve"),
+    path("reviews/candidates/<int:pk>/tie/", reviews.tie_resolve, name="tie-resolve"),
     path("reviews/team/", reviews.team_stats, name="team-stats"),
 ]

@@ -223,10 +223,24 @@ def import_archive_table(*, path: Path, table: str | None = None, with_catalog_l
         report.counts.update(counts)
         if progress:
             progress(min(start + 2000, len(objs)), len(objs))
+    centroids = _catalog_centroids(table, header, list(pks.values()))
+    if centroids:
+        report.counts["catalog_centroids"] += centroids
     if with_catalog_labels and labels:
         report.counts.update(write_catalog_labels(
             items=[(pks[cid], code, note) for cid, (code, note) in labels.items() if cid in pks]))
     return report.finish()
+
+
+def _catalog_centroids(table: str, header: list[str], candidate_ids: list[int]) -> int:
+    """Kepler DV centroid offsets of the table into the candidates' pixel metrics (only when the
+    table has those columns; see :func:`vetting.candidates.importers.tpf.apply_catalog_centroids`)."""
+    columns = catalogs.CENTROID_COLUMNS.get(table)
+    if not columns or columns["offset_arcsec"] not in header:
+        return 0
+    from vetting.candidates.importers.tpf import apply_catalog_centroids
+
+    return apply_catalog_centroids(table=table, candidate_ids=candidate_ids)
 
 
 def _row_id(spec: TableSpec, row: dict) -> str:

@@ -62,10 +62,17 @@ def _executor(workers: int | None) -> Executor:
     return ProcessPoolExecutor(max_workers=workers, mp_context=multiprocessing.get_context("fork"))
 
 
-def _job(sim) -> dict:
+#: Stamp of the demo's simulated target pixel files (smaller than a mission stamp: the demo
+#: keeps only the pixel products, and 9x9 holds the target, its neighbour and their PSFs).
+DEMO_STAMP = (9, 9)
+
+
+def _job(sim, seed: int = 42) -> dict:
     time, flux, flux_err, quality = normalised(sim.time_bkjd, sim.flux, sim.flux_err, sim.quality,
                                                what=f"simulated light curve {sim.candidate_id}")
-    return {"time": time, "flux": flux, "flux_err": flux_err, "quality": quality,
+    return {"pixels": {"candidate_id": sim.candidate_id, "truth_class": sim.truth_class, "seed": seed,
+                       "magnitude": sim.magnitude, "dilution": sim.truth.get("dilution")},
+            "time": time, "flux": flux, "flux_err": flux_err, "quality": quality,
             "period_days": sim.period_days, "epoch": sim.epoch_bkjd, "duration_hours": sim.duration_hours,
             "star": {k: getattr(sim, k) for k in ("teff_k", "logg_cgs", "radius_rsun", "mass_msun", "magnitude")},
             "catalog": {"depth_ppm": sim.depth_ppm, "snr": sim.snr}, "time_system": TimeSystem.BKJD.value}
@@ -87,13 +94,14 @@ def load_demo(*, n: int = 2000, seed: int = 42, workers: int | None = None, prog
             batch = [sim for _, sim in zip(range(BATCH), sims)]
             if not batch:
                 break
-            jobs = [_job(sim) for sim in batch]
+            jobs = [_job(sim, seed) for sim in batch]
             done_before = _already_loaded(batch, jobs)
             todo = [(sim, job) for sim, job in zip(batch, jobs) if sim.candidate_id not in done_before]
             report.counts["lightcurves_existing"] += len(batch) - len(todo)
             if todo:
-                results = executor.map(simulated_products, [job for _, job in todo])
-                report.counts.update(_write_batch([sim for sim, _ in todo], list(results), report))
+                results = list(executor.map(_demo_products, [job for _, job in todo]))
+                report.counts.update(_write_batch([sim for sim, _ in todo], [r[:3] for r in results], report,
+                                                  pixels=[r[3] for r in results]))
             done += len(batch)
             if progress:
                 progress(done, n)
@@ -115,15 +123,43 @@ def _already_loaded(batch, jobs) -> set[str]:
     return {cid for cid, sha in stored if shas.get(cid) == sha}
 
 
+def _demo_products(job: dict):
+    """Worker entry point: :func:`simulated_products` of the light curve, plus the pixel
+    products (metrics, payload) of the candidate's simulated target pixel file. The TPF itself
+    is not stored: 2,000 cubes would add gigabytes to a demo; its products are what pages show."""
+    from classifier import pixels as pixmod
+    from classifier.synthetic_pixels import tpf_for_light_curve
+    from vetting.candidates.importers.tpf import diagnostics_payload
+
+    spec = job.pop("pixels")
+    arrays = {k: job[k] for k in ("time", "flux", "flux_err", "quality")}
+    payload, sha, products = simulated_products(job)
+    pixel = ({}, None)
+    if not products.error:
+        tpf = tpf_for_light_curve(**spec, **arrays, shape=DEMO_STAMP)
+        try:
+            result = pixmod.pixel_diagnostics(
+                tpf.time, tpf.flux, period_days=job["period_days"], epoch=job["epoch"],
+                duration_hours=job["duration_hours"], target_px=tpf.target_px, aperture=(tpf.aperture & 2) > 0,
+                pixel_scale_arcsec=tpf.pixel_scale_arcsec)
+            pixel = ({k: json_number(v) for k, v in result.metrics.items() if json_number(v) is not None},
+                     diagnostics_payload(result, source={"mission": "simulated", "quarter": 1, "n_tpfs": 1,
+                                                         "filename": f"{spec['candidate_id']} (simulated)"}))
+        except pixmod.PixelError:
+            pass
+    return payload, sha, products, pixel
+
+
 @transaction.atomic
-def _write_batch(batch, results, report: ImportReport) -> Counter:
+def _write_batch(batch, results, report: ImportReport, pixels=None) -> Counter:
     counts: Counter = Counter()
     targets = {(Mission.SIMULATED, sim.star_id): {k: json_number(getattr(sim, k)) for k in _STAR_FIELDS}
                for sim in batch}
     target_pks, c = upsert_targets(targets, fields=list(_STAR_FIELDS))
     counts.update(c)
     objs = []
-    for sim, (_, _, products) in zip(batch, results):
+    pixels = pixels or [({}, None)] * len(batch)
+    for sim, (_, _, products), (pixel_metrics, pixel_payload) in zip(batch, results, pixels):
         if products.error:
             report.warnings.append(f"{sim.candidate_id}: {products.error}")
         objs.append(Candidate(
@@ -135,13 +171,14 @@ def _write_batch(batch, results, report: ImportReport) -> Counter:
                                                 "depth_ppm": json_number(sim.depth_ppm),
                                                 "snr": json_number(sim.snr)}.items()
                               if v is not None},
-            global_view=products.global_view, local_view=products.local_view, features=products.features,
-            plot_payload=products.plot_payload,
+            global_view=products.global_view, local_view=products.local_view,
+            features=products.features | pixel_metrics, plot_payload=products.plot_payload,
+            pixel_payload=pixel_payload,
         ))
         counts["products_computed"] += 0 if products.error else 1
     pks, c = upsert_candidates(objs, fields=[
         "target", "period_days", "epoch", "epoch_system", "duration_hours", "depth_ppm", "snr", "simulated_truth",
-        "catalog_features", "global_view", "local_view", "features", "plot_payload"])
+        "catalog_features", "global_view", "local_view", "features", "plot_payload", "pixel_payload"])
     counts.update(c)
     # light curves: one per candidate (each has its own realisation), deduplicated by content hash
     shas = {sha for _, sha, _ in results}

@@ -13,6 +13,7 @@ import numpy as np
 from django.core.files.base import ContentFile
 from django.db import transaction
 
+from classifier.pixels import PIXEL_METRIC_NAMES
 from classifier.timesystems import epoch_in_system
 from vetting.candidates.importers.errors import BadFileError, ImportReport
 from vetting.candidates.importers.products import Products, compute_products, npz_bytes
@@ -98,10 +99,16 @@ def store_lightcurve(*, target: Target, lc: LightCurveArrays,
     return row, True
 
 
-def candidate_inputs(candidate: Candidate) -> dict | None:
+def _has_ephemeris(candidate: Candidate) -> bool:
+    return bool(candidate.period_days and candidate.epoch is not None and candidate.duration_hours)
+
+
+def candidate_inputs(candidate: Candidate, siblings=()) -> dict | None:
     """Ephemeris, star and catalog values of a candidate for :func:`compute_products`; None if
-    the ephemeris is incomplete."""
-    if not (candidate.period_days and candidate.epoch is not None and candidate.duration_hours):
+    the ephemeris is incomplete. ``siblings``: the other candidates of the same target (any
+    iterable of Candidate; the candidate itself and those without an ephemeris are skipped):
+    their transits are masked before anything is measured."""
+    if not _has_ephemeris(candidate):
         return None
     target = candidate.target
     return {
@@ -110,16 +117,24 @@ def candidate_inputs(candidate: Candidate) -> dict | None:
         "star": {"teff_k": target.teff_k, "logg_cgs": target.logg_cgs, "radius_rsun": target.radius_rsun,
                  "mass_msun": target.mass_msun, "magnitude": target.magnitude},
         "catalog": {"depth_ppm": candidate.depth_ppm, "snr": candidate.snr},
+        "mission": target.mission,
+        "siblings": [{"period_days": s.period_days, "epoch": s.epoch, "epoch_system": s.epoch_system,
+                      "duration_hours": s.duration_hours}
+                     for s in siblings if s.pk != candidate.pk and _has_ephemeris(s)],
     }
 
 
 def products_for(inputs: dict, time, flux, flux_err, quality, time_system: str) -> Products:
-    """:func:`compute_products` with the epoch converted to the light curve's time system."""
+    """:func:`compute_products` with the epochs (the candidate's and its siblings') converted to
+    the light curve's time system."""
+    siblings = [{"period_days": s["period_days"], "duration_hours": s["duration_hours"],
+                 "epoch": epoch_in_system(s["epoch"], s["epoch_system"], time_system)}
+                for s in inputs.get("siblings", ())]
     return compute_products(
         time, flux, flux_err, quality, period_days=inputs["period_days"],
         epoch=epoch_in_system(inputs["epoch"], inputs["epoch_system"], time_system),
         duration_hours=inputs["duration_hours"], star=inputs["star"], catalog=inputs["catalog"],
-        time_system=time_system)
+        time_system=time_system, mission=inputs.get("mission"), siblings=siblings)
 
 
 PRODUCT_FIELDS = ["global_view", "local_view", "features", "plot_payload", "updated_at"]
@@ -128,7 +143,10 @@ PRODUCT_FIELDS = ["global_view", "local_view", "features", "plot_payload", "upda
 def apply_products(candidate: Candidate, products: Products) -> None:
     candidate.global_view = products.global_view
     candidate.local_view = products.local_view
-    candidate.features = products.features
+    # pixel metrics come from the target pixel files (importers.tpf) or the catalog, not from
+    # the light curve: a light-curve (re)computation keeps them
+    kept = {k: v for k, v in (candidate.features or {}).items() if k in PIXEL_METRIC_NAMES}
+    candidate.features = products.features | kept
     candidate.plot_payload = products.plot_payload
 
 
@@ -173,7 +191,7 @@ def import_arrays(*, lc: LightCurveArrays, report: ImportReport | None = None) -
                                    "imported and the light curve re-imported")
         series = target_timeseries(target) if candidates else None
         for candidate in candidates:
-            inputs = candidate_inputs(candidate)
+            inputs = candidate_inputs(candidate, candidates)
             if inputs is None:
                 report.warnings.append(f"{candidate}: no complete ephemeris; no views computed")
                 continue

@@ -42,12 +42,15 @@ def view_bytes(values) -> bytes | None:
 
 def compute_products(time, flux, flux_err, quality, *, period_days: float, epoch: float,
                      duration_hours: float, star: dict | None = None,
-                     catalog: dict | None = None, time_system: str | None = None) -> Products:
+                     catalog: dict | None = None, time_system: str | None = None,
+                     mission: str | None = None, siblings=()) -> Products:
     """Views, metrics and plot payload of one candidate on one light curve.
 
     ``time`` in days in ``time_system``, the same system as ``epoch``; ``flux`` normalised (~1);
     arrays (n,). ``star``: ``teff_k``, ``logg_cgs``, ``radius_rsun``, ``mass_msun``,
-    ``magnitude`` (any may be missing); ``catalog``: ``depth_ppm``, ``snr``. A light curve that
+    ``magnitude`` (any may be missing); ``catalog``: ``depth_ppm``, ``snr``; ``mission`` picks
+    the quality bitmask; ``siblings``: the star's other candidates (``period_days``, ``epoch`` in
+    ``time_system``, ``duration_hours``), masked before measuring. A light curve that
     cannot be processed gives ``Products(error=...)`` instead of raising, so one bad candidate
     never stops an import.
     """
@@ -57,7 +60,7 @@ def compute_products(time, flux, flux_err, quality, *, period_days: float, epoch
     try:
         products = lightcurve_products(time, flux, flux_err, quality, period_days=period_days, epoch=epoch,
                                        duration_hours=duration_hours, star=star, catalog=catalog,
-                                       time_system=time_system)
+                                       time_system=time_system, mission=mission, siblings=siblings)
     except LightCurveError as exc:
         return Products(error=str(exc))
     return Products(global_view=view_bytes(products.global_view), local_view=view_bytes(products.local_view),

@@ -8,15 +8,16 @@ module          what it holds
                 ``SKIPPED``, ``ABORTED``
 ``training``    one run's work: ``label_snapshot``, ``snapshot_hash``, ``train_and_decide``
 ``mislabels``   ``flag_mislabels`` from out-of-fold probabilities
-``artifacts``   ``create_version`` (artifact file + promotion decision), ``artifact_path``,
-                ``load_model``
+``promotion``   ``create_version`` (artifact + version + promotion decision on the same labels)
+``artifacts``   ``save_version_artifact``, ``artifact_path``, ``load_model``
+``warm_start``  ``base_model_install``: a base model trained on public labels
 ``rescoring``   ``predictions_upsert_chunk``, ``rescore_sync`` / ``_async`` / ``_finish``,
                 ``predictions_prune``
 ``queue``       ``queue_rebuild``, ``queue_requeue``
 ``progress``    a running run's progress and heartbeat, staleness, advisory locks
 ==============  ===================================================================================
 
-Imports point one way: ``runs`` -> ``training`` -> ``mislabels``, ``artifacts``, ``rescoring`` ->
+Imports point one way: ``runs`` -> ``training`` -> ``mislabels``, ``promotion`` -> ``artifacts``, ``rescoring`` ->
 ``queue`` -> ``progress``. No module imports ``vetting.learning.tasks``: tasks are sent by their
 registered name through :mod:`vetting.core.jobs`.
 
@@ -25,7 +26,7 @@ services.training_run_request(...)`` works; code that needs a module's internals
 module.
 """
 from vetting.learning.services.artifacts import artifact_path
-from vetting.learning.services.queue import queue_rebuild, queue_requeue
+from vetting.learning.services.queue import queue_rebuild, queue_requeue, queue_settings_update
 from vetting.learning.services.rescoring import (
     predictions_prune,
     predictions_upsert_chunk,
@@ -48,7 +49,7 @@ from vetting.learning.services.training import NotEnoughLabels, label_snapshot, 
 __all__ = [
     "ABORTED", "BUSY", "SKIPPED", "NotEnoughLabels",
     "artifact_path", "label_snapshot", "predictions_prune", "predictions_upsert_chunk",
-    "queue_rebuild", "queue_requeue", "recover_stale_runs", "rescore_async", "rescore_finish",
+    "queue_rebuild", "queue_requeue", "queue_settings_update", "recover_stale_runs", "rescore_async", "rescore_finish",
     "rescore_sync", "retrain_if_due", "snapshot_hash", "training_run_execute", "training_run_fail",
     "training_run_request",
 ]

@@ -23,19 +23,27 @@ def flag_mislabels(run_id: int, candidate_ids: np.ndarray, y: np.ndarray, oof_pr
 
     if oof_proba is None:
         return 0
+    from vetting.reviews.selectors import never_flagged_ids
+
     top = int(settings.VETTING_MISLABEL_FLAGS)
     classes = list(classes)
     order, suspicion = rank_suspected_mislabels(y, oof_proba, classes)
+    # A curator's decision, a gold label or a known answer is the truth, not a suspect.
+    settled = never_flagged_ids(candidate_ids=[int(c) for c in candidate_ids])
     flags = []
-    for i in order[:top].tolist():
+    for i in order.tolist():
         # Normalised margin: suspicion > 0.5 means another class beats the given one out of fold.
-        if suspicion[i] <= 0.5:
+        if suspicion[i] <= 0.5 or len(flags) >= top:
             break
+        if int(candidate_ids[i]) in settled:
+            continue
         others = np.array(oof_proba[i], dtype=float)
         others[classes.index(y[i])] = -np.inf
         flags.append(MislabelFlag(
             candidate_id=int(candidate_ids[i]), training_run_id=run_id, given_class=str(y[i]),
-            suggested_class=classes[int(np.argmax(others))], score=float(1.0 - suspicion[i]),
+            suggested_class=classes[int(np.argmax(others))],
+            # The out-of-fold probability of the given class (self-confidence, as the field says).
+            score=float(oof_proba[i][classes.index(y[i])]),
         ))
     with transaction.atomic():
         # A newer cross-validation supersedes older suspicions.

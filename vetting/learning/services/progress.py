@@ -13,13 +13,12 @@ them in one place.
 from __future__ import annotations
 
 import logging
-import threading
-from datetime import timedelta
 
 from django.conf import settings
 from django.db import connection
 from django.utils import timezone
 
+from vetting.core import liveness
 from vetting.learning.models import TrainingRun
 
 logger = logging.getLogger(__name__)
@@ -46,8 +45,7 @@ def heartbeat_every_s() -> float:
 
 def is_stale(run: TrainingRun, stale_after: float | None = None) -> bool:
     """True when ``run``'s last sign of life is older than ``stale_after`` (default the setting)."""
-    beat = run.heartbeat_at or run.started_at or run.created_at
-    return beat < now() - timedelta(seconds=stale_after if stale_after is not None else stale_after_s())
+    return liveness.is_stale(run, stale_after if stale_after is not None else stale_after_s())
 
 
 def advisory_lock(name: str) -> None:
@@ -68,34 +66,10 @@ def step(run_id: int, progress: float, message: str) -> None:
     logger.info("training run %s: %s (%.0f%%)", run_id, message, 100 * progress)
 
 
-class Heartbeat:
-    """Refresh ``heartbeat_at`` every ``heartbeat_every_s()`` seconds from a daemon thread.
-
-    Long steps (a fit) make no progress updates; the thread keeps the run visibly alive. If
-    the process dies, the thread dies with it and the heartbeat goes stale.
-    """
+class Heartbeat(liveness.Heartbeat):
+    """Refresh a running run's ``heartbeat_at`` every ``heartbeat_every_s()`` seconds from a daemon
+    thread (the one heartbeat of every job kind: :class:`vetting.core.liveness.Heartbeat`)."""
 
     def __init__(self, run_id: int):
+        super().__init__(TrainingRun, run_id, heartbeat_every_s)
         self.run_id = run_id
-        self._stop = threading.Event()
-        self._thread = threading.Thread(target=self._loop, name=f"heartbeat-run-{run_id}", daemon=True)
-
-    def __enter__(self) -> Heartbeat:
-        self._thread.start()
-        return self
-
-    def __exit__(self, *exc) -> None:
-        self._stop.set()
-        self._thread.join(timeout=10)
-
-    def _loop(self) -> None:
-        try:
-            while not self._stop.wait(heartbeat_every_s()):
-                try:
-                    TrainingRun.objects.filter(pk=self.run_id, state=TrainingRun.State.RUNNING).update(
-                        heartbeat_at=now()
-                    )
-                except Exception:  # a missed beat is not fatal; the next one may succeed
-                    logger.exception("heartbeat of training run %s failed", self.run_id)
-        finally:
-            connection.close()  # this thread's own connection

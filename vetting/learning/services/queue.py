@@ -1,8 +1,10 @@
 """The vetting queue: what vetters see next.
 
 * :func:`queue_rebuild` - choose the queue from a classifier version's predictions with the
-  active-learning strategies (``classifier.active.select_batch``, mix ``VETTING_QUERY_MIX``,
+  active-learning strategies (``classifier.active.select_batch``, the curators' mix or ``VETTING_QUERY_MIX``,
   at most ``VETTING_QUEUE_SIZE`` entries); open mislabel flags go first;
+* :func:`queue_settings_update` - curators choose the strategy mix (stored; the next rebuild
+  uses it, and so does the rebuild this service starts);
 * :func:`queue_requeue` - curators put candidates back at the head of the queue ("re-vet");
   those entries survive rebuilds.
 
@@ -19,7 +21,7 @@ from django.conf import settings
 from django.db import transaction
 from django.db.models import Max
 
-from vetting.learning.models import ClassifierVersion, MislabelFlag, Prediction, QueueEntry
+from vetting.learning.models import ClassifierVersion, MislabelFlag, Prediction, QueueEntry, QueueSettings
 from vetting.learning.services import progress
 
 logger = logging.getLogger(__name__)
@@ -28,6 +30,8 @@ logger = logging.getLogger(__name__)
 REVET_STRATEGY = "re-vet"
 #: Strategy name of the entries that come from open mislabel flags.
 MISLABEL_STRATEGY = "mislabel"
+#: Registered name of the task that rebuilds the queue (``vetting.learning.tasks.queue_rebuild``).
+QUEUE_REBUILD_TASK = "vetting.learning.tasks.queue_rebuild"
 #: Queue entries curators put back by hand (``queue_requeue``) survive rebuilds.
 KEPT_STRATEGIES = (REVET_STRATEGY,)
 
@@ -57,6 +61,28 @@ def queue_requeue(*, candidate_ids: list[int], reason: str = "") -> int:
         extra={"event": "queue_requeue", "n_candidates": len(ids), "reason": reason[:200]},
     )
     return len(ids)
+
+
+@transaction.atomic
+def queue_settings_update(*, mix: dict, user=None, rebuild: bool = True) -> QueueSettings:
+    """Store the curators' query-strategy mix (``{strategy: share}``; validated) and, after
+    commit, rebuild the queue with it. Returns the stored settings row."""
+    from django.core.exceptions import ValidationError
+
+    from vetting.core import jobs
+
+    try:
+        shares = {str(k): float(v) for k, v in dict(mix).items()}
+    except (TypeError, ValueError):
+        raise ValidationError({"mix": "every share must be a number"}) from None
+    obj = QueueSettings.objects.filter(pk=1).first() or QueueSettings(pk=1)
+    obj.mix = {k: v for k, v in shares.items() if v != 0}
+    obj.updated_by = user if getattr(user, "is_authenticated", False) else None
+    obj.full_clean()
+    obj.save()
+    if rebuild:
+        jobs.send_on_commit(QUEUE_REBUILD_TASK, retry=False)
+    return obj
 
 
 def queue_rebuild(*, version: ClassifierVersion | None = None) -> int:
@@ -118,6 +144,7 @@ def queue_selection(version: ClassifierVersion) -> dict[int, QueueEntry]:
     from classifier.active import embed, select_batch
     from classifier.dataset import scalar_names_from_feature_names
     from vetting.learning.featurize import build_matrix
+    from vetting.learning.selectors import query_mix
 
     size = int(settings.VETTING_QUEUE_SIZE)
     cand, proba, disagreement = _queue_pool(version, max(4 * size, 1000))
@@ -134,7 +161,7 @@ def queue_selection(version: ClassifierVersion) -> dict[int, QueueEntry]:
         queries = select_batch(
             {"proba": proba[sel], "disagreement": disagreement[sel], "classes": list(version.classes)},
             embed(matrix.X[keep].astype(np.float64), random_state=seed),
-            batch_size=min(size, len(sel)), mix=dict(settings.VETTING_QUERY_MIX), seed=seed,
+            batch_size=min(size, len(sel)), mix=query_mix(), seed=seed,
         )
         for q in queries:
             cid = int(cand_kept[q.index])

@@ -20,13 +20,12 @@ from __future__ import annotations
 
 import logging
 import traceback
-from datetime import timedelta
 
 from django.conf import settings
 from django.db import IntegrityError, close_old_connections, connection, transaction
 from django.db.models import F
 
-from vetting.core import jobs
+from vetting.core import jobs, liveness
 from vetting.learning.models import TrainingRun
 from vetting.learning.services import progress, training
 
@@ -47,17 +46,6 @@ def _store_task_id(run_id: int):
         TrainingRun.objects.filter(pk=run_id, state=TrainingRun.State.QUEUED).update(task_id=task_id)
 
     return store
-
-
-def _enqueue_run(run_id: int) -> None:
-    """Publish ``run_training`` for a run now; a dead broker is logged, never raised.
-
-    The row stays queued and the periodic ``retrain_if_due`` task re-sends queued runs whose
-    task never started, so a broker outage loses nothing.
-    """
-    task_id = jobs.send(RUN_TRAINING_TASK, run_id, retry=False)
-    if task_id is not None:
-        _store_task_id(run_id)(task_id)
 
 
 @transaction.atomic
@@ -168,32 +156,35 @@ def training_run_execute(*, run_id: int, task_id: str = "", rescore: str = "asyn
 # --- Periodic tasks ----------------------------------------------------------------------------
 
 def _resend_lost_queued_runs(older_than_s: float) -> int:
-    """Re-publish queued runs whose task never started (broker was down), if none is running."""
+    """Re-publish queued runs whose task never started (broker was down, or its message was
+    lost), if none is running (:func:`vetting.core.liveness.resend_queued`; a duplicate message
+    is harmless: the claim is conditional)."""
     if TrainingRun.objects.filter(state=TrainingRun.State.RUNNING).exists():
         return 0  # their message would only find the lock taken
-    cutoff = progress.now() - timedelta(seconds=older_than_s)
-    lost = list(
-        TrainingRun.objects.filter(state=TrainingRun.State.QUEUED, created_at__lt=cutoff).values_list("pk", flat=True)
-    )
-    for run_id in lost:
-        _enqueue_run(run_id)  # a duplicate message is harmless: the claim is conditional
-    return len(lost)
+    return liveness.resend_queued(TrainingRun.objects.all(), RUN_TRAINING_TASK, older_than_s=older_than_s,
+                                  only_unsent=False)
 
 
 def retrain_if_due(*, requeue_after_s: float | None = None) -> TrainingRun | None:
-    """Request a run when ``VETTING_RETRAIN_EVERY_N_LABELS`` consensus labels changed since the
-    last run started; re-send queued runs whose task never started (older than
-    ``requeue_after_s``, default ``VETTING_REQUEUE_AFTER_S``). Returns the requested run.
+    """Request a run when it is due (``selectors.retrain_status``): at least
+    ``VETTING_RETRAIN_EVERY_N_LABELS`` training labels the active model has not seen, and at
+    least a fifth of that many new since the last run (so a rejected run's labels keep counting
+    and a retry follows soon, without retraining on every further label). Also re-sends queued
+    runs whose task never started (older than ``requeue_after_s``, default
+    ``VETTING_REQUEUE_AFTER_S``). Returns the requested run.
+
+    Called right after label commits (``vetting.reviews.services`` sends the task by name) and by
+    the beat as a fallback.
     """
-    from vetting.learning.selectors import labels_since_last_run
+    from vetting.learning.selectors import retrain_status
 
     if requeue_after_s is None:
         requeue_after_s = float(settings.VETTING_REQUEUE_AFTER_S)
     _resend_lost_queued_runs(requeue_after_s)
-    threshold = int(settings.VETTING_RETRAIN_EVERY_N_LABELS)
-    new = labels_since_last_run()
-    if new >= threshold:
-        logger.info("%s new consensus labels since the last run (threshold %s): retraining", new, threshold)
+    status = retrain_status()
+    if status["due"]:
+        logger.info("%s training labels unseen by the active model (%s since the last run; threshold %s): "
+                    "retraining", status["unseen"], status["since_last_run"], status["threshold"])
         return training_run_request(trigger=TrainingRun.Trigger.THRESHOLD)
     return None
 
@@ -204,8 +195,7 @@ def recover_stale_runs(*, stale_after: float | None = None) -> int:
     """
     seconds = stale_after if stale_after is not None else progress.stale_after_s()
     failed = 0
-    for run in TrainingRun.objects.filter(state=TrainingRun.State.RUNNING):
-        if progress.is_stale(run, seconds):
-            with transaction.atomic():
-                failed += _fail_lost_run(run, f"worker lost: no heartbeat for more than {seconds:.0f} s")
+    for run in liveness.stale_running(TrainingRun.objects.all(), seconds):
+        with transaction.atomic():
+            failed += _fail_lost_run(run, f"worker lost: no heartbeat for more than {seconds:.0f} s")
     return failed

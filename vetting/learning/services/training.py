@@ -4,7 +4,10 @@
 :func:`snapshot_hash`), featurise, train with grouped cross-validation
 (``classifier.training.train``; ``VETTING_TRAINING_PROFILE``, ``VETTING_TRAINING_FAMILIES``,
 ``VETTING_TRAINING_CV_FOLDS``, ``VETTING_TRAINING_SEED``), flag suspected mislabels, save the
-artifact and decide promotion, then rescore (in-process or through the worker) and finish the run.
+artifact and decide promotion against the active model on the same labels
+(:mod:`~vetting.learning.services.promotion`), then rescore (in-process or through the worker)
+and finish the run. A run whose label snapshot equals the latest version's finishes at once
+with "no new labels" and makes no version.
 """
 from __future__ import annotations
 
@@ -13,7 +16,7 @@ from django.conf import settings
 from django.db import transaction
 
 from vetting.learning.models import ClassifierVersion, TrainingRun
-from vetting.learning.services import artifacts, mislabels, progress, rescoring
+from vetting.learning.services import mislabels, progress, promotion, rescoring
 
 #: Least consensus labels a run trains on.
 MIN_LABELS = 10
@@ -57,6 +60,30 @@ def _check_trainable(labels: np.ndarray, groups: np.ndarray) -> None:
         raise NotEnoughLabels("labeled candidates lie on a single star; grouped validation needs two or more")
 
 
+def _version_with_same_labels(snap: str, seed: int) -> ClassifierVersion | None:
+    """The latest team version trained on exactly this label snapshot with the same seed and
+    training settings, if it is also the latest team version (else None)."""
+    latest = (ClassifierVersion.objects.filter(origin=ClassifierVersion.Origin.TEAM)
+              .order_by("-created_at", "-pk").only("pk", "name", "label_snapshot_hash", "seed", "metrics").first())
+    if latest is None or latest.label_snapshot_hash != snap or int(latest.seed) != seed:
+        return None
+    metrics = latest.metrics or {}
+    families = list(settings.VETTING_TRAINING_FAMILIES or [])
+    if metrics.get("profile", settings.VETTING_TRAINING_PROFILE) != settings.VETTING_TRAINING_PROFILE:
+        return None
+    if families and sorted(families) != sorted(metrics.get("families") or []):
+        return None
+    return latest
+
+
+def _finish(run_id: int, message: str) -> None:
+    finished = TrainingRun.objects.filter(pk=run_id, state=TrainingRun.State.RUNNING).update(
+        state=TrainingRun.State.FINISHED, progress=1.0, finished_at=progress.now(), message=message[:255]
+    )
+    if not finished:
+        raise progress.RunAborted(f"training run {run_id} was taken away before it could finish")
+
+
 def train_and_decide(run_id: int, *, rescore: str) -> None:
     """Train, flag, version and (if promoted) rescore for running run ``run_id``; finish it.
 
@@ -71,6 +98,12 @@ def train_and_decide(run_id: int, *, rescore: str) -> None:
     ids, labels = label_snapshot()
     snap = snapshot_hash(ids, labels)
     TrainingRun.objects.filter(pk=run_id).update(label_snapshot_hash=snap, n_labels=len(ids))
+    seed = int(settings.VETTING_TRAINING_SEED)
+    same = _version_with_same_labels(snap, seed)
+    if same is not None:
+        # Same labels, same seed, same settings: the fit would reproduce ``same`` exactly.
+        _finish(run_id, f"no new labels since {same.name} ({len(ids)} labels, same snapshot): no new version made")
+        return
 
     progress.step(run_id, 0.15, f"building features of {len(ids)} labeled candidates")
     matrix = build_matrix(ids)
@@ -79,7 +112,6 @@ def train_and_decide(run_id: int, *, rescore: str) -> None:
     _check_trainable(y, matrix.groups)
 
     progress.step(run_id, 0.3, "training with grouped cross-validation")
-    seed = int(settings.VETTING_TRAINING_SEED)
     model_params = {}
     families = settings.VETTING_TRAINING_FAMILIES  # optional override of the profile's families
     if families:
@@ -94,7 +126,9 @@ def train_and_decide(run_id: int, *, rescore: str) -> None:
     n_flags = mislabels.flag_mislabels(run_id, matrix.candidate_ids, y, result.oof_proba, result.classes)
 
     progress.step(run_id, 0.8, "saving the model artifact")
-    version = artifacts.create_version(run_id, result, matrix.feature_names, snap, len(y), seed)
+    version = promotion.create_version(run_id, result, matrix.feature_names, snap, len(y), seed,
+                                       candidate_ids=matrix.candidate_ids, y=y, groups=matrix.groups,
+                                       X=matrix.X)
 
     promoted = version.status == ClassifierVersion.Status.PROMOTED
     if promoted and rescore == "sync":
@@ -105,10 +139,6 @@ def train_and_decide(run_id: int, *, rescore: str) -> None:
     )
     if promoted and rescore == "async":
         message = f"{version.name} promoted; rescoring candidates in the background"
-    finished = TrainingRun.objects.filter(pk=run_id, state=TrainingRun.State.RUNNING).update(
-        state=TrainingRun.State.FINISHED, progress=1.0, finished_at=progress.now(), message=message[:255]
-    )
-    if not finished:
-        raise progress.RunAborted(f"training run {run_id} was taken away before it could finish")
+    _finish(run_id, message)
     if promoted and rescore == "async":
         transaction.on_commit(lambda: rescoring.rescore_async(version_id=version.pk, run_id=run_id))

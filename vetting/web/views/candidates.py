@@ -6,42 +6,47 @@ processed during a request.
 """
 from __future__ import annotations
 
+from datetime import datetime
+
 from django.shortcuts import get_object_or_404, render
 from django.urls import reverse
+from django.utils import timezone
 
 from classifier import plots
+from classifier.features import METRICS
 from classifier.vocabulary import CLASSES
+from vetting.candidates import selectors as candidate_selectors
 from vetting.candidates.models import Candidate
 from vetting.core.roles import is_curator
 from vetting.learning import queue_selectors
 from vetting.learning.filters import ORDERING_CHOICES, CandidateFilter
 from vetting.learning.selectors import active_version
 from vetting.reviews import selectors as review_selectors
+from vetting.web import candidate_page
 from vetting.web.forms import CONFIDENCE_CHOICES, DisputeForm, LabelForm
 
 QUEUE_PAGE_SIZE = 50
 #: Session key of the candidates the user skipped (never offered again as "next" this session).
 SKIPPED_SESSION_KEY = "vetting_skipped"
 MAX_SKIPPED = 500
-
-#: Units by the suffix of a metric's key (``classifier.features`` puts units in key names).
-#: A suffix that is a unit is dropped from the name; ``sigma`` and ``phase`` stay in it (they say
-#: what the number is) and only add a unit.
-_UNIT_SUFFIXES = (
-    ("_ppm", "ppm", True), ("_hours", "h", True), ("_days", "d", True), ("_k", "K", True),
-    ("_rsun", "R☉", True), ("_msun", "M☉", True), ("_rearth", "R⊕", True), ("_cgs", "dex (cgs)", True),
-    ("_solar", "ρ☉", True), ("_sigma", "σ", False), ("_phase", "cycles", False),
+#: What each confidence level means (the key beside the label form).
+CONFIDENCE_KEY = (
+    ("Sure", "1.0", "the plots leave no doubt"),
+    ("Likely", "0.75", "the evidence points this way, but a diagnostic is weak or missing"),
+    ("Unsure", "0.5", "a best guess"),
 )
 #: Figure order on the candidate page, with accessible descriptions.
 FIGURES = (
-    ("folded", "Folded and binned light curve zoomed on the transit, with the trapezoid transit model"),
+    ("folded", "Folded light curve zoomed on the transit: raw points, bins with error bars, trapezoid model"),
     ("odd_even", "Odd and even transits side by side with their depths"),
-    ("secondary", "Flux around phase 0.5 where a secondary eclipse would appear"),
-    ("phase", "The whole orbit folded on the period"),
+    ("secondary", "Flux around the strongest secondary eclipse, with the phase-0.5 value"),
+    ("phase", "The whole orbit folded on the period, phase -0.25 to 0.75"),
+    ("per_transit", "Each transit on its own: depth per transit and a river diagram"),
     ("views", "Global and local views as the classifier sees them"),
     ("timeseries", "The full detrended light curve with each predicted transit marked"),
     ("periodogram", "Box least squares periodogram with the catalog period marked"),
 )
+_METRIC_DESCRIPTIONS = {m.name: m.description for m in METRICS}
 
 
 def queue_filterset(request) -> CandidateFilter:
@@ -70,23 +75,19 @@ def candidate_queue(request):
     })
 
 
-def _metric_rows(metrics: dict | None) -> list[tuple[str, float, str]]:
-    """(name, value, unit) for the vetting metrics, units from the key suffixes."""
-    rows = []
-    for key, value in sorted((metrics or {}).items()):
-        if value is None or isinstance(value, (dict, list, str)):
-            continue
-        unit, name = "", key
-        for suffix, symbol, drop in _UNIT_SUFFIXES:
-            if key.endswith(suffix):
-                unit, name = symbol, key[: -len(suffix)] if drop else key
-                break
-        rows.append((name.replace("_", " "), value, unit))
-    return rows
+def _session_start(user) -> datetime:
+    """When the vetter's session began: their last login (Django sets it at every login; no
+    session write, so the page's query count stays fixed)."""
+    return user.last_login or timezone.now()
 
 
-def _probability_rows(prediction) -> tuple[list[str], list[dict]]:
-    """Per class: ensemble probability, each model family's, and their spread (max - min)."""
+#: Short column headings of model families on the narrow model card (the full name is the tooltip).
+_FAMILY_SHORT = {"extra_trees": "ET", "logistic": "logit", "random_forest": "RF"}
+
+
+def _probability_rows(prediction) -> tuple[list[tuple[str, str]], list[dict]]:
+    """Model families as (name, short heading), and per class: ensemble probability, each family's
+    and their spread (max - min)."""
     if prediction is None:
         return [], []
     families = sorted(prediction.per_model or {})
@@ -99,7 +100,7 @@ def _probability_rows(prediction) -> tuple[list[str], list[dict]]:
             "per_model": per, "spread": (max(known) - min(known)) if len(known) > 1 else None,
             "is_predicted": code == prediction.predicted_class,
         })
-    return families, rows
+    return [(f, _FAMILY_SHORT.get(f, f)) for f in families], rows
 
 
 def _dispute_subjects(prediction, labels, visible: bool, user) -> list[tuple[str, str]]:
@@ -120,10 +121,15 @@ def candidate_detail(request, pk: int):
     """The vetting page: plots, parameters, model probabilities, labels (after yours), disputes."""
     candidate = get_object_or_404(Candidate.objects.select_related("target", "consensus"), pk=pk)
     prediction = queue_selectors.active_prediction(candidate=candidate)
-    labels = review_selectors.current_labels(candidate=candidate)
+    all_labels = review_selectors.labels_with_history(candidate=candidate)
+    labels = review_selectors.current_of(all_labels)
     mine = review_selectors.my_current_label(labels, request.user)
     # The visibility rule: others' labels, the consensus and disputes only after your own label.
     visible = review_selectors.can_see_others_labels(user=request.user, has_labeled=mine is not None)
+    # The blind rule: the model's prediction stays off the page until the vetter has labeled.
+    model_hidden = review_selectors.model_hidden(user=request.user, candidate_id=candidate.pk,
+                                                 has_labeled=mine is not None)
+    prediction = None if model_hidden else prediction
     consensus = review_selectors.visible_consensus(user=request.user, candidate=candidate, has_labeled=mine is not None)
     labels = labels if visible else [mine] if mine else []
     disputes = review_selectors.candidate_disputes(candidate=candidate, user=request.user)
@@ -132,17 +138,27 @@ def candidate_detail(request, pk: int):
     previous_id = review_selectors.last_labeled_candidate_id(user=request.user, exclude_id=candidate.pk)
     payload = candidate.plot_payload or None
     figures = plots.all_figures(payload, metrics=candidate.features) if payload else {}
+    pixels = candidate_selectors.candidate_pixel_evidence(candidate=candidate)
+    if pixels:  # drawn by the same script as the light-curve figures (templates/candidates/_pixels.html)
+        figures = {**figures, **pixels["figures"]}
     families, probability_rows = _probability_rows(prediction)
     initial = {"label_class": mine.label_class, "confidence": mine.confidence} if mine else {"confidence": 1.0}
+    history = review_selectors.visible_history(all_labels, user=request.user, has_labeled=mine is not None)
+    session_count, session_last = review_selectors.labeled_since(user=request.user, since=_session_start(request.user))
+    groups = candidate_page.vetting_groups(candidate.features, _METRIC_DESCRIPTIONS)
     return render(request, "candidates/detail.html", {
-        "candidate": candidate, "target": candidate.target, "consensus": consensus,
+        "candidate": candidate, "target": candidate.target, "consensus": consensus, "model_hidden": model_hidden,
         "prediction": prediction, "families": families, "probability_rows": probability_rows,
         "labels": [label for label in labels if label.pk != (mine.pk if mine else None)], "my_label": mine,
         "labels_visible": visible, "disputes": disputes,
-        "figures": figures, "figure_list": [(n, d) for n, d in FIGURES if n in figures],
-        "metrics": _metric_rows(candidate.features),
-        "catalog_features": sorted((candidate.catalog_features or {}).items()),
+        "figures": figures, "pixels": pixels, "figure_list": [(n, d) for n, d in FIGURES if n in figures],
+        "groups": groups, "failed_flags": candidate_page.failed_flags(groups),
+        "params": candidate_page.catalog_params(candidate, candidate.target, candidate.features),
+        "extra_columns": candidate_page.extra_catalog_columns(candidate),
+        "archive_links": candidate_page.archive_links(candidate.target),
+        "history": history, "session_count": session_count, "session_last": session_last,
         "label_form": LabelForm(initial=initial), "confidence_choices": CONFIDENCE_CHOICES,
+        "confidence_key": CONFIDENCE_KEY,
         "dispute_form": DisputeForm(subjects=_dispute_subjects(prediction, labels, visible, request.user)),
         "classes": CLASSES,
         "next_url": reverse("candidate-detail", args=[next_id]) if next_id else None,

@@ -116,7 +116,31 @@ def dispute_list(request):
         status = "open"
     qs = selectors.disputes_for(user=request.user, status=None if status == "all" else status)
     page = Paginator(qs, 50).get_page(request.GET.get("page"))
-    return render(request, "reviews/dispute_list.html", {"page": page, "status": status})
+    ties = list(selectors.ties_for_adjudication()[:TIES_SHOWN + 1]) if is_curator(request.user) else None
+    return render(request, "reviews/dispute_list.html", {
+        "page": page, "status": status, "classes": CLASSES,
+        "ties": ties[:TIES_SHOWN] if ties is not None else None,
+        "ties_more": ties is not None and len(ties) > TIES_SHOWN})
+
+
+#: Ties listed on the adjudication page (oldest first).
+TIES_SHOWN = 100
+
+
+@require_POST
+def tie_resolve(request, pk: int):
+    """A curator breaks a tie: the chosen class becomes the candidate's curated label."""
+    if not is_curator(request.user):
+        raise PermissionDenied("only curators can decide a tie")
+    candidate = get_object_or_404(Candidate.objects.only("pk", "catalog_id"), pk=pk)
+    form = ResolveForm(request.POST)
+    if not form.is_valid():
+        messages.error(request, "Not decided: choose a class.")
+        return redirect("dispute-list")
+    services.curator_label_set(candidate=candidate, curator=request.user,
+                               label_class=form.cleaned_data["resolved_class"], note="Tie decided by a curator")
+    messages.success(request, f"{candidate.catalog_id} is now {form.cleaned_data['resolved_class']} (curated).")
+    return redirect("dispute-list")
 
 
 def _dispute_or_404(request, pk: int) -> Dispute:
@@ -178,6 +202,8 @@ def dispute_resolve(request, pk: int):
 
 def _team_report(user) -> dict:
     """Everything the team page shows, computed by the pure functions in ``stats``."""
+    from vetting.reviews import consensus as consensus_rule
+
     events = selectors.label_events()
     by_vetter = stats.group_by([(e.vetter_id, e) for e in events])
     current: dict[int, dict[int, str]] = {}
@@ -185,29 +211,50 @@ def _team_report(user) -> dict:
         if e.is_current:
             current.setdefault(e.vetter_id, {})[e.candidate_id] = e.label_class
     labeled = selectors.labeled_candidate_ids()
-    consensus = selectors.consensus_classes(candidate_ids=labeled)
     version = active_version()
     model = queue_selectors.model_classes(candidate_ids=labeled, version=version)
     names = selectors.vetter_names(vetter_ids=list(by_vetter))
     shown = list(by_vetter) if is_curator(user) else [v for v in by_vetter if v == user.pk]
+    reliability = selectors.current_reliability()
+    fit = selectors.latest_reliability_fit()
+    settled = selectors.settled_classes()
+    known = selectors.known_answers()
+    conf = settings.VETTING_CONSENSUS
 
-    rows, hour_series, position_series = [], {}, {}
+    def others_decide(votes: list[tuple[int, str]]) -> str | None:
+        decision = consensus_rule.decide_configured(
+            [consensus_rule.Vote(cls, 1.0, "human", vetter_id=v) for v, cls in votes],
+            conf={**conf, "min_labels": 1}, include_catalog=False, reliability=reliability)
+        return None if decision is None else decision.label_class
+
+    rows, hour_series, position_series, anchoring_rows = [], {}, {}, []
+    known_rows, snr_rows = [], []
     for vid in sorted(shown, key=lambda v: names.get(v, "")):
         evs = [e for _, e in by_vetter[vid]]
         times = [e.created_at for e in evs]
         classes = [e.label_class for e in evs]
         mine = current.get(vid, {})
+        name = names.get(vid, f"#{vid}")
+        blind_rows = [(e.model_shown, e.label_class, model[e.candidate_id]) for e in evs
+                      if e.is_current and e.model_shown is not None and e.candidate_id in model]
+        anchoring_rows += blind_rows
         rows.append({
-            "name": names.get(vid, f"#{vid}"),
+            "name": name,
             "throughput": stats.throughput(times, [e.seconds_spent for e in evs]),
             "n_current": len(mine),
             "planet_share": (sum(c == stats.PLANET_CLASS for c in mine.values()) / len(mine)) if mine else None,
-            "vs_consensus": stats.agreement_with(mine, consensus),
+            "vs_consensus": stats.agreement_with(
+                mine, stats.leave_one_out_reference(current, vid, others_decide, fixed=settled)),
             "vs_others": stats.agreement_with(mine, stats.leave_one_out_majority(current, vid)),
             "vs_model": stats.agreement_with(mine, model),
+            "anchoring": stats.anchoring(blind_rows),
         })
-        hour_series[names.get(vid, f"#{vid}")] = stats.planet_rate_by_hour(times, classes)
-        position_series[names.get(vid, f"#{vid}")] = stats.planet_rate_by_session_position(times, classes)
+        answers = {cid: cls for cid, cls in mine.items() if cid in known}
+        known_rows.append({"name": name, "score": stats.known_answer_score(
+            answers, {cid: known[cid][0] for cid in answers})})
+        snr_rows += [(known[cid][1], known[cid][0], cls) for cid, cls in answers.items()]
+        hour_series[name] = stats.planet_rate_by_hour(times, classes)
+        position_series[name] = stats.planet_rate_by_session_position(times, classes)
 
     pairs = [p for p in stats.pairwise_kappa(current)
              if is_curator(user) or user.pk in (p.rater_a, p.rater_b)]
@@ -229,6 +276,11 @@ def _team_report(user) -> dict:
                                           xtitle="Label number within a session (gaps ≥ 30 min start a new one)"),
         },
         "n_events": len(events),
+        "fit": fit, "reliability_rows": selectors.reliability_for(user=user, fit=fit),
+        "anchoring_overall": stats.anchoring(anchoring_rows), "blind_mode": settings.VETTING_BLIND_MODE,
+        "known_rows": known_rows, "n_known": len(known), "snr_recall": stats.recall_by_snr(snr_rows),
+        "known_share": settings.VETTING_KNOWN_ANSWER_SHARE,
+        "min_seconds_per_label": stats.MIN_SECONDS_PER_LABEL,
     }
 
 
@@ -241,5 +293,8 @@ def team_stats(request):
         "include_catalog": settings.VETTING_INCLUDE_CATALOG_LABELS,
         "session_gap_minutes": int(stats.SESSION_GAP.total_seconds() // 60),
         "is_team_view": is_curator(request.user),
+        "labels_per_candidate": settings.VETTING_LABELS_PER_CANDIDATE,
+        "adaptive": settings.VETTING_OVERLAP_ADAPTIVE, "overlap_confidence": settings.VETTING_OVERLAP_CONFIDENCE,
+        "overlap_max": settings.VETTING_OVERLAP_MAX_LABELS,
     })
     return render(request, "reviews/team.html", report)

@@ -18,21 +18,14 @@ def home(request: HttpRequest) -> HttpResponse:
 
 
 class ThrottledLoginView(LoginView):
-    """Login page; too many failed attempts from one address are refused for a while."""
+    """Login page; it says so when the address is blocked.
+
+    The attempts are counted and refused (429) by ``vetting.web.middleware.LoginThrottleMiddleware``,
+    which guards the admin login the same way.
+    """
 
     template_name = "registration/login.html"
     redirect_authenticated_user = True
-
-    def post(self, request, *args, **kwargs):
-        if login_throttle.is_blocked(request):
-            response = self.get(request, *args, **kwargs)
-            response.status_code = 429
-            return response
-        return super().post(request, *args, **kwargs)
-
-    def form_invalid(self, form):
-        login_throttle.record_failure(self.request)
-        return super().form_invalid(form)
 
     def get_context_data(self, **kwargs):
         context = super().get_context_data(**kwargs)
@@ -41,10 +34,8 @@ class ThrottledLoginView(LoginView):
 
 
 def health(request: HttpRequest) -> JsonResponse:
-    """Database, broker and worker status; 200 when the database answers, else 503."""
-    report = health_checks.run_checks()
-    status = 200 if report["database"]["ok"] else 503
-    return JsonResponse(report, status=status)
+    """``{"status": "ok"|"fail"}``; staff also get the details; 200 when the database answers, else 503."""
+    return health_checks.health_response(request)
 
 
 # --- progress of long jobs (polled by static/js/progress.js) --------------------------------
@@ -57,7 +48,8 @@ def _no_store(body: dict) -> JsonResponse:
 
 def import_job_progress(request: HttpRequest, pk: int) -> JsonResponse:
     """State and progress (0..1) of an ImportJob row."""
-    job = get_object_or_404(ImportJob.objects.only("state", "progress", "kind", "counts", "errors"), pk=pk)
+    fields = ("state", "progress", "kind", "counts", "errors", "task_id", "message")
+    job = get_object_or_404(ImportJob.objects.only(*fields), pk=pk)
     return _no_store(candidate_selectors.import_job_progress(job))
 
 

@@ -1,0 +1,271 @@
+"""Time until the candidate page accepts a label, in headless Chromium on a cold cache.
+
+What it does
+------------
+1. Creates a throwaway PostgreSQL database ``bench_candidate_page_<pid>`` (on
+   ``BENCH_DATABASE_URL``), loads ``--candidates`` simulated demo candidates (default 20,
+   ``manage.py load_demo``) with an active model's predictions (five model families, as the
+   ``full`` training profile makes) and a logged-in vetter. Dropped at the end.
+2. Serves the site with gunicorn (2 workers, ``vetting.settings.test`` plus the static files
+   settings of each variant, collected with ``collectstatic`` into a temporary folder) in turn for:
+
+   * ``baseline``: the page as it was at commit ``BASELINE_COMMIT`` (its template, the full
+     4.8 MB ``plotly.min.js`` bundle and its plots.js, read from git), served as the development
+     and test servers served it: uncompressed, ``max-age=60``;
+   * ``new, plain static``: today's page and its 1.5 MB cartesian bundle, still uncompressed;
+   * ``new, production static``: today's page with production's static storage
+     (``CompressedManifestStaticFilesStorage``: gzip, content-hashed names, far-future cache).
+3. For each variant, ``--loads`` page loads (default 20, one per candidate) each in a NEW browser
+   context (empty cache), after one unmeasured warm-up load: from navigation start it presses
+   ``1`` every few milliseconds until the first class is selected (the keyboard handler ran and
+   the main thread was free to run it): "accepts a label". Also the time until the figures of
+   the first screen (1280 x 900) are drawn, the bytes transferred and the plotly bundle's
+   encoding and cache header.
+
+Prints p50/p95/max per variant and PASS/FAIL for the target: p95 of "accepts a label" < 1000 ms
+for the production variant. The machine's load average is printed with the figures (other
+processes slow the browser).
+
+Run::
+
+    .venv/bin/python bench/bench_candidate_page.py            # 20 loads per variant, ~2-3 minutes
+    .venv/bin/python bench/bench_candidate_page.py --quick    # 5 loads per variant
+"""
+from __future__ import annotations
+
+import os
+import shutil
+import socket
+import subprocess
+import sys
+import tempfile
+import time
+from pathlib import Path
+
+from _common import REPO, Table, bench_parser, django_database, django_env, percentile, script_name
+
+#: The last commit with the full plotly.js bundle (the baseline page's template and scripts).
+BASELINE_COMMIT = "fee83b5"
+CHROMIUM = "/usr/bin/chromium"
+TARGET_MS = 1000.0
+FAMILIES = ("hgb", "extra_trees", "logistic", "mlp", "gp")
+PLAIN = "django.contrib.staticfiles.storage.StaticFilesStorage"
+PRODUCTION = "whitenoise.storage.CompressedManifestStaticFilesStorage"
+
+
+def _git_show(path: str) -> bytes | None:
+    try:
+        return subprocess.run(["git", "show", f"{BASELINE_COMMIT}:{path}"], cwd=REPO, capture_output=True,
+                              check=True).stdout
+    except (OSError, subprocess.CalledProcessError):
+        return None
+
+
+def baseline_overrides(folder: Path) -> tuple[Path, Path] | None:
+    """Write the baseline's template and static files (from git) under ``folder``; returns
+    ``(templates dir, static dir)``, or None when the commit is not in this clone."""
+    files = {"templates/candidates/detail.html": _git_show("templates/candidates/detail.html"),
+             "static/vendor/plotly.min.js": _git_show("static/vendor/plotly.min.js"),
+             "static/js/plots.js": _git_show("static/js/plots.js")}
+    if any(v is None for v in files.values()):
+        return None
+    for rel, data in files.items():
+        (folder / rel).parent.mkdir(parents=True, exist_ok=True)
+        (folder / rel).write_bytes(data)
+    return folder / "templates", folder / "static"
+
+
+def populate(n: int) -> tuple[list[int], str]:
+    """Demo candidates with predictions and a vetter; returns (candidate ids, session key)."""
+    import random
+
+    from django.contrib.auth import BACKEND_SESSION_KEY, HASH_SESSION_KEY, SESSION_KEY
+    from django.contrib.auth.models import Group, User
+    from django.contrib.sessions.backends.db import SessionStore
+    from django.core.management import call_command
+
+    from classifier.vocabulary import CLASS_CODES
+    from vetting.candidates.models import Candidate
+    from vetting.learning.models import ClassifierVersion, Prediction
+
+    call_command("load_demo", n=n, labels=0, verbosity=0)
+    version = ClassifierVersion.objects.create(
+        name="bench", artifact="models/bench.skops", artifact_sha256="0" * 64, label_snapshot_hash="0" * 64,
+        classes=list(CLASS_CODES), is_active=True, status="promoted")
+    rng = random.Random(0)
+
+    def probs(top: str, p: float) -> dict[str, float]:
+        return {c: (p if c == top else (1 - p) / (len(CLASS_CODES) - 1)) for c in CLASS_CODES}
+
+    ids = []
+    for c in Candidate.objects.order_by("pk"):
+        top = c.simulated_truth if c.simulated_truth in CLASS_CODES else "PC"
+        p = probs(top, rng.uniform(0.4, 0.95))
+        Prediction.objects.create(candidate=c, classifier_version=version, probabilities=p,
+                                  per_model={f: probs(top, rng.uniform(0.3, 0.95)) for f in FAMILIES},
+                                  predicted_class=top, p_planet=p["PC"], p_triage=p["PC"] + p["EB"] + p["BEB"],
+                                  uncertainty=rng.uniform(0.2, 0.8), disagreement=rng.uniform(0, 0.3))
+        ids.append(c.pk)
+    user = User.objects.create_user("bench-vetter", password="x")
+    user.groups.add(Group.objects.get(name="vetter"))
+    session = SessionStore()
+    session[SESSION_KEY] = str(user.pk)
+    session[BACKEND_SESSION_KEY] = "django.contrib.auth.backends.ModelBackend"
+    session[HASH_SESSION_KEY] = user.get_session_auth_hash()
+    session.create()
+    return ids, session.session_key
+
+
+def write_settings(folder: Path, name: str, storage: str, overrides: tuple[Path, Path] | None) -> str:
+    """A settings module for one variant (the test settings plus its static files); returns its name."""
+    module = f"bench_page_settings_{name}"
+    lines = ["from vetting.settings.test import *  # noqa: F403",
+             "from vetting.settings.test import STATICFILES_DIRS, TEMPLATES",
+             f"STATIC_ROOT = {str(folder / ('static-' + name))!r}",
+             "STORAGES = {'default': {'BACKEND': 'django.core.files.storage.FileSystemStorage'},",
+             f"            'staticfiles': {{'BACKEND': {storage!r}}}}}"]
+    if overrides is not None:
+        templates, static = overrides
+        lines += [f"STATICFILES_DIRS = [{str(static)!r}, *STATICFILES_DIRS]",
+                  f"TEMPLATES = [dict(TEMPLATES[0], DIRS=[{str(templates)!r}, *TEMPLATES[0]['DIRS']])]"]
+    (folder / f"{module}.py").write_text("\n".join(lines) + "\n")
+    return module
+
+
+def _free_port() -> int:
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        return sock.getsockname()[1]
+
+
+def serve(module: str, folder: Path, env: dict) -> tuple[subprocess.Popen, str]:
+    """collectstatic for the variant, then gunicorn on a free port; returns (process, base URL)."""
+    env = {**env, "DJANGO_SETTINGS_MODULE": module, "PYTHONPATH": f"{folder}{os.pathsep}{REPO}",
+           "VETTING_LOG_LEVEL": "WARNING"}
+    subprocess.run([sys.executable, "manage.py", "collectstatic", "--noinput", "-v", "0"], cwd=REPO, env=env,
+                   check=True)
+    port = _free_port()
+    proc = subprocess.Popen([sys.executable, "-m", "gunicorn", "vetting.wsgi", "--bind", f"127.0.0.1:{port}",
+                             "--workers", "2", "--log-level", "warning"], cwd=REPO, env=env)
+    deadline = time.monotonic() + 60
+    while time.monotonic() < deadline:
+        try:
+            with socket.create_connection(("127.0.0.1", port), timeout=0.5):
+                return proc, f"http://127.0.0.1:{port}"
+        except OSError:
+            time.sleep(0.2)
+    proc.kill()
+    raise RuntimeError("gunicorn did not start")
+
+
+_ACCEPTED = """() => { const r = document.querySelector('input[data-key="1"]');
+                       return r && r.checked ? performance.now() : null; }"""
+_DRAWN = """() => { const figs = [...document.querySelectorAll('[data-figure]')]
+                        .filter(f => f.getBoundingClientRect().top < window.innerHeight);
+                    const all = figs.length && figs.every(f => f.querySelector('.main-svg'));
+                    return all ? performance.now() : null; }"""
+_BYTES = """() => { const nav = performance.getEntriesByType('navigation')[0];
+                    const res = performance.getEntriesByType('resource');
+                    const plotly = res.find(r => r.name.includes('plotly'));
+                    return [nav.transferSize + res.reduce((s, r) => s + r.transferSize, 0),
+                            plotly ? plotly.transferSize : 0, plotly ? plotly.name : ''] }"""
+
+
+def load_once(browser, base: str, session_key: str, pk: int) -> dict:
+    """One cold-cache load of candidate ``pk``: ms until a label key is accepted, until the
+    first screen's figures are drawn, bytes transferred."""
+    context = browser.new_context(viewport={"width": 1280, "height": 900})
+    context.add_cookies([{"name": "sessionid", "value": session_key, "url": base}])
+    page = context.new_page()
+    try:
+        page.goto(f"{base}/candidates/{pk}/", wait_until="commit")
+        accepted = None
+        deadline = time.monotonic() + 30
+        while accepted is None and time.monotonic() < deadline:
+            try:
+                page.keyboard.press("1")
+                accepted = page.evaluate(_ACCEPTED)
+            except Exception:  # the document is being replaced while it loads
+                pass
+            if accepted is None:
+                time.sleep(0.005)
+        drawn = page.wait_for_function(_DRAWN, timeout=30_000, polling=10).json_value()
+        total, plotly, plotly_url = page.evaluate(_BYTES)
+        return {"accepted": accepted, "drawn": drawn, "bytes": total, "plotly_bytes": plotly,
+                "plotly_url": plotly_url}
+    finally:
+        context.close()
+
+
+def headers_of(url: str) -> str:
+    """Content-Encoding and Cache-Control of a static file as a browser asking for gzip gets them."""
+    import urllib.request
+
+    req = urllib.request.Request(url, headers={"Accept-Encoding": "gzip, br"})
+    with urllib.request.urlopen(req, timeout=10) as resp:  # our own loopback server
+        return f"{resp.headers.get('Content-Encoding') or 'identity'}; {resp.headers.get('Cache-Control') or '-'}"
+
+
+def main() -> int:
+    parser = bench_parser(__doc__, quick="5 loads per variant (default 20)")
+    parser.add_argument("--loads", type=int, default=None, help="measured loads per variant (default 20)")
+    parser.add_argument("--candidates", type=int, default=20)
+    args = parser.parse_args()
+    loads = args.loads or (5 if args.quick else 20)
+    if not Path(CHROMIUM).exists():
+        print(f"SKIP {script_name()}: headless Chromium not found at {CHROMIUM}")
+        return 0
+    from playwright.sync_api import sync_playwright
+
+    folder = Path(tempfile.mkdtemp(prefix="bench-candidate-page-"))
+    try:
+        with django_database(f"bench_candidate_page_{os.getpid()}", settings="vetting.settings.test",
+                             media=True) as url:
+            ids, session_key = populate(args.candidates)
+            overrides = baseline_overrides(folder / "baseline")
+            variants = [("new, production static", "production", PRODUCTION, None),
+                        ("new, plain static", "plain", PLAIN, None)]
+            if overrides is None:
+                print(f"note: commit {BASELINE_COMMIT} is not in this clone: no baseline row")
+            else:
+                variants.insert(0, (f"baseline ({BASELINE_COMMIT}: 4.8 MB bundle)", "baseline", PLAIN, overrides))
+            env = {**os.environ, **django_env(url, "vetting.settings.test"),
+                   "VETTING_MEDIA_ROOT": os.environ["VETTING_MEDIA_ROOT"]}
+            table = Table(("variant", 34), ("label p50 ms", 12, ".0f"), ("label p95", 9, ".0f"),
+                          ("max", 6, ".0f"), ("plots p50", 9, ".0f"), ("plots p95", 9, ".0f"),
+                          ("kB moved", 8, ".0f"), ("plotly kB", 9, ".0f"))
+            results = {}
+            with sync_playwright() as p:
+                browser = p.chromium.launch(executable_path=CHROMIUM, args=[
+                    "--headless", "--no-sandbox", "--disable-gpu", "--disable-background-networking"])
+                print(f"{loads} cold-cache loads per variant over {len(ids)} candidates; "
+                      f"load average {os.getloadavg()[0]:.1f} on {os.cpu_count()} cores", flush=True)
+                table.header()
+                for title, name, storage, over in variants:
+                    module = write_settings(folder, name, storage, over)
+                    proc, base = serve(module, folder, env)
+                    try:
+                        load_once(browser, base, session_key, ids[0])  # warm-up (server processes)
+                        runs = [load_once(browser, base, session_key, ids[i % len(ids)]) for i in range(loads)]
+                        served = headers_of(runs[0]["plotly_url"])
+                    finally:
+                        proc.terminate()
+                        proc.wait(timeout=20)
+                    acc = [r["accepted"] for r in runs]
+                    drawn = [r["drawn"] for r in runs]
+                    results[name] = percentile(acc, 95)
+                    table.row(title, percentile(acc, 50), percentile(acc, 95), max(acc), percentile(drawn, 50),
+                              percentile(drawn, 95), sum(r["bytes"] for r in runs) / len(runs) / 1024,
+                              runs[0]["plotly_bytes"] / 1024, note=f"plotly.js served {served}")
+                browser.close()
+            verdict = "PASS" if results["production"] < TARGET_MS else "FAIL"
+            print(f"{verdict}: the page accepts a label after p95 {results['production']:.0f} ms with production "
+                  f"static files (target < {TARGET_MS:.0f} ms)"
+                  + (f"; baseline p95 {results['baseline']:.0f} ms" if "baseline" in results else ""))
+    finally:
+        shutil.rmtree(folder, ignore_errors=True)
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
