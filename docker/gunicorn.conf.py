@@ -30,6 +30,10 @@ threads = 4
 timeout = 60
 graceful_timeout = 30
 keepalive = 5
+# nginx passes request lines up to 16 kB (large_client_header_buffers): gunicorn must accept
+# them too (its own limit answers with an HTML 414), so Django gives the JSON error.
+limit_request_line = 0  # no limit here: nginx bounds it
+limit_request_field_size = 16384
 accesslog = "-"
 
 

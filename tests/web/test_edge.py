@@ -214,3 +214,19 @@ def test_slow_clients_do_not_hold_up_a_vetter(stack):
         stop.set()
         for thread in slow:
             thread.join(timeout=10)
+
+
+def test_long_request_lines_get_the_api_error_body_through_the_production_stack(stack):
+    """Issue 12, defect 5 (any byte, any size in any filter): a long query reaches Django and is
+    answered by the API; one past nginx's buffers is nginx's 414, still the JSON error body."""
+    if stack.nginx is None:
+        pytest.skip("nginx is not installed (Debian package nginx; .ci/ensure-services installs it)")
+    headers = {"Authorization": f"Token {stack.tokens['vetter']}"}
+    long_ok = requests.get(_url(stack.nginx, "/api/candidates/?catalog_id=" + "K" * 9000), headers=headers,
+                           timeout=30)
+    assert long_ok.headers["Content-Type"].startswith("application/json"), long_ok.text[:200]
+    assert long_ok.status_code in (200, 400)
+    too_long = requests.get(_url(stack.nginx, "/api/candidates/?catalog_id=" + "K" * 40000), headers=headers,
+                            timeout=30)
+    assert too_long.status_code == 414
+    assert too_long.json()["error"]["code"] == "uri_too_long"
