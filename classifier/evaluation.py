@@ -274,6 +274,7 @@ def top_class_disagreement(family_proba: Mapping[str, np.ndarray]) -> np.ndarray
     Parameters
     ----------
     family_proba : mapping name -> ndarray of shape (n, n_classes)
+        As in :func:`model_disagreement`.
 
     Returns
     -------

@@ -78,15 +78,9 @@ class LocalDirectorySource(LightCurveSource):
         return found
 
 
-class MastLightCurveSource(LightCurveSource):
-    """Mission light curves from MAST via lightkurve (SPOC/Kepler pipeline products).
-
-    ``author`` defaults to the mission pipeline (``Kepler``, ``K2``, ``SPOC``); ``exptime``
-    ``"long"`` (Kepler 30 min, TESS 2 min SPOC) unless given. Files are cached by lightkurve
-    in ``download_dir`` (default ``MEDIA_ROOT/mast-cache``).
-    """
-
-    name = "mast"
+class _MastDownloads:
+    """What the MAST sources share: author/cadence/cache options and the search-then-download
+    step (``search`` is ``lightkurve.search_lightcurve`` or ``search_targetpixelfile``)."""
 
     def __init__(self, *, author: str | None = None, exptime: str | int | None = None,
                  download_dir: str | Path | None = None):
@@ -94,12 +88,13 @@ class MastLightCurveSource(LightCurveSource):
         self.exptime = exptime
         self.download_dir = Path(download_dir or Path(settings.MEDIA_ROOT) / "mast-cache")
 
-    def fetch(self, target, *, mission=None, sectors=None, quarters=None) -> list[Path]:
-        import lightkurve as lk
-
+    def _search_and_download(self, search, target, *, what: str, mission=None, sectors=None,
+                             quarters=None) -> list:
+        """lightkurve's downloaded collection for ``target`` ([] when the search finds nothing);
+        ``what`` names the products in the error for a mission MAST does not serve."""
         mission = mission or target.mission
         if mission not in LK_MISSIONS:
-            raise ImportFailed(f"MAST has no {mission!r} light curves (expected kepler, k2 or tess)")
+            raise ImportFailed(f"MAST has no {mission!r} {what} (expected kepler, k2 or tess)")
         author = self.author or {"kepler": "Kepler", "k2": "K2", "tess": "SPOC"}[mission]
         query = {"mission": LK_MISSIONS[mission], "author": author}
         if self.exptime is not None:
@@ -109,7 +104,7 @@ class MastLightCurveSource(LightCurveSource):
         if sectors:
             query["sector"] = list(sectors)
         try:
-            result = lk.search_lightcurve(target.catalog_id, **query)
+            result = search(target.catalog_id, **query)
             if len(result) == 0:
                 return []
             self.download_dir.mkdir(parents=True, exist_ok=True)
@@ -118,14 +113,39 @@ class MastLightCurveSource(LightCurveSource):
             raise SourceUnavailable(f"MAST did not answer for {target}: {exc}") from exc
         except Exception as exc:  # astroquery/lightkurve raise many types for remote failures
             raise SourceUnavailable(f"MAST search/download failed for {target}: {type(exc).__name__}: {exc}") from exc
+        return collection or []
+
+    @staticmethod
+    def _local_files(collection, target, *, what: str, path_of) -> list[Path]:
+        """The local files of the downloaded products (``path_of(product)``: its path or None);
+        a product without an existing local file is logged (``what`` names it) and skipped."""
         paths = []
-        for lc in collection or []:
-            filename = lc.meta.get("FILENAME")
-            if filename and Path(filename).exists():
-                paths.append(Path(filename))
+        for product in collection:
+            path = path_of(product)
+            if path is not None and Path(path).exists():
+                paths.append(Path(path))
             else:
-                logger.warning("lightkurve returned a light curve of %s without a local file; skipped", target)
+                logger.warning("lightkurve returned a %s of %s without a local file; skipped", what, target)
         return paths
+
+
+class MastLightCurveSource(_MastDownloads, LightCurveSource):
+    """Mission light curves from MAST via lightkurve (SPOC/Kepler pipeline products).
+
+    ``author`` defaults to the mission pipeline (``Kepler``, ``K2``, ``SPOC``); ``exptime``
+    ``"long"`` (Kepler 30 min, TESS 2 min SPOC) unless given. Files are cached by lightkurve
+    in ``download_dir`` (default ``MEDIA_ROOT/mast-cache``).
+    """
+
+    name = "mast"
+
+    def fetch(self, target, *, mission=None, sectors=None, quarters=None) -> list[Path]:
+        import lightkurve as lk
+
+        collection = self._search_and_download(lk.search_lightcurve, target, what="light curves",
+                                               mission=mission, sectors=sectors, quarters=quarters)
+        return self._local_files(collection, target, what="light curve",
+                                 path_of=lambda lc: lc.meta.get("FILENAME") or None)
 
 
 class TargetPixelSource:
@@ -139,50 +159,22 @@ class TargetPixelSource:
         raise NotImplementedError
 
 
-class MastTargetPixelSource(TargetPixelSource):
+class MastTargetPixelSource(_MastDownloads, TargetPixelSource):
     """Mission target pixel files from MAST via ``lightkurve.search_targetpixelfile(...).download_all()``
     (author and cadence as :class:`MastLightCurveSource`; cached in ``MEDIA_ROOT/mast-cache``)."""
 
     name = "mast"
 
-    def __init__(self, *, author: str | None = None, exptime: str | int | None = None,
-                 download_dir: str | Path | None = None):
-        self.author = author
-        self.exptime = exptime
-        self.download_dir = Path(download_dir or Path(settings.MEDIA_ROOT) / "mast-cache")
-
     def fetch(self, target, *, mission=None, sectors=None, quarters=None) -> list[Path]:
         import lightkurve as lk
 
-        mission = mission or target.mission
-        if mission not in LK_MISSIONS:
-            raise ImportFailed(f"MAST has no {mission!r} target pixel files (expected kepler, k2 or tess)")
-        query = {"mission": LK_MISSIONS[mission],
-                 "author": self.author or {"kepler": "Kepler", "k2": "K2", "tess": "SPOC"}[mission]}
-        if self.exptime is not None:
-            query["exptime"] = self.exptime
-        if quarters:
-            query["quarter"] = list(quarters)
-        if sectors:
-            query["sector"] = list(sectors)
-        try:
-            result = lk.search_targetpixelfile(target.catalog_id, **query)
-            if len(result) == 0:
-                return []
-            self.download_dir.mkdir(parents=True, exist_ok=True)
-            collection = result.download_all(download_dir=str(self.download_dir))
-        except (OSError, ConnectionError, TimeoutError) as exc:
-            raise SourceUnavailable(f"MAST did not answer for {target}: {exc}") from exc
-        except Exception as exc:  # astroquery/lightkurve raise many types for remote failures
-            raise SourceUnavailable(f"MAST search/download failed for {target}: {type(exc).__name__}: {exc}") from exc
-        paths = []
-        for tpf in collection or []:
+        collection = self._search_and_download(lk.search_targetpixelfile, target, what="target pixel files",
+                                               mission=mission, sectors=sectors, quarters=quarters)
+        def path_of(tpf):
             path = getattr(tpf, "path", None)
-            if isinstance(path, (str, Path)) and Path(path).exists():
-                paths.append(Path(path))
-            else:
-                logger.warning("lightkurve returned a target pixel file of %s without a local file; skipped", target)
-        return paths
+            return path if isinstance(path, (str, Path)) else None
+
+        return self._local_files(collection, target, what="target pixel file", path_of=path_of)
 
 
 def get_tpf_source(dotted_path: str | None = None) -> TargetPixelSource:
@@ -197,18 +189,11 @@ def fetch_and_import_tpfs(*, candidate: Candidate, source: TargetPixelSource | N
     an uploaded TPF: the star's candidates get their pixel diagnostics there)."""
     from vetting.candidates.importers.tpf import import_tpf
 
-    source = source or get_tpf_source()
-    target = candidate.target
-    report = ImportReport(kind="fetch_tpf", source=f"{source.name}:{target}")
-    paths = source.fetch(target, mission=mission, sectors=sectors, quarters=quarters)
-    if not paths:
-        report.warnings.append(f"{source.name}: no target pixel files found for {target}")
-    for path in paths:
-        part = import_tpf(path=Path(path), mission=mission or target.mission, source=source.name)
-        report.counts.update(part.counts)
-        report.warnings.extend(part.warnings)
-    report.counts["files_fetched"] = len(paths)
-    return report.finish()
+    return _fetch_and_import_each(
+        candidate=candidate, source=source or get_tpf_source(), kind="fetch_tpf", what="target pixel files",
+        import_one=lambda path, mission, source_name: import_tpf(path=Path(path), mission=mission,
+                                                                  source=source_name),
+        mission=mission, sectors=sectors, quarters=quarters)
 
 
 def get_source(dotted_path: str | None = None) -> LightCurveSource:
@@ -224,17 +209,29 @@ def fetch_and_import(*, candidate: Candidate, source: LightCurveSource | None = 
     from vetting.candidates.importers.fits import import_fits
     from vetting.candidates.importers.lightcurves import LightCurveArrays, import_arrays
 
-    source = source or get_source()
+    def import_one(item, mission, source_name):
+        if isinstance(item, LightCurveArrays):
+            return import_arrays(lc=item)
+        return import_fits(path=Path(item), mission=mission, source=source_name)
+
+    return _fetch_and_import_each(candidate=candidate, source=source or get_source(), kind="fetch",
+                                  what="light curves", import_one=import_one,
+                                  mission=mission, sectors=sectors, quarters=quarters)
+
+
+def _fetch_and_import_each(*, candidate: Candidate, source, kind: str, what: str, import_one,
+                           mission: str | None, sectors: list[int] | None,
+                           quarters: list[int] | None) -> ImportReport:
+    """Fetch ``candidate``'s target's products from ``source`` and import each with
+    ``import_one(item, mission, source_name)``; one report of them all (``what`` names the
+    products in the warning when there are none)."""
     target = candidate.target
-    report = ImportReport(kind="fetch", source=f"{source.name}:{target}")
+    report = ImportReport(kind=kind, source=f"{source.name}:{target}")
     items = source.fetch(target, mission=mission, sectors=sectors, quarters=quarters)
     if not items:
-        report.warnings.append(f"{source.name}: no light curves found for {target}")
+        report.warnings.append(f"{source.name}: no {what} found for {target}")
     for item in items:
-        if isinstance(item, LightCurveArrays):
-            part = import_arrays(lc=item)
-        else:
-            part = import_fits(path=Path(item), mission=mission or target.mission, source=source.name)
+        part = import_one(item, mission or target.mission, source.name)
         report.counts.update(part.counts)
         report.warnings.extend(part.warnings)
     report.counts["files_fetched"] = len(items)

@@ -38,15 +38,21 @@ _UNIT_SUFFIXES = (
 )
 
 
+def _finite_float(value) -> float | None:
+    """``value`` as a finite float; None for None/NaN/infinities/non-numbers."""
+    try:
+        v = float(value)
+    except (TypeError, ValueError):
+        return None
+    return v if math.isfinite(v) else None
+
+
 def sig(value, digits: int = 3) -> str:
     """``value`` with ``digits`` significant figures, as a person writes it: ``1234.5`` -> ``"1,235"``
     (never fewer digits than the integer part has), ``0.012345`` -> ``"0.0123"``, ``""`` for
     None/NaN/non-numbers (so ``|default:"—"`` works in templates)."""
-    try:
-        v = float(value)
-    except (TypeError, ValueError):
-        return ""
-    if not math.isfinite(v):
+    v = _finite_float(value)
+    if v is None:
         return ""
     if v == 0:
         return "0"
@@ -71,11 +77,8 @@ def metric_unit(key: str) -> tuple[str, str]:
 def metric_text(key: str, value) -> str:
     """A metric value with the precision its kind deserves: significances to 0.1, phases to
     0.001, counts whole, ppm whole above 100, everything else 3 significant figures."""
-    try:
-        v = float(value)
-    except (TypeError, ValueError):
-        return ""
-    if not math.isfinite(v):
+    v = _finite_float(value)
+    if v is None:
         return ""
     if key.endswith("_sigma"):
         return f"{v:.1f}"

@@ -89,6 +89,12 @@ def store_lightcurve(*, target: Target, lc: LightCurveArrays,
         time_system=lc.time_system, n_points=int(lc.time.size), source=lc.source,
         original_filename=lc.original_filename[:255], sha256=sha,
     )
+    return save_with_data(row, payload=payload, sha=sha), True
+
+
+def save_with_data(row, *, payload: bytes, sha: str):
+    """Write ``payload`` as ``row.data`` (``<sha[:16]>.npz``), validate and save ``row``; the file
+    is deleted again if the row is not written. Returns ``row``."""
     row.data.save(f"{sha[:16]}.npz", ContentFile(payload), save=False)
     try:
         row.full_clean(exclude=["data"])
@@ -96,7 +102,7 @@ def store_lightcurve(*, target: Target, lc: LightCurveArrays,
     except Exception:
         row.data.delete(save=False)  # no orphan file when the row is not written
         raise
-    return row, True
+    return row
 
 
 def _has_ephemeris(candidate: Candidate) -> bool:

@@ -22,7 +22,6 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 import numpy as np
-from django.core.files.base import ContentFile
 from django.db import transaction
 from django.utils import timezone
 
@@ -31,7 +30,7 @@ from classifier.jsonutil import json_floats, json_number
 from classifier.timesystems import epoch_in_system
 from vetting.candidates.importers.errors import BadFileError, ImportReport
 from vetting.candidates.importers.fits import _mission, _star_id
-from vetting.candidates.importers.lightcurves import MISSION_TIME_SYSTEMS, STAR_FIELDS
+from vetting.candidates.importers.lightcurves import MISSION_TIME_SYSTEMS, STAR_FIELDS, save_with_data
 from vetting.candidates.models import Candidate, Mission, Target, TargetPixelFile
 
 logger = logging.getLogger(__name__)
@@ -174,14 +173,7 @@ def store_tpf(*, target: Target, tpf: TpfArrays) -> tuple[TargetPixelFile, bool]
         ccd_row=tpf.ccd_origin[1], target_column_px=tpf.target_px[0] if tpf.target_px else None,
         target_row_px=tpf.target_px[1] if tpf.target_px else None, pixel_scale_arcsec=tpf.pixel_scale_arcsec,
         wcs=tpf.wcs, source=tpf.source, original_filename=tpf.original_filename[:255], sha256=sha)
-    row.data.save(f"{sha[:16]}.npz", ContentFile(payload), save=False)
-    try:
-        row.full_clean(exclude=["data"])
-        row.save()
-    except Exception:
-        row.data.delete(save=False)  # no orphan file when the row is not written
-        raise
-    return row, True
+    return save_with_data(row, payload=payload, sha=sha), True
 
 
 # --- products -----------------------------------------------------------------------------------

@@ -1,10 +1,10 @@
 """``manage.py fetch_lightcurves --candidate ID | --all-missing [--limit N] [--source DOTTED.PATH]``."""
 from __future__ import annotations
 
-from django.core.management import BaseCommand, CommandError
+from django.core.management import BaseCommand
 
 from vetting.candidates import selectors, services
-from vetting.candidates.importers.errors import ImportFailed
+from vetting.candidates.management.commands._reporting import fetch_each_candidate
 from vetting.candidates.sources import get_source
 
 
@@ -26,19 +26,5 @@ class Command(BaseCommand):
             ids = [opts["candidate"]]
         else:
             ids = list(selectors.candidates_missing_views().values_list("pk", flat=True)[: opts["limit"]])
-        failed = 0
-        for pk in ids:
-            try:
-                report = services.fetch_lightcurves(candidate=pk, source=source, quarters=opts["quarters"],
-                                                    sectors=opts["sectors"])
-            except ImportFailed as exc:
-                failed += 1
-                self.stderr.write(f"candidate {pk}: {exc}")
-                continue
-            except services.Candidate.DoesNotExist:
-                raise CommandError(f"no candidate with id {pk}") from None
-            for warning in report.warnings:
-                self.stdout.write(f"  note: {warning}")
-            self.stdout.write(report.summary())
-        if failed:
-            raise CommandError(f"{failed} of {len(ids)} candidate(s) failed (listed above)")
+        fetch_each_candidate(self, ids, fetch=lambda pk: services.fetch_lightcurves(
+            candidate=pk, source=source, quarters=opts["quarters"], sectors=opts["sectors"]))

@@ -1,10 +1,10 @@
 """``manage.py fetch_tpfs --candidate ID [--source DOTTED.PATH] [--quarter Q] [--sector S]``."""
 from __future__ import annotations
 
-from django.core.management import BaseCommand, CommandError
+from django.core.management import BaseCommand
 
 from vetting.candidates import services
-from vetting.candidates.importers.errors import ImportFailed
+from vetting.candidates.management.commands._reporting import fetch_each_candidate
 from vetting.candidates.sources import get_tpf_source
 
 
@@ -20,19 +20,5 @@ class Command(BaseCommand):
 
     def handle(self, *args, **opts):
         source = get_tpf_source(opts["source"])
-        failed = 0
-        for pk in opts["candidates"]:
-            try:
-                report = services.fetch_tpfs(candidate=pk, source=source, quarters=opts["quarters"],
-                                             sectors=opts["sectors"])
-            except ImportFailed as exc:
-                failed += 1
-                self.stderr.write(f"candidate {pk}: {exc}")
-                continue
-            except services.Candidate.DoesNotExist:
-                raise CommandError(f"no candidate with id {pk}") from None
-            for warning in report.warnings:
-                self.stdout.write(f"  note: {warning}")
-            self.stdout.write(report.summary())
-        if failed:
-            raise CommandError(f"{failed} of {len(opts['candidates'])} candidate(s) failed (listed above)")
+        fetch_each_candidate(self, opts["candidates"], fetch=lambda pk: services.fetch_tpfs(
+            candidate=pk, source=source, quarters=opts["quarters"], sectors=opts["sectors"]))

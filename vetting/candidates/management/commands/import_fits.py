@@ -1,37 +1,18 @@
 """``manage.py import_fits FILE_OR_FOLDER... [--mission kepler|k2|tess]``."""
 from __future__ import annotations
 
-from pathlib import Path
-
-from django.core.management import BaseCommand, CommandError
+from django.core.management import BaseCommand
 
 from vetting.candidates import services
-from vetting.candidates.importers.errors import ImportFailed
+from vetting.candidates.management.commands._reporting import add_file_arguments, import_each_file
 
 
 class Command(BaseCommand):
     help = "Import light-curve FITS files (folders: every *.fits inside); computes candidate views once."
 
     def add_arguments(self, parser):
-        parser.add_argument("paths", nargs="+")
-        parser.add_argument("--mission", choices=["kepler", "k2", "tess"], default=None,
-                            help="override the mission read from the header")
+        add_file_arguments(parser)
 
     def handle(self, *args, **opts):
-        files: list[Path] = []
-        for raw in opts["paths"]:
-            path = Path(raw)
-            files.extend(sorted(path.glob("*.fits")) if path.is_dir() else [path])
-        failed = []
-        for path in files:
-            try:
-                report = services.import_fits_file(path=path, mission=opts["mission"])
-            except ImportFailed as exc:
-                failed.append(f"{path.name}: {exc}")
-                self.stderr.write(f"rejected: {exc}")
-                continue
-            for warning in report.warnings:
-                self.stdout.write(f"  note: {warning}")
-            self.stdout.write(report.summary())
-        if failed:
-            raise CommandError(f"{len(failed)} of {len(files)} file(s) rejected; the others were imported")
+        import_each_file(self, opts["paths"], pattern="*.fits",
+                         import_file=lambda path: services.import_fits_file(path=path, mission=opts["mission"]))
