@@ -13,6 +13,9 @@ derived scalars, summary features of the views, the global view averaged over
 trained with; names used before a rename (:data:`RENAMED_SCALARS`) are still understood.
 
 Nothing here imports Django.
+
+(A little over 500 lines: the column definitions and the two builders that must agree on them
+stay in one file, so a new column cannot be added to one builder and not the other.)
 """
 from __future__ import annotations
 

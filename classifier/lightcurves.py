@@ -16,6 +16,9 @@ Conventions
   is the whole orbit in 201 median bins, the local view +/- 2 transit durations in 61
   median bins; empty bins are interpolated; each view is shifted and scaled so that its
   median is 0 and its minimum is exactly -1.
+
+(A little over 500 lines: cleaning, detrending and folding share the transit masks of the
+candidate and its siblings; the period search already lives apart.)
 """
 from __future__ import annotations
 

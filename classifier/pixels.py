@@ -26,6 +26,9 @@ Coordinates: images are ``(n_rows, n_cols)``; positions are ``(column, row)`` in
 0-based, pixel centres at integers (``x = column``, ``y = row``, what
 ``astropy.wcs.WCS.world_to_pixel`` returns for a TPF's image WCS). Time in days. Pure numpy and
 scipy (the PSF fit); nothing here imports Django.
+
+(A little over 500 lines: the centroid, difference-image and verdict steps share one noise
+model and are read together when checking a verdict.)
 """
 from __future__ import annotations
 
