@@ -26,7 +26,7 @@ from vetting.learning.filters import CandidateFilter, order_by
 from vetting.learning.models import ClassifierVersion, MislabelFlag, Prediction, QueueEntry, TrainingRun
 from vetting.learning.selectors import active_version
 from vetting.reviews import selectors as review_selectors
-from vetting.reviews.models import Consensus, Label, LabelSource
+from vetting.reviews.models import Consensus, Label
 
 #: The queue page's order when none is asked for.
 DEFAULT_ORDERING = "-priority"
@@ -329,7 +329,7 @@ def queue_counts(*, user) -> dict[str, int]:
     The site-wide counts come from the cache when fresh (``SITE_COUNTS_TTL_S``); the user's own
     counts are always read.
     """
-    mine = Label.objects.filter(vetter=user, is_current=True, source=LabelSource.HUMAN)
+    mine = Label.objects.current_by(user)
     queued_mine = QueueEntry.objects.filter(Exists(mine.filter(candidate=OuterRef("candidate_id"))))
     site = cache.get(_SITE_COUNTS_KEY)
     columns = {"queued_mine": _scalar_count(queued_mine), "mine": _scalar_count(mine)}

@@ -30,6 +30,11 @@ class LabelQuerySet(models.QuerySet):
     def human(self) -> LabelQuerySet:
         return self.filter(source=LabelSource.HUMAN)
 
+    def current_by(self, user) -> LabelQuerySet:
+        """The user's own current vetter labels: what "you have labeled it" means everywhere
+        (the visibility rule, the queue's "labeled by me", assignment)."""
+        return self.filter(vetter=getattr(user, "pk", user), source=LabelSource.HUMAN, is_current=True)
+
     def for_training(self) -> LabelQuerySet:
         return self.current().filter(excluded_from_training=False)
 

@@ -31,12 +31,6 @@ from vetting.reviews.models import (
 )
 
 
-def current_labels(*, candidate: Candidate) -> list[Label]:
-    """The candidate's current labels (vetters, curator, catalog) with their authors (1 query)."""
-    return list(Label.objects.current().filter(candidate=candidate).select_related("vetter")
-                .order_by("source", "-created_at"))
-
-
 def my_current_label(labels: list[Label], user) -> Label | None:
     """The user's own current human label among ``labels`` (no query)."""
     for label in labels:
@@ -52,14 +46,12 @@ def my_current_label(labels: list[Label], user) -> Label | None:
 
 def labeled_by(user) -> Exists:
     """``EXISTS`` the user's current human label on the candidate (for Candidate querysets)."""
-    return Exists(Label.objects.filter(candidate=OuterRef("pk"), vetter=user.pk, is_current=True,
-                                       source=LabelSource.HUMAN))
+    return Exists(Label.objects.current_by(user).filter(candidate=OuterRef("pk")))
 
 
 def has_labeled(*, user, candidate_id: int) -> bool:
     """Whether the user has a current label of their own on the candidate (1 query)."""
-    return Label.objects.filter(candidate_id=candidate_id, vetter=user.pk, is_current=True,
-                                source=LabelSource.HUMAN).exists()
+    return Label.objects.current_by(user).filter(candidate_id=candidate_id).exists()
 
 
 def can_see_others_labels(*, user, has_labeled: bool) -> bool:
@@ -73,8 +65,7 @@ def visible_disputes(queryset: QuerySet[Dispute], *, user) -> QuerySet[Dispute]:
     they opened and those on candidates they have labeled (the rule above, as one filter)."""
     if is_curator(user):
         return queryset
-    mine = Label.objects.filter(candidate=OuterRef("candidate_id"), vetter=user.pk, is_current=True,
-                                source=LabelSource.HUMAN)
+    mine = Label.objects.current_by(user).filter(candidate=OuterRef("candidate_id"))
     return queryset.filter(Q(opened_by=user.pk) | Q(Exists(mine)))
 
 
@@ -328,7 +319,7 @@ def known_answer_due(*, user) -> bool:
     if share <= 0:
         return False
     every = max(1, round(1.0 / share))
-    n = Label.objects.filter(vetter=user.pk, source=LabelSource.HUMAN, is_current=True).count()
+    n = Label.objects.current_by(user).count()
     return (n + 1) % every == 0
 
 
@@ -336,8 +327,7 @@ def next_known_answer(*, user, exclude_ids=()) -> int | None:
     """A known-answer candidate the user has not labeled (nor skipped), in a per-user shuffled
     order so vetters do not all meet the same check first (1 query), or None."""
     qs = (CandidateReview.objects.filter(is_known_answer=True).exclude(candidate_id__in=list(exclude_ids))
-          .exclude(Exists(Label.objects.filter(candidate=OuterRef("candidate_id"), vetter=user.pk, is_current=True,
-                                               source=LabelSource.HUMAN)))
+          .exclude(Exists(Label.objects.current_by(user).filter(candidate=OuterRef("candidate_id"))))
           .values_list("candidate_id", flat=True)[:200])
     ids = list(qs)
     if not ids:

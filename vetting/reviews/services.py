@@ -70,9 +70,7 @@ def label_create(
     if vetter is None:
         raise ValidationError({"vetter": "a vetter's label needs the vetter"})
     candidate = _lock_candidate(candidate)
-    previous = Label.objects.filter(
-        candidate=candidate, vetter=vetter, source=LabelSource.HUMAN, is_current=True
-    ).first()
+    previous = Label.objects.current_by(vetter).filter(candidate=candidate).first()
     if previous is not None:
         previous.is_current = False
         previous.save(update_fields=["is_current"])
