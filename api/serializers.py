@@ -98,8 +98,10 @@ class CandidateDetailSerializer(CandidateSerializer):
     def get_consensus(self, obj) -> ConsensusSerializer(allow_null=True):
         """The team consensus, under the site's visibility rule (null until you label it)."""
         user = self.context["request"].user
-        consensus = review_selectors.visible_consensus(
-            user=user, candidate=obj, has_labeled=review_selectors.has_labeled(user=user, candidate_id=obj.pk))
+        mine = getattr(obj, "is_mine", None)  # annotated by the view: no second query
+        if mine is None:
+            mine = review_selectors.has_labeled(user=user, candidate_id=obj.pk)
+        consensus = review_selectors.visible_consensus(user=user, candidate=obj, has_labeled=mine)
         return ConsensusSerializer(consensus).data if consensus else None
 
     def get_has_views(self, obj) -> bool:
