@@ -148,6 +148,10 @@ class Candidate(models.Model):
     #: Small images and centroids the candidate page's pixel section draws (computed from the
     #: target pixel files at import: vetting.candidates.importers.tpf; classifier.pixel_plots).
     pixel_payload = models.JSONField(null=True, blank=True, editable=False)
+    #: Bitmask of the vetting flags the features fail (bit ``classifier.flags.FLAG_BITS[name]``),
+    #: stored at import and recompute so the failed-flag filter is one integer test in SQL
+    #: instead of evaluating every flag in Python; null until evaluated.
+    failed_flags = models.BigIntegerField(null=True, blank=True, editable=False)
     #: Known truth for simulated candidates only (never shown to vetters before they label).
     simulated_truth = models.CharField(max_length=8, blank=True)
     created_at = models.DateTimeField(auto_now_add=True, db_index=True)
