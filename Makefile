@@ -1,13 +1,13 @@
 # Two commands do all the set-up on a fresh machine (only Python 3.11+ needed):
 #   make run    site + Celery worker + beat + its own Redis, SQLite, demo data
-#   make test   lint, then the whole suite against PostgreSQL and Redis (started if not running)
+#   make test   lint, the docs (make docs), then the whole suite against PostgreSQL and Redis (started if not running)
 # For daily work: make test-fast (lint + the suite without browser, worker and slow tests).
 PYTHON ?= python3
 VENV   ?= .venv
 PY     := $(VENV)/bin/python
 STAMP  := $(VENV)/.installed-$(shell cat requirements.txt requirements-dev.txt constraints.txt 2>/dev/null | sha1sum | cut -c1-12)
 
-.PHONY: run test test-fast lint bench venv migrate check-docker clean
+.PHONY: run test test-fast lint docs bench venv migrate check-docker clean
 
 $(STAMP):
 	test -x $(PY) || $(PYTHON) -m venv $(VENV)
@@ -23,7 +23,11 @@ run: $(STAMP)
 lint: $(STAMP)
 	$(PY) -m ruff check .
 
-test: lint
+# The documentation site (mkdocs.yml, docs/): warnings are errors; output in var/site/.
+docs: $(STAMP)
+	$(PY) -m mkdocs build --strict --quiet
+
+test: lint docs
 	bash .ci/ensure-services
 	$(PY) -m pytest $(PYTEST_ARGS)
 

@@ -13,6 +13,7 @@ from django.http import StreamingHttpResponse
 
 from classifier.vocabulary import CLASS_CODES
 from vetting.core.export import streaming_download
+from vetting.reviews.selectors import injected_ids
 
 CHUNK_ROWS = 2000
 
@@ -22,8 +23,13 @@ PREDICTION_COLUMNS = ("id", "candidate_id", "catalog_id", "classifier_version", 
                       "p_triage", "uncertainty", "disagreement", "created_at") + tuple(f"p_{c}" for c in CLASS_CODES)
 
 
+def _real(queryset: QuerySet) -> QuerySet:
+    """Rows of real candidates only: injected known-answer checks never leave as real labels."""
+    return queryset.exclude(candidate_id__in=injected_ids())
+
+
 def label_rows(queryset: QuerySet) -> Iterator[tuple]:
-    rows = queryset.order_by("id").values_list(
+    rows = _real(queryset).order_by("id").values_list(
         "id", "candidate_id", F("candidate__catalog_id"), F("candidate__target__mission"), F("vetter__username"),
         "label_class", "confidence", "source", "is_current", "is_gold", "excluded_from_training", "seconds_spent",
         "created_at", "note",
@@ -33,7 +39,7 @@ def label_rows(queryset: QuerySet) -> Iterator[tuple]:
 
 
 def prediction_rows(queryset: QuerySet) -> Iterator[tuple]:
-    rows = queryset.order_by("id").values_list(
+    rows = _real(queryset).order_by("id").values_list(
         "id", "candidate_id", F("candidate__catalog_id"), F("classifier_version__name"), "predicted_class",
         "p_planet", "p_triage", "uncertainty", "disagreement", "created_at", "probabilities",
     )

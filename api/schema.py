@@ -79,6 +79,9 @@ def add_error_responses(result, generator, request, public):
             responses = operation.setdefault("responses", {})
             for code, description in errors.items():
                 responses.setdefault(code, {"description": description, "content": content})
+            for code, response in responses.items():  # errors a view documents itself, same shape
+                if str(code)[0] in "45" and "content" not in response:
+                    response["content"] = content
     return result
 
 

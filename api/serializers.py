@@ -380,6 +380,55 @@ class VetterReliabilitySerializer(serializers.Serializer):
                                       help_text="{true class: {class said: probability}}")
 
 
+class LabelsRequiredSerializer(serializers.Serializer):
+    labels_required = serializers.IntegerField(min_value=1, max_value=20, allow_null=True,
+                                               help_text="independent labels wanted at least; null: the default")
+    candidate_ids = serializers.ListField(child=serializers.IntegerField(min_value=1), required=False,
+                                          max_length=10000)
+    filter = serializers.DictField(child=serializers.CharField(allow_blank=True), required=False,
+                                   help_text="candidate filter values as in /api/candidates/ (e.g. p_planet_min)")
+
+    def validate(self, attrs):
+        if ("candidate_ids" in attrs) == ("filter" in attrs):
+            raise serializers.ValidationError("give exactly one of candidate_ids and filter")
+        return attrs
+
+
+class LabelsRequiredResultSerializer(serializers.Serializer):
+    updated = serializers.IntegerField(help_text="candidates whose minimum was set")
+    labels_required = serializers.IntegerField(allow_null=True)
+
+
+class ProportionSerializer(serializers.Serializer):
+    k = serializers.IntegerField()
+    n = serializers.IntegerField()
+    value = serializers.FloatField(allow_null=True)
+    low = serializers.FloatField(allow_null=True, help_text="95 % Wilson interval")
+    high = serializers.FloatField(allow_null=True)
+
+
+class KnownAnswerVetterSerializer(serializers.Serializer):
+    vetter_id = serializers.IntegerField()
+    username = serializers.CharField()
+    n = serializers.IntegerField(source="score.n", help_text="known answers labeled")
+    accuracy = ProportionSerializer(source="score.accuracy")
+    planet_recall = ProportionSerializer(source="score.recall", help_text="of true planets, share labeled PC")
+    planet_precision = ProportionSerializer(source="score.precision", help_text="of PC labels, share true planets")
+
+
+class SnrBinSerializer(serializers.Serializer):
+    snr = serializers.CharField(help_text="SNR bin (injected: expected SNR)")
+    planet_recall = ProportionSerializer()
+
+
+class KnownAnswersSerializer(serializers.Serializer):
+    n_known = serializers.IntegerField()
+    n_injected = serializers.IntegerField()
+    share = serializers.FloatField(help_text="VETTING_KNOWN_ANSWER_SHARE of each queue")
+    vetters = KnownAnswerVetterSerializer(many=True)
+    snr_recall = SnrBinSerializer(many=True)
+
+
 class ReliabilitySerializer(serializers.Serializer):
     fit_id = serializers.IntegerField(allow_null=True)
     fitted_at = serializers.DateTimeField(allow_null=True)
@@ -391,3 +440,4 @@ class ReliabilitySerializer(serializers.Serializer):
     labels_per_candidate = serializers.IntegerField()
     blind_mode = serializers.CharField()
     vetters = VetterReliabilitySerializer(many=True)
+    known_answers = KnownAnswersSerializer()

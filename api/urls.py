@@ -12,10 +12,12 @@ from rest_framework.routers import DefaultRouter
 from api.exceptions import not_found_view
 from api.views.candidates import CandidateViewSet, QueueView, TargetViewSet
 from api.views.exports import LabelExportView, PredictionExportView
+from api.views.health_report import CandidateReportView, ModelHealthView
 from api.views.imports import ImportJobViewSet
 from api.views.learning import ClassifierVersionViewSet, PredictionListView, TrainingRunViewSet
 from api.views.me import MeView
-from api.views.reviews import DisputeViewSet, LabelViewSet, ReliabilityView
+from api.views.modelcard import ModelCardMarkdownView, ModelCardView, ReleaseExportView
+from api.views.reviews import DisputeViewSet, LabelsRequiredView, LabelViewSet, ReliabilityView
 
 app_name = "api"
 
@@ -37,12 +39,18 @@ urlpatterns = [
     path("me/", MeView.as_view(), name="me-detail"),
     path("queue/", QueueView.as_view(), name="queue-list"),
     path("team/reliability/", ReliabilityView.as_view(), name="reliability-detail"),
+    path("team/labels-required/", LabelsRequiredView.as_view(), name="labels-required"),
     path("predictions/", PredictionListView.as_view(), name="prediction-list"),
     path("exports/labels.csv", LabelExportView.as_view(export_format="csv"), name="label-export-csv"),
     path("exports/labels.json", LabelExportView.as_view(export_format="json"), name="label-export-json"),
     path("exports/predictions.csv", PredictionExportView.as_view(export_format="csv"), name="prediction-export-csv"),
     path("exports/predictions.json", PredictionExportView.as_view(export_format="json"),
          name="prediction-export-json"),
+    path("classifier-versions/<int:pk>/model-card/", ModelCardView.as_view(), name="model-card-detail"),
+    path("classifier-versions/<int:pk>/model-card.md", ModelCardMarkdownView.as_view(), name="model-card-markdown"),
+    path("exports/release.zip", ReleaseExportView.as_view(), name="release-export"),
+    path("classifier-versions/<int:pk>/health/", ModelHealthView.as_view(), name="classifier-version-health"),
+    path("candidates/<int:pk>/report.<str:fmt>", CandidateReportView.as_view(), name="candidate-report"),
     *router.urls,
     re_path(r"^[\s\S]*$", not_found_view, name="api-not-found"),  # any path, newlines included
 ]

@@ -263,3 +263,32 @@ def metrics_line(name: str, m: dict, width: int = 34) -> str:
     recall = m.get("recall") or {}
     parts.append("recall " + " ".join(f"{c}={v:.3f}" for c, v in recall.items() if v is not None))
     return f"{name:<{width}} " + " | ".join(parts)
+
+
+def stop_process(proc, timeout: float = 30.0) -> None:
+    """Stop a subprocess started with ``start_new_session=True``: TERM to its process group,
+    then KILL if it has not exited after ``timeout`` seconds."""
+    import signal
+    import subprocess
+
+    if proc.poll() is None:
+        os.killpg(proc.pid, signal.SIGTERM)
+        try:
+            proc.wait(timeout=timeout)
+        except subprocess.TimeoutExpired:
+            os.killpg(proc.pid, signal.SIGKILL)
+            proc.wait()
+
+
+def login_session(user) -> str:
+    """A logged-in session for ``user`` in the session store, as a login would make it: its key,
+    for the ``sessionid`` cookie of simulated browsers (Django set up by the caller)."""
+    from django.contrib.auth import BACKEND_SESSION_KEY, HASH_SESSION_KEY, SESSION_KEY
+    from django.contrib.sessions.backends.db import SessionStore
+
+    session = SessionStore()
+    session[SESSION_KEY] = str(user.pk)
+    session[BACKEND_SESSION_KEY] = "django.contrib.auth.backends.ModelBackend"
+    session[HASH_SESSION_KEY] = user.get_session_auth_hash()
+    session.create()
+    return session.session_key

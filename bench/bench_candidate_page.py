@@ -12,7 +12,10 @@ What it does
    * ``baseline``: the page as it was at commit ``BASELINE_COMMIT`` (its template, the full
      4.8 MB ``plotly.min.js`` bundle and its plots.js, read from git), served as the development
      and test servers served it: uncompressed, ``max-age=60``;
-   * ``new, plain static``: today's page and its 1.5 MB cartesian bundle, still uncompressed;
+   * ``cartesian bundle``: the page as it was at commit ``CARTESIAN_COMMIT`` (its template, with
+     the 1.5 MB ``plotly-cartesian.min.js`` partial bundle) with production static files;
+   * ``new, plain static``: today's page and its 1.2 MB custom bundle (plotly core + scatter, bar,
+     heatmap: ``static/vendor/README.md``), still uncompressed;
    * ``new, production static``: today's page with production's static storage
      (``CompressedManifestStaticFilesStorage``: gzip, content-hashed names, far-future cache).
 3. For each variant, ``--loads`` page loads (default 20, one per candidate) each in a NEW browser
@@ -42,10 +45,12 @@ import tempfile
 import time
 from pathlib import Path
 
-from _common import REPO, Table, bench_parser, django_database, django_env, percentile, script_name
+from _common import REPO, Table, bench_parser, django_database, django_env, login_session, percentile, script_name
 
 #: The last commit with the full plotly.js bundle (the baseline page's template and scripts).
 BASELINE_COMMIT = "fee83b5"
+#: The last commit whose candidate page loaded the cartesian partial bundle (its template).
+CARTESIAN_COMMIT = "e50dbc4"
 CHROMIUM = "/usr/bin/chromium"
 TARGET_MS = 1000.0
 FAMILIES = ("hgb", "extra_trees", "logistic", "mlp", "gp")
@@ -53,20 +58,22 @@ PLAIN = "django.contrib.staticfiles.storage.StaticFilesStorage"
 PRODUCTION = "whitenoise.storage.CompressedManifestStaticFilesStorage"
 
 
-def _git_show(path: str) -> bytes | None:
+def _git_show(path: str, commit: str = BASELINE_COMMIT) -> bytes | None:
     try:
-        return subprocess.run(["git", "show", f"{BASELINE_COMMIT}:{path}"], cwd=REPO, capture_output=True,
+        return subprocess.run(["git", "show", f"{commit}:{path}"], cwd=REPO, capture_output=True,
                               check=True).stdout
     except (OSError, subprocess.CalledProcessError):
         return None
 
 
-def baseline_overrides(folder: Path) -> tuple[Path, Path] | None:
-    """Write the baseline's template and static files (from git) under ``folder``; returns
+def baseline_overrides(folder: Path, commit: str = BASELINE_COMMIT) -> tuple[Path, Path] | None:
+    """Write an older page's template and static files (from git at ``commit``: the baseline's
+    with its full bundle, or the cartesian-bundle page's) under ``folder``; returns
     ``(templates dir, static dir)``, or None when the commit is not in this clone."""
-    files = {"templates/candidates/detail.html": _git_show("templates/candidates/detail.html"),
-             "static/vendor/plotly.min.js": _git_show("static/vendor/plotly.min.js"),
-             "static/js/plots.js": _git_show("static/js/plots.js")}
+    paths = (["templates/candidates/detail.html", "static/vendor/plotly.min.js", "static/js/plots.js"]
+             if commit == BASELINE_COMMIT else
+             ["templates/candidates/detail.html", "static/vendor/plotly-cartesian.min.js", "static/js/plots.js"])
+    files = {path: _git_show(path, commit) for path in paths}
     if any(v is None for v in files.values()):
         return None
     for rel, data in files.items():
@@ -79,9 +86,7 @@ def populate(n: int) -> tuple[list[int], str]:
     """Demo candidates with predictions and a vetter; returns (candidate ids, session key)."""
     import random
 
-    from django.contrib.auth import BACKEND_SESSION_KEY, HASH_SESSION_KEY, SESSION_KEY
     from django.contrib.auth.models import Group, User
-    from django.contrib.sessions.backends.db import SessionStore
     from django.core.management import call_command
 
     from classifier.vocabulary import CLASS_CODES
@@ -108,12 +113,7 @@ def populate(n: int) -> tuple[list[int], str]:
         ids.append(c.pk)
     user = User.objects.create_user("bench-vetter", password="x")
     user.groups.add(Group.objects.get(name="vetter"))
-    session = SessionStore()
-    session[SESSION_KEY] = str(user.pk)
-    session[BACKEND_SESSION_KEY] = "django.contrib.auth.backends.ModelBackend"
-    session[HASH_SESSION_KEY] = user.get_session_auth_hash()
-    session.create()
-    return ids, session.session_key
+    return ids, login_session(user)
 
 
 def write_settings(folder: Path, name: str, storage: str, overrides: tuple[Path, Path] | None) -> str:
@@ -225,6 +225,10 @@ def main() -> int:
             overrides = baseline_overrides(folder / "baseline")
             variants = [("new, production static", "production", PRODUCTION, None),
                         ("new, plain static", "plain", PLAIN, None)]
+            cartesian = baseline_overrides(folder / "cartesian", CARTESIAN_COMMIT)
+            if cartesian is not None:
+                variants.insert(0, (f"{CARTESIAN_COMMIT}: 1.5 MB bundle, production", "cartesian", PRODUCTION,
+                                    cartesian))
             if overrides is None:
                 print(f"note: commit {BASELINE_COMMIT} is not in this clone: no baseline row")
             else:
@@ -261,7 +265,8 @@ def main() -> int:
             verdict = "PASS" if results["production"] < TARGET_MS else "FAIL"
             print(f"{verdict}: the page accepts a label after p95 {results['production']:.0f} ms with production "
                   f"static files (target < {TARGET_MS:.0f} ms)"
-                  + (f"; baseline p95 {results['baseline']:.0f} ms" if "baseline" in results else ""))
+                  + (f"; baseline p95 {results['baseline']:.0f} ms" if "baseline" in results else "")
+                  + (f"; cartesian-bundle page p95 {results['cartesian']:.0f} ms" if "cartesian" in results else ""))
     finally:
         shutil.rmtree(folder, ignore_errors=True)
     return 0

@@ -34,7 +34,6 @@ from __future__ import annotations
 import json
 import os
 import random
-import signal
 import socket
 import statistics
 import subprocess
@@ -46,7 +45,7 @@ from collections import defaultdict
 from contextlib import contextmanager
 from pathlib import Path
 
-from _common import REPO, Stopwatch, Table, bench_parser, django_env, percentile, throwaway_database
+from _common import REPO, Stopwatch, Table, bench_parser, django_env, percentile, stop_process, throwaway_database
 
 PY = sys.executable
 
@@ -107,13 +106,7 @@ def process(cmd: list[str], env: dict, name: str, log_dir: Path):
     try:
         yield proc
     finally:
-        if proc.poll() is None:
-            os.killpg(proc.pid, signal.SIGTERM)
-            try:
-                proc.wait(timeout=20)
-            except subprocess.TimeoutExpired:
-                os.killpg(proc.pid, signal.SIGKILL)
-                proc.wait()
+        stop_process(proc, timeout=20)
         log.close()
 
 

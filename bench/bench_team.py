@@ -19,6 +19,12 @@ Runs, on the same candidates and the same simulated vetters:
    labels spent and accuracy. Target: >= 30 % fewer labels than fixed overlap 3 at no lower
    accuracy (the fewest labels among the adaptive runs at least as accurate is compared).
 3. Each vetter's estimated accuracy (fit) against its true accuracy on the labels it gave.
+4. **known-answer check** (fixed overlap 2): a pool of candidates (``--known-pool``, planets
+   over-represented as an injection campaign would) is settled by a curator with the true class
+   and marked known answers; ``VETTING_KNOWN_ANSWER_SHARE`` (``--known-share``) of each vetter's
+   queue is drawn from it by the site's own queue. Each vetter's planet recall measured on the
+   known answers is printed beside its true recall (on every planet it labeled in the run).
+   Target: within 0.05.
 
 The vetter matrices, the 0.95 target, 5 and the refit cadence were set before the first run; the
 0.9 point was added after seeing one quick run (it shows the labels/accuracy curve rather than
@@ -90,6 +96,10 @@ def main() -> int:
     parser.add_argument("--split", default="val", help="Astronet-Triage split to label (default val)")
     parser.add_argument("--refit-every", type=int, default=300, help="labels between reliability refits")
     parser.add_argument("--seed", type=int, default=0)
+    parser.add_argument("--known-share", type=float, default=0.05,
+                        help="VETTING_KNOWN_ANSWER_SHARE of the known-answer run (default 0.05)")
+    parser.add_argument("--known-pool", type=int, default=0,
+                        help="known-answer candidates (default: half the planets, as many non-planets)")
     parser.add_argument("--adaptive", default="1:0.95,1:0.9,2:0.95",
                         help="adaptive runs as minimum:confidence pairs (default 1:0.95,1:0.9,2:0.95)")
     args = parser.parse_args()
@@ -170,7 +180,7 @@ def _team(seed: int) -> list[SimVetter]:
 
 
 def _label_until_done(team: list[SimVetter], truth: dict[int, str], *, refit_every: int | None,
-                      seed: int) -> int:
+                      seed: int, answers: dict | None = None) -> int:
     """Vetters take turns (random order each round) asking for their next candidate and labeling
     it, until nobody gets one; returns the number of labels."""
     from vetting.learning import queue_selectors
@@ -186,8 +196,10 @@ def _label_until_done(team: list[SimVetter], truth: dict[int, str], *, refit_eve
             if cid is None:
                 active.remove(vetter)
                 continue
-            services.label_create(candidate=cid, vetter=vetter.user, label_class=vetter.label(truth[cid]),
-                                  seconds_spent=30.0)
+            said = vetter.label(truth[cid])
+            services.label_create(candidate=cid, vetter=vetter.user, label_class=said, seconds_spent=30.0)
+            if answers is not None:
+                answers.setdefault(vetter.name, []).append((cid, truth[cid], said))
             n += 1
             if refit_every and n % refit_every == 0:
                 services.reliability_refit(recompute=True)
@@ -282,7 +294,60 @@ def run(args, src: Path) -> int:
         e = est.get("accuracy")
         print(f"{name:<11} {est.get('n_labels', 0):>6} {true_acc:>9.3f} "
               f"{(e if e is not None else float('nan')):>9.3f} {((e or 0) - true_acc):>+6.3f}")
+    if args.known_share > 0:
+        _known_answer_check(args, truth, base_conf)
     return 0
+
+
+def _known_answer_check(args, truth: dict[int, str], base_conf: dict) -> None:
+    """Run 4: known answers mixed into the queues; measured vs true planet recall per vetter."""
+    from django.conf import settings
+    from django.contrib.auth import get_user_model
+
+    from vetting.reviews import services
+    from vetting.reviews.selectors import known_answers
+    from vetting.reviews.stats import known_answer_score
+
+    _reset()
+    team = _team(args.seed)
+    rng = random.Random(args.seed + 7)
+    planets = sorted(pk for pk, c in truth.items() if c == "PC")
+    others = sorted(pk for pk, c in truth.items() if c != "PC")
+    n_pc = min(len(planets), (args.known_pool // 2) if args.known_pool else len(planets) // 2)
+    pool = rng.sample(planets, n_pc) + rng.sample(others, min(len(others), n_pc))
+    curator, _ = get_user_model().objects.get_or_create(username="sim-curator", is_superuser=True)
+    for pk in pool:
+        services.curator_label_set(candidate=pk, curator=curator, label_class=truth[pk])
+    services.known_answer_set(candidate_ids=pool, curator=curator)
+    settings.VETTING_LABELS_PER_CANDIDATE, settings.VETTING_OVERLAP_ADAPTIVE = 2, False
+    settings.VETTING_KNOWN_ANSWER_SHARE = args.known_share
+    settings.VETTING_CONSENSUS = {**base_conf, "rule": "dawid_skene"}
+    answers: dict[str, list] = {}
+    with Stopwatch() as sw:
+        n = _label_until_done(team, truth, refit_every=args.refit_every, seed=args.seed, answers=answers)
+    settings.VETTING_CONSENSUS = base_conf
+    known = known_answers()
+    n_known = sum(1 for rows in answers.values() for cid, _, _ in rows if cid in known)
+    print(f"\nknown-answer check: {len(pool)} known answers ({n_pc} planets) settled by a curator; share "
+          f"{args.known_share:g} of each queue; fixed overlap 2; {n} labels, {n_known} on known answers "
+          f"({n_known / max(1, n):.1%}), {sw.wall:.0f} s")
+    print(f"{'vetter':<11} {'checks':>6} {'PC seen':>7} {'measured recall [95% CI]':>25} {'true recall':>11} "
+          f"{'diff':>6} {'precision':>9}")
+    worst = 0.0
+    for vetter in team:
+        rows = answers.get(vetter.name, [])
+        said = {cid: s for cid, _, s in rows if cid in known}
+        score = known_answer_score(said, {cid: known[cid][0] for cid in said})
+        planet_rows = [(t, s) for _, t, s in rows if t == "PC"]  # every planet it labeled in the run
+        true_recall = sum(s == "PC" for _, s in planet_rows) / max(1, len(planet_rows))
+        r = score.recall
+        diff = (r.value - true_recall) if r.value is not None else float("nan")
+        worst = max(worst, abs(diff)) if r.value is not None else worst
+        print(f"{vetter.name:<11} {score.n:>6} {r.n:>7} {r.value if r.value is not None else float('nan'):>8.3f} "
+              f"[{r.low or 0:.2f}, {r.high or 0:.2f}]{'':>5} {true_recall:>11.3f} {diff:>+6.3f} "
+              f"{score.precision.value if score.precision.value is not None else float('nan'):>9.3f}")
+    verdict = "PASS" if worst <= 0.05 else "FAIL"
+    print(f"largest |measured - true| planet recall: {worst:.3f} (target <= 0.05: {verdict})")
 
 
 if __name__ == "__main__":

@@ -75,6 +75,21 @@ CENTROID_COLUMNS: dict[str, dict[str, str]] = {
 #: Time system of the epoch column.
 EPOCH_SYSTEMS: dict[str, str] = {"koi": "BKJD", "dr24_tce": "BKJD", "dr25_tce": "BKJD", "toi": "BJD"}
 
+_TCE_TABLE_FEATURES = {"period_days": "tce_period", "period_err_days": "tce_period_err", "epoch": "tce_time0bk",
+                       "epoch_err_days": "tce_time0bk_err", "duration_hours": "tce_duration",
+                       "candidate_number": "tce_plnt_num"}
+#: Inputs of the table-level features (:func:`classifier.table_features.archive_table_features`):
+#: ephemeris with its 1-sigma errors [days] (upper errors where the archive gives two), duration
+#: [hours], and the candidate's number on its star (a column, or the ``.NN`` suffix of a name).
+TABLE_FEATURE_COLUMNS: dict[str, dict[str, str]] = {
+    "koi": {"period_days": "koi_period", "period_err_days": "koi_period_err1", "epoch": "koi_time0bk",
+            "epoch_err_days": "koi_time0bk_err1", "duration_hours": "koi_duration", "candidate_name": "kepoi_name"},
+    "dr24_tce": _TCE_TABLE_FEATURES,
+    "dr25_tce": _TCE_TABLE_FEATURES,
+    "toi": {"period_days": "pl_orbper", "period_err_days": "pl_orbpererr1", "epoch": "pl_tranmid",
+            "epoch_err_days": "pl_tranmiderr1", "duration_hours": "pl_trandurh", "candidate_name": "toi"},
+}
+
 
 #: Astronet-Triage ``candidates.csv`` (TESS TCEs, Yu et al. 2019): Candidate field -> column
 #: (``epoch_btjd`` in BTJD; the duration is :data:`ASTRONET_DURATION_DAYS_COLUMN`, in days).
@@ -110,6 +125,6 @@ def detect_table(columns: Iterable[str]) -> str | None:
 
 
 __all__ = ["TABLE_TITLES", "TABLE_NAMES", "CANDIDATE_COLUMNS", "STAR_COLUMNS", "STAR_ID_COLUMNS",
-           "DISPOSITION_COLUMNS", "CENTROID_COLUMNS",
+           "DISPOSITION_COLUMNS", "CENTROID_COLUMNS", "TABLE_FEATURE_COLUMNS",
            "EPOCH_SYSTEMS", "ASTRONET_CANDIDATE_COLUMNS", "ASTRONET_DURATION_DAYS_COLUMN",
            "ASTRONET_STAR_COLUMNS", "ASTRONET_EXTRA_COLUMNS", "detect_table"]

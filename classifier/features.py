@@ -288,21 +288,15 @@ def shape_flat_fraction(fold: Fold) -> float:
 
 @metric("impact_plus_radius_ratio", "")
 def impact_plus_radius_ratio(fold: Fold) -> float:
-    """b + R_p/R_*, the Robovetter's V-shape metric (Thompson et al. 2018), from the trapezoid:
-    k = sqrt(trapezoid depth); b from the flat-to-total duration ratio (Seager & Mallen-Ornelas
-    2003, eq. 7) and, with the star's a/R_*, from the total duration (grazing eclipses are
-    shorter than the star allows: b^2 = (1 + k)^2 - (pi T a/R_* / P)^2); the larger b is used."""
-    depth, total, _, flat = fold.trapezoid
-    if not (finite(depth) and depth > 0 and finite(total) and total > 0 and finite(flat)):
-        return _NAN
-    k = math.sqrt(depth)
-    r2 = flat**2
-    b2_shape = ((1 - k) ** 2 - r2 * (1 + k) ** 2) / (1 - r2) if r2 < 1 else 0.0
-    b2 = max(b2_shape, 0.0)
-    a_r = fold.a_over_rstar
-    if finite(a_r):
-        b2 = max(b2, (1 + k) ** 2 - (math.pi * total * a_r / fold.period_days) ** 2)
-    return float(math.sqrt(max(b2, 0.0)) + k)
+    """b + R_p/R_*, the Robovetter's V-shape metric (Thompson et al. 2018, ApJS 235, 38: the DR25
+    ``shape_metric``, impact parameter plus radius ratio of the Data Validation fit), from a
+    quadratic limb-darkened transit integrated over the exposure, fitted to the folded transit
+    (:func:`classifier.transitfit.fit_transit`); NaN when it cannot be fitted."""
+    from classifier.transitfit import fit_transit
+
+    fit = fit_transit(fold.x, fold.f, baseline=fold.baseline, sigma=fold.sigma, period_days=fold.period_days,
+                      duration_days=fold.dur, cadence_days=fold.cadence_days, teff_k=fold.star.teff_k)
+    return float(fit.impact + fit.ror)
 
 
 @metric("a_over_rstar", "", needs="star")

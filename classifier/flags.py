@@ -5,7 +5,8 @@ Each :class:`Flag` reads one or more metrics of :func:`classifier.features.vetti
 the Kepler Robovetter (DR25: Thompson et al. 2018, ApJS 235, 38; its source,
 ``Kepler-RoboVetter-DR25.cpp``; ModShift: Coughlin et al. 2016, ApJS 224, 12) or LEO-Vetter
 (Kunimoto et al. 2025, AJ 169, 30; ``leo_vetter/thresholds.py``). Flags are computed from the
-features on demand and stored nowhere else; they are also design-matrix columns
+features; the site stores only which ones failed, as a bitmask (:func:`failed_mask`, bits
+:data:`FLAG_BITS`) for filtering in SQL. They are also design-matrix columns
 (``flag_<name>`` in :mod:`classifier.dataset`: 1 failed, 0 passed, NaN not computable).
 
 ``evaluate(features)`` returns one :class:`FlagResult` per flag, in :data:`FLAGS` order;
@@ -53,9 +54,11 @@ MIN_A_OVER_RSTAR_DURATION = 1.5
 #: LEO-Vetter ``large``: a companion larger than 25 Earth radii is not a planet.
 MAX_RADIUS_REARTH = 25.0
 #: Robovetter planet-occultation exception (a secondary a planet could make): radius < 30 R_earth,
-#: albedo < 1, secondary depth < 10% of the transit depth.
+#: albedo < 1, secondary depth < 10% of the transit depth, impact parameter < 0.95 (DR25 source:
+#: ``data[n].impact.val < 0.95``; a grazing eclipse is a star's, whatever its albedo says).
 OCCULTATION_MAX_RADIUS_REARTH = 30.0
 OCCULTATION_MAX_DEPTH_RATIO = 0.1
+OCCULTATION_MAX_IMPACT = 0.95
 #: Centroid offset significance above which the source is off target (Bryson et al. 2013,
 #: PASP 125, 889: 3 sigma; the Robovetter's centroid module uses the same).
 CENTROID_OFFSET_SIGMA = 3.0
@@ -165,9 +168,16 @@ def _secondary(f: Mapping) -> bool | None:
     d_sec, depth = _num(f, "secondary_best_depth_ppm"), _num(f, "depth_ppm")
     if None not in (albedo, radius, d_sec, depth) and depth > 0:
         if (0 < albedo < 1 and radius < OCCULTATION_MAX_RADIUS_REARTH
-                and d_sec < OCCULTATION_MAX_DEPTH_RATIO * depth):
+                and d_sec < OCCULTATION_MAX_DEPTH_RATIO * depth and not _grazing(f)):
             return True
     return False
+
+
+def _grazing(f: Mapping) -> bool:
+    """Impact parameter >= the occultation exception's 0.95: b = (b + Rp/R*) of the limb-darkened
+    fit minus Rp/R* ~ sqrt(depth) (``radius_ratio``); False when either is missing."""
+    b_plus_k, k = _num(f, "impact_plus_radius_ratio"), _num(f, "radius_ratio")
+    return b_plus_k is not None and k is not None and b_plus_k - k >= OCCULTATION_MAX_IMPACT
 
 
 def _duration(f: Mapping) -> bool | None:
@@ -201,7 +211,7 @@ FLAGS: tuple[Flag, ...] = (
          f"odd/even depth difference <= {ODD_EVEN_SIGMA:g} sigma (correlated noise included)", LEO),
     Flag("secondary", "eclipsing binary", "secondary_best_sigma", _secondary,
          f"no secondary with sigma/F_red - sigma_FA1 > {MODSHIFT_SEC_FA1_MARGIN:g} standing out of "
-         "tertiary and positive dips by sigma_FA2 (planet occultations and half-period twins excepted)",
+         "tertiary and positive dips by sigma_FA2 (non-grazing planet occultations and half-period twins excepted)",
          MODSHIFT),
     Flag("centroid_offset", "pixel", "centroid_offset_sigma", _centroid,
          f"centroid offset <= {CENTROID_OFFSET_SIGMA:g} sigma", "Bryson et al. 2013, PASP 125, 889"),
@@ -213,13 +223,26 @@ FLAGS: tuple[Flag, ...] = (
 )
 #: Names of :data:`FLAGS`, in order.
 FLAG_NAMES: tuple[str, ...] = tuple(flag.name for flag in FLAGS)
+#: The bit of each flag in a stored failed-flag mask (``Candidate.failed_flags``). Explicit and
+#: permanent: a new flag takes the next unused bit and a retired flag's bit is never reused, so
+#: adding or reordering flags never renumbers stored masks (63 bits fit a signed BIGINT).
+FLAG_BITS: dict[str, int] = {
+    "snr": 0,
+    "n_transits": 1,
+    "v_shape": 2,
+    "odd_even": 3,
+    "secondary": 4,
+    "centroid_offset": 5,
+    "duration": 6,
+    "radius": 7,
+}
 #: Every feature a flag reads (so a caller can pass just these).
 INPUT_NAMES: tuple[str, ...] = (
     "snr_red", "n_transits", "impact_plus_radius_ratio", "odd_even_sigma", "odd_depth_ppm", "odd_depth_err_ppm",
     "even_depth_ppm", "even_depth_err_ppm", "secondary_best_sigma", "secondary_best_phase",
     "secondary_best_depth_ppm", "secondary_tertiary_sigma", "secondary_positive_sigma", "primary_sigma",
     "red_noise_factor", "secondary_albedo", "depth_ppm", "planet_radius_rearth", "period_days", "duration_hours",
-    "a_over_rstar", "duration_ratio", "centroid_offset_sigma",
+    "a_over_rstar", "duration_ratio", "centroid_offset_sigma", "radius_ratio",
 )
 
 
@@ -235,5 +258,22 @@ def failed_flags(features: Mapping) -> list[str]:
     return [result.name for result in evaluate(features) if result.passed is False]
 
 
-__all__ = ["FLAGS", "FLAG_NAMES", "GROUPS", "INPUT_NAMES", "Flag", "FlagResult", "evaluate", "failed_flags",
-           "false_alarm_sigmas"]
+def failed_mask(features: Mapping) -> int:
+    """The failed flags of ``features`` as a bitmask: bit ``FLAG_BITS[name]`` set for each flag
+    that fails (a flag that cannot be computed is not a failure); 0 when none fails.
+
+    Stored as ``Candidate.failed_flags`` so "fails flag X" is one integer test in SQL
+    (``failed_flags & (1 << FLAG_BITS[X]) != 0``)."""
+    mask = 0
+    for name in failed_flags(features):
+        mask |= 1 << FLAG_BITS[name]
+    return mask
+
+
+def flag_bit(name: str) -> int:
+    """The mask value (``1 << FLAG_BITS[name]``) of one flag; KeyError for an unknown name."""
+    return 1 << FLAG_BITS[name]
+
+
+__all__ = ["FLAGS", "FLAG_BITS", "FLAG_NAMES", "GROUPS", "INPUT_NAMES", "Flag", "FlagResult", "evaluate",
+           "failed_flags", "failed_mask", "false_alarm_sigmas", "flag_bit"]

@@ -31,6 +31,7 @@ import pandas as pd
 
 from classifier import catalogs, dispositions
 from classifier.dataset import (
+    DEFAULT_SCALAR_NAMES,
     GLOBAL_VIEW_BINS,
     LIGHTCURVE_SCALAR_NAMES,
     LOCAL_VIEW_BINS,
@@ -38,6 +39,7 @@ from classifier.dataset import (
     Dataset,
     design_matrix,
 )
+from classifier.table_features import TABLE_FEATURE_NAMES, archive_table_features
 from classifier.vocabulary import ASTRONET_TO_CLASS, validate_class
 
 #: Sub-folder of an Astronet-layout directory holding ``<candidate_id>.npz`` light curves.
@@ -223,36 +225,72 @@ _ID_COLUMNS = {"koi": ["kepid", "kepoi_name"], "dr24_tce": ["kepid", "tce_plnt_n
                "dr25_tce": ["kepid", "tce_plnt_num"], "toi": ["toi", "tid"]}
 
 
-def load_archive_table(path: str | Path) -> Dataset:
-    """Load a NASA Exoplanet Archive table (KOI cumulative, DR24/DR25 TCE or TOI); tabular features only.
+#: Scalar columns of an archive table's design matrix: the site's scalars, then the table-level
+#: features of :mod:`classifier.table_features`.
+ARCHIVE_SCALAR_NAMES: tuple[str, ...] = tuple(DEFAULT_SCALAR_NAMES) + tuple(
+    n for n in TABLE_FEATURE_NAMES if n not in DEFAULT_SCALAR_NAMES)
 
-    Labels: DR24 ``av_training_set``, KOI ``koi_disposition`` (else ``koi_pdisposition``) with
-    its false-positive flags, TOI ``tfopwg_disp``, mapped by :mod:`classifier.dispositions`
-    (unlabeled rows are None; DR25 has no label column). Groups are the star ids (``kepid`` /
-    ``tid``). Views and light curves are absent, so their columns are NaN.
-    """
+
+def _archive_ids(table: pd.DataFrame, fmt: str) -> np.ndarray:
+    if fmt == "koi":
+        return table["kepoi_name"].astype(str).to_numpy()
+    if fmt == "toi":
+        return table["toi"].astype(str).to_numpy()
+    return (table["kepid"].astype(str) + "-" + table["tce_plnt_num"].astype(str)).to_numpy()
+
+
+def _read_checked(path: str | Path) -> tuple[pd.DataFrame, str]:
     table = read_archive_csv(path)
     fmt = detect_archive_format(table)
     missing = [c for c in _ID_COLUMNS[fmt] if c not in table.columns]
     if missing:
         raise ValueError(f"{path}: {fmt.upper()} table lacks required column(s): {', '.join(missing)}")
-    if fmt == "koi":
-        ids = table["kepoi_name"].astype(str).to_numpy()
-    elif fmt == "toi":
-        ids = table["toi"].astype(str).to_numpy()
-    else:
-        ids = (table["kepid"].astype(str) + "-" + table["tce_plnt_num"].astype(str)).to_numpy()
+    return table, fmt
+
+
+def table_level_columns(table: pd.DataFrame, fmt: str, context: tuple[str | Path, ...] = ()) -> dict[str, np.ndarray]:
+    """Table-level feature columns (n,) of ``table`` (:func:`classifier.table_features.archive_table_features`).
+
+    ``context`` tables of the same format take part (their rows are siblings and ephemeris-match
+    partners) without being returned; their rows already in ``table`` (same id) are skipped. So a
+    held-out file is featurised against the whole catalog it came from, like the training file.
+    """
+    frames = [table]
+    seen = set(_archive_ids(table, fmt))
+    for other_path in context:
+        other, other_fmt = _read_checked(other_path)
+        if other_fmt != fmt:
+            continue  # another kind of table: its periods/epochs are not comparable
+        frames.append(other[[i not in seen for i in _archive_ids(other, fmt)]])
+    joined = pd.concat(frames, ignore_index=True) if len(frames) > 1 else table
+    columns = archive_table_features(joined, fmt)
+    return {name: col[:len(table)] for name, col in columns.items()}
+
+
+def load_archive_table(path: str | Path, *, context: tuple[str | Path, ...] = ()) -> Dataset:
+    """Load a NASA Exoplanet Archive table (KOI cumulative, DR24/DR25 TCE or TOI); tabular features only.
+
+    Labels: DR24 ``av_training_set``, KOI ``koi_disposition`` (else ``koi_pdisposition``) with
+    its false-positive flags, TOI ``tfopwg_disp``, mapped by :mod:`classifier.dispositions`
+    (unlabeled rows are None; DR25 has no label column). Groups are the star ids (``kepid`` /
+    ``tid``). Views and light curves are absent, so their columns are NaN. The table-level
+    features (:data:`ARCHIVE_SCALAR_NAMES`) are computed over the whole table plus the ``context``
+    tables (see :func:`table_level_columns`).
+    """
+    table, fmt = _read_checked(path)
+    ids = _archive_ids(table, fmt)
     groups = table[catalogs.STAR_ID_COLUMNS[fmt]].astype(str).to_numpy(dtype=object)
     colmap = {**catalogs.CANDIDATE_COLUMNS[fmt], **catalogs.STAR_COLUMNS[fmt]}
     columns = {
         name: pd.to_numeric(table[src], errors="coerce").to_numpy(float)
         for name, src in colmap.items() if src in table.columns
     }
+    columns.update(table_level_columns(table, fmt, tuple(context)))
     records = [
         CandidateRecord(ids[i], groups[i], scalars={k: v[i] for k, v in columns.items()})
         for i in range(len(table))
     ]
-    X, names = design_matrix(records)
+    X, names = design_matrix(records, scalar_names=ARCHIVE_SCALAR_NAMES)
     y = _archive_labels(table, fmt)
     return Dataset(ids.astype(object), X, names, y, groups)
 
@@ -273,15 +311,19 @@ def _archive_labels(table: pd.DataFrame, fmt: str) -> np.ndarray | None:
     return np.array([mapper(v) for v in values], dtype=object)
 
 
-def load_any(path: str | Path) -> Dataset:
-    """Load ``path``: an Astronet-layout directory or a NASA Exoplanet Archive CSV file."""
+def load_any(path: str | Path, *, context: tuple[str | Path, ...] = ()) -> Dataset:
+    """Load ``path``: an Astronet-layout directory or a NASA Exoplanet Archive CSV file.
+
+    ``context``: other archive CSV files whose rows join the table-level features of an archive
+    table (see :func:`table_level_columns`); directories among them are ignored.
+    """
     path = Path(path)
     if path.is_dir():
         return load_astronet_dir(path)
     if path.is_file():
-        return load_archive_table(path)
+        return load_archive_table(path, context=tuple(Path(c) for c in context if Path(c).is_file()))
     raise FileNotFoundError(f"{path} is neither an Astronet-layout directory nor a CSV file")
 
 
-__all__ = ["LIGHTCURVE_FOLDER", "detect_archive_format", "load_any", "load_archive_table", "load_astronet_dir",
-           "read_archive_csv"]
+__all__ = ["ARCHIVE_SCALAR_NAMES", "LIGHTCURVE_FOLDER", "table_level_columns", "detect_archive_format", "load_any",
+           "load_archive_table", "load_astronet_dir", "read_archive_csv"]

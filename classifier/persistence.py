@@ -6,6 +6,12 @@ hash, seed, feature names, classes and metrics. Files are never overwritten: the
 the same name. :func:`load_artifact` refuses a file whose sha256 differs from the recorded one,
 because unpickling runs code and the site must only load models it wrote itself.
 
+Where the bytes live is the caller's business: :func:`dump_artifact` returns the file name, the
+model's bytes and the metadata, and :func:`load_artifact_bytes` checks and loads bytes read from
+anywhere (the site keeps them in Django's storage, local disk or an S3-compatible store:
+``vetting.learning.services.artifacts``). :func:`save_artifact`/:func:`load_artifact` do the same
+with a local folder. This module never imports Django.
+
 The recorded ``feature_names`` are the model's input columns, by name. The design matrix
 (:mod:`classifier.dataset`) still understands scalar names a model was trained with before they
 were renamed (:data:`classifier.dataset.RENAMED_SCALARS`), so such a model loads and scores the
@@ -15,6 +21,7 @@ same columns; a name nobody computes any more is refused when the site builds th
 from __future__ import annotations
 
 import hashlib
+import io
 import json
 import os
 import platform
@@ -58,14 +65,6 @@ def label_snapshot_hash(pairs: Iterable[tuple[str, str]]) -> str:
     return digest.hexdigest()
 
 
-def _sha256_file(path: Path) -> str:
-    digest = hashlib.sha256()
-    with open(path, "rb") as fh:
-        for chunk in iter(lambda: fh.read(1 << 20), b""):
-            digest.update(chunk)
-    return digest.hexdigest()
-
-
 def library_versions() -> dict[str, str]:
     """Versions of the libraries that determine how a pickled model behaves."""
     import numpy
@@ -99,6 +98,64 @@ def code_version() -> str:
         return version("vetting")
     except Exception:  # any failure means "not installed as a package"
         return "unknown"
+
+
+def dump_artifact(model, *, feature_names: list[str], classes: list[str], seed: int, label_hash: str,
+                  metrics: Mapping | None = None, extra: Mapping | None = None,
+                  prefix: str = "vetting-model") -> tuple[str, bytes, dict]:
+    """Serialise ``model`` (joblib, compressed) with its metadata, without writing anything.
+
+    Parameters as :func:`save_artifact`. Returns ``(file name, model bytes, metadata)``: the name
+    is ``<prefix>-<sha256[:16]>.joblib`` and ``metadata["sha256"]`` the sha256 of the bytes (the
+    same bytes give the same name: artifacts are immutable). The sidecar is
+    ``json.dumps(metadata)`` stored under the same stem with ``.json``.
+    """
+    buffer = io.BytesIO()
+    joblib.dump(model, buffer, compress=3)
+    data = buffer.getvalue()
+    sha = hashlib.sha256(data).hexdigest()
+    name = f"{prefix}-{sha[:16]}.joblib"
+    metadata = {
+        "format": ARTIFACT_FORMAT,
+        "file": name,
+        "sha256": sha,
+        "created": datetime.now(UTC).isoformat(),
+        "library_versions": library_versions(),
+        "code_version": code_version(),
+        "label_snapshot_hash": label_hash,
+        "seed": int(seed),
+        "feature_names": list(feature_names),
+        "classes": list(classes),
+        "metrics": jsonable(dict(metrics or {})),
+        **jsonable(dict(extra or {})),
+    }
+    return name, data, metadata
+
+
+def metadata_bytes(metadata: Mapping) -> bytes:
+    """The sidecar's contents (indented, sorted JSON)."""
+    return json.dumps(dict(metadata), indent=2, sort_keys=True).encode()
+
+
+def load_artifact_bytes(data: bytes, metadata: Mapping, *, expected_sha256: str | None = None,
+                        where: str = "artifact") -> object:
+    """The model in ``data`` after checking its sha256 against the metadata's (and
+    ``expected_sha256``, e.g. the one recorded in the database); ``where`` names it in errors.
+
+    Raises
+    ------
+    ArtifactIntegrityError
+        A hash differs or the metadata records none; nothing is unpickled.
+    """
+    actual = hashlib.sha256(data).hexdigest()
+    if metadata.get("sha256") is None:
+        raise ArtifactIntegrityError(f"refusing to load {where}: metadata records no sha256")
+    for label, recorded in (("sidecar", metadata.get("sha256")), ("expected", expected_sha256)):
+        if recorded is not None and recorded != actual:
+            raise ArtifactIntegrityError(
+                f"refusing to load {where}: its sha256 {actual} does not match the {label} hash {recorded}"
+            )
+    return joblib.load(io.BytesIO(data))
 
 
 def save_artifact(
@@ -138,37 +195,17 @@ def save_artifact(
     """
     directory = Path(directory)
     directory.mkdir(parents=True, exist_ok=True)
-    fd, tmp_name = tempfile.mkstemp(dir=directory, prefix=".tmp-", suffix=".joblib")
-    os.close(fd)
-    tmp = Path(tmp_name)
-    try:
-        joblib.dump(model, tmp, compress=3)
-        sha = _sha256_file(tmp)
-        final = directory / f"{prefix}-{sha[:16]}.joblib"
-        if final.exists():
-            tmp.unlink()  # identical bytes already stored: artifacts are immutable
-        else:
-            os.replace(tmp, final)
-    finally:
-        if tmp.exists():
-            tmp.unlink()
-    metadata = {
-        "format": ARTIFACT_FORMAT,
-        "file": final.name,
-        "sha256": sha,
-        "created": datetime.now(UTC).isoformat(),
-        "library_versions": library_versions(),
-        "code_version": code_version(),
-        "label_snapshot_hash": label_hash,
-        "seed": int(seed),
-        "feature_names": list(feature_names),
-        "classes": list(classes),
-        "metrics": jsonable(dict(metrics or {})),
-        **jsonable(dict(extra or {})),
-    }
+    name, data, metadata = dump_artifact(model, feature_names=feature_names, classes=classes, seed=seed,
+                                         label_hash=label_hash, metrics=metrics, extra=extra, prefix=prefix)
+    final = directory / name
+    if not final.exists():  # identical bytes already stored: artifacts are immutable
+        fd, tmp_name = tempfile.mkstemp(dir=directory, prefix=".tmp-", suffix=".joblib")
+        with os.fdopen(fd, "wb") as fh:
+            fh.write(data)
+        os.replace(tmp_name, final)
     sidecar = final.with_suffix(".json")
     if not sidecar.exists():
-        sidecar.write_text(json.dumps(metadata, indent=2, sort_keys=True))
+        sidecar.write_bytes(metadata_bytes(metadata))
     return final
 
 
@@ -201,12 +238,5 @@ def load_artifact(path: str | Path, *, expected_sha256: str | None = None) -> Ar
     if not path.exists():
         raise FileNotFoundError(f"artifact {path} not found")
     metadata = read_metadata(path)
-    actual = _sha256_file(path)
-    for label, recorded in (("sidecar", metadata.get("sha256")), ("expected", expected_sha256)):
-        if recorded is not None and recorded != actual:
-            raise ArtifactIntegrityError(
-                f"refusing to load {path}: its sha256 {actual} does not match the {label} hash {recorded}"
-            )
-    if metadata.get("sha256") is None:
-        raise ArtifactIntegrityError(f"refusing to load {path}: metadata records no sha256")
-    return Artifact(model=joblib.load(path), metadata=metadata, path=path)
+    model = load_artifact_bytes(path.read_bytes(), metadata, expected_sha256=expected_sha256, where=str(path))
+    return Artifact(model=model, metadata=metadata, path=path)

@@ -48,6 +48,10 @@ from classifier.vocabulary import CLASS_CODES, validate_class
 
 #: Isotonic calibration needs enough held-out examples per class; below this, sigmoid.
 MIN_PER_CLASS_FOR_ISOTONIC = 40
+#: Combinations ``combine="auto"`` chooses from by cross-validation (see classifier.combination).
+#: ``shrunk`` (the tempered average shrunk towards the class frequencies) was added for small
+#: label sets (bench/bench_calibration.py); the previous list was mean, tempered, stack.
+AUTO_COMBINATIONS = ("mean", "tempered", "stack", "shrunk")
 #: Stacking is tried only with this many held-out predictions per class.
 MIN_PER_CLASS_FOR_STACKING = 15
 #: Below this many rows, models run single-threaded: OpenMP start-up and spin-waiting on a
@@ -194,10 +198,12 @@ class VettingEnsemble(ClassifierMixin, BaseEstimator):
     calibration : {"auto", "isotonic", "sigmoid"}
         ``auto``: isotonic when every class has at least
         :data:`MIN_PER_CLASS_FOR_ISOTONIC` examples, else sigmoid.
-    combine : {"auto", "mean", "tempered", "stack"}
-        ``auto``: chosen by cross-validation among the average, the tempered average and (with
+    combine : {"auto", "mean", "tempered", "stack", "shrunk"} or sequence of them
+        ``auto``: chosen by cross-validation among the average, the tempered average, the
+        tempered average shrunk towards the class frequencies and (with
         :data:`MIN_PER_CLASS_FOR_STACKING` examples per class) stacking; see
-        :mod:`classifier.combination`. Another value forces that combination.
+        :mod:`classifier.combination`. One name forces that combination; a sequence is chosen
+        from by cross-validation (``stack`` only with enough labels, as in ``auto``).
     gp_max_samples : int, optional
         Override of the Gaussian-process subsample size.
     random_state : int
@@ -270,8 +276,10 @@ class VettingEnsemble(ClassifierMixin, BaseEstimator):
             raise ValueError(f"unknown or empty model families {unknown}; expected some of {', '.join(FAMILY_NAMES)}")
         if self.calibration not in ("auto", "isotonic", "sigmoid"):
             raise ValueError(f"calibration must be auto, isotonic or sigmoid; got {self.calibration!r}")
-        if self.combine not in ("auto",) + COMBINATIONS:
-            raise ValueError(f"combine must be auto, {', '.join(COMBINATIONS)}; got {self.combine!r}")
+        named = [self.combine] if isinstance(self.combine, str) else list(self.combine)
+        if not named or any(m not in ("auto",) + COMBINATIONS for m in named) or ("auto" in named and len(named) > 1):
+            raise ValueError(f"combine must be auto, one of {', '.join(COMBINATIONS)} or a sequence of them; "
+                             f"got {self.combine!r}")
         present = set(y.tolist())
         if len(present) < 2:
             raise ValueError(f"need labels of at least two classes to train; got only {sorted(present)}")
@@ -371,14 +379,15 @@ class VettingEnsemble(ClassifierMixin, BaseEstimator):
         return self
 
     def _candidate_combinations(self, counts: np.ndarray, kept: list[str]) -> list[str]:
-        """Combinations tried by cross-validation: the one asked for, or (``auto``) the average,
-        the tempered average and, with enough labels per class, stacking."""
-        if self.combine != "auto":
+        """Combinations tried by cross-validation: the one asked for, or (``auto`` or a sequence)
+        the average, the tempered average, the shrunk tempered average and, with enough labels
+        per class and two families or more, stacking."""
+        if isinstance(self.combine, str) and self.combine != "auto":
             return [self.combine]
-        if len(kept) < 2:
-            return ["mean", "tempered"]
-        stack = counts.min() >= MIN_PER_CLASS_FOR_STACKING
-        return ["mean", "tempered"] + (["stack"] if stack else [])
+        wanted = AUTO_COMBINATIONS if self.combine == "auto" else tuple(self.combine)
+        stack = len(kept) >= 2 and counts.min() >= MIN_PER_CLASS_FOR_STACKING
+        tried = [m for m in wanted if m != "stack" or stack]
+        return ["mean"] + [m for m in tried if m != "mean"]
 
     def _fit_calibrators(self, raw: dict, y_idx: np.ndarray, rows: np.ndarray, kept: list[str]) -> dict:
         """One calibrator per family, fitted on ``rows`` of the out-of-fold ``raw`` probabilities."""

@@ -119,6 +119,20 @@ def make_candidate(db):
     return make
 
 
+def wait_until(predicate, timeout: float, what: str, *, state=lambda: "", poll_s: float = 0.3):
+    """``predicate()``'s first truthy value, polled until ``timeout`` seconds; else fail, saying
+    ``what`` was awaited and ``state()`` (e.g. the job rows) for the reader."""
+    import time
+
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        value = predicate()
+        if value:
+            return value
+        time.sleep(poll_s)
+    raise AssertionError(f"timed out after {timeout:.0f} s waiting for {what}; {state()}")
+
+
 def spawn_celery_worker(*, name: str = "testworker", queues: str = "default,training,imports",
                         extra_env: dict | None = None, extra_args: tuple[str, ...] = ()):
     """Start a real ``celery worker`` process (solo pool) on the test broker and test database.

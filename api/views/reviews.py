@@ -7,7 +7,7 @@ from django.conf import settings
 from drf_spectacular.utils import extend_schema, extend_schema_view
 from rest_framework import mixins, status, viewsets
 from rest_framework.decorators import action
-from rest_framework.exceptions import ParseError
+from rest_framework.exceptions import ParseError, ValidationError
 from rest_framework.response import Response
 from rest_framework.views import APIView
 
@@ -23,6 +23,8 @@ from api.serializers import (
     DisputeSerializer,
     LabelCreateSerializer,
     LabelSerializer,
+    LabelsRequiredResultSerializer,
+    LabelsRequiredSerializer,
     LabelUpdateSerializer,
     ReliabilitySerializer,
 )
@@ -128,6 +130,42 @@ class DisputeViewSet(mixins.ListModelMixin, mixins.RetrieveModelMixin, mixins.Cr
         return Response(DisputeSerializer(self.get_queryset().get(pk=dispute.pk)).data)
 
 
+#: Most candidates one filter may touch (larger: split the filter).
+LABELS_REQUIRED_MAX = 10000
+
+
+class LabelsRequiredView(APIView):
+    """Curators raise (or reset) how many independent labels candidates need."""
+
+    permission_classes = [IsCurator]
+
+    @extend_schema(
+        summary="Set the minimum number of independent labels of candidates (by ids or by a candidate filter)",
+        request=LabelsRequiredSerializer, responses=LabelsRequiredResultSerializer,
+    )
+    def post(self, request):
+        from vetting.candidates.models import Candidate
+        from vetting.learning.filters import CandidateFilter
+        from vetting.learning.selectors import active_version
+
+        data = validated(LabelsRequiredSerializer(data=request.data))
+        if "filter" in data:
+            version = active_version()  # the model filters (p_planet, model class) read its predictions
+            candidates = Candidate.objects.with_active_prediction(version.pk if version else None)
+            filterset = CandidateFilter(data["filter"], queryset=candidates, user=request.user)
+            if not filterset.is_valid():
+                raise ValidationError({"filter": filterset.errors})
+            ids = list(filterset.qs.order_by().values_list("pk", flat=True)[:LABELS_REQUIRED_MAX + 1])
+            if len(ids) > LABELS_REQUIRED_MAX:
+                raise ValidationError({"filter": [f"matches more than {LABELS_REQUIRED_MAX} candidates; narrow it"]})
+        else:
+            ids = data["candidate_ids"]
+        n = services.labels_required_set(candidate_ids=ids, curator=request.user,
+                                         labels_required=data["labels_required"])
+        return Response(LabelsRequiredResultSerializer({"updated": n,
+                                                        "labels_required": data["labels_required"]}).data)
+
+
 class ReliabilityView(APIView):
     """Each vetter's estimated reliability (Dawid-Skene confusion matrix), as on the team page."""
 
@@ -149,4 +187,7 @@ class ReliabilityView(APIView):
             "blind_mode": settings.VETTING_BLIND_MODE,
             "vetters": rows,
         }
+        known = review_selectors.known_answer_report(user=request.user)
+        body["known_answers"] = {**known, "share": settings.VETTING_KNOWN_ANSWER_SHARE,
+                                 "snr_recall": [{"snr": name, "planet_recall": p} for name, p in known["snr_recall"]]}
         return Response(ReliabilitySerializer(body).data)

@@ -6,6 +6,13 @@
    bench/bench_candidate_page.py. */
 (function () {
   "use strict";
+  // Run fn once no key press or click waits for the main thread (Chromium tells: isInputPending),
+  // so a label key pressed while the figures are drawn is handled before the next figure.
+  function afterInput(fn) {
+    var s = navigator.scheduling;
+    if (s && s.isInputPending && s.isInputPending()) { setTimeout(function () { afterInput(fn); }, 0); return; }
+    fn();
+  }
   function layoutFor(el, fig) {
     var layout = Object.assign({}, fig.layout || {});
     // Python-side template names mean nothing to plotly.js; use its plain defaults.
@@ -54,23 +61,23 @@
         return;
       }
       plot(el);
-      setTimeout(next, 0);
+      setTimeout(function () { afterInput(next); }, 0);
     }
     next();
   }
   // A page may name the plotly.js bundle on this script (data-plotly) instead of loading it first:
   // then it is fetched early (<link rel=preload>) but run only when the main thread is first idle
-  // (at most 200 ms later), so the label keys (vet.js) answer before the 1.5 MB bundle compiles.
+  // (at most 200 ms later), so the label keys (vet.js) answer before the 1.2 MB bundle compiles.
   var bundle = document.currentScript && document.currentScript.dataset.plotly;
   function start() {
     if (window.Plotly || !bundle) { draw(); return; }
     var idle = window.requestIdleCallback || function (f) { return setTimeout(f, 0); };
-    idle(function () {
+    idle(function () { afterInput(function () {
       var script = document.createElement("script");
       script.src = bundle;
       script.onload = draw;
       document.head.appendChild(script);
-    }, {timeout: 200});
+    }); }, {timeout: 200});
   }
   if (document.readyState === "loading") document.addEventListener("DOMContentLoaded", start); else start();
 })();

@@ -80,7 +80,8 @@ def _cli_world(make_candidate, make_version, predict, add_lightcurve, vetter, cu
 
 @pytest.mark.slow
 def test_schemathesis_all_checks_pass_for_vetter_and_curator(live_server, make_candidate, make_version, predict,
-                                                            add_lightcurve, vetter, curator):
+                                                            add_lightcurve, vetter, curator, settings,
+                                                            monkeypatch):
     """``schemathesis run --checks all`` against the live schema, as an outside tester runs it
     (from the repository, so ``schemathesis.toml`` applies), once with a vetter's token and once
     with a curator's, side by side: zero failures. That is: no 5xx, every status, content type
@@ -94,6 +95,13 @@ def test_schemathesis_all_checks_pass_for_vetter_and_curator(live_server, make_c
     from tests.conftest import REPO_ROOT
 
     _cli_world(make_candidate, make_version, predict, add_lightcurve, vetter, curator)
+    # Reports: everything but the print itself (Chromium takes seconds per case; the real print
+    # is tested in tests/web/test_report.py). The live server runs in this process.
+    from vetting.core import reports
+
+    settings.VETTING_REPORT_BROWSER = sys.executable  # any executable: "a browser is installed"
+    monkeypatch.setattr(reports, "print_html", lambda html, fmt: b"%PDF-1.4 stand-in" if fmt == "pdf"
+                        else b"\x89PNG stand-in")
     runs = {}
     for role, user in (("vetter", vetter), ("curator", curator)):
         token = Token.objects.get_or_create(user=user)[0].key

@@ -103,7 +103,9 @@ def test_toi_keeps_bjd_epoch_and_hours(table_slice):
     assert toi.target.catalog_id == "TIC 50365310" and toi.target.mission == "tess"
     assert toi.epoch == pytest.approx(2459229.630046) and toi.epoch_system == "BJD"
     assert toi.duration_hours == pytest.approx(2.0172196) and toi.depth_ppm == pytest.approx(656.8860989)
-    assert toi.labels.get().label_class == "EB"  # FP -> EB (see dispositions.TOI_TO_CLASS)
+    # FP -> J ("other"): the TOI table does not say it is an EB (dispositions.TOI_TO_CLASS)
+    assert toi.labels.get().label_class == "J"
+    assert not Label.objects.filter(candidate__catalog_disposition="PC").exists()  # unresolved: no label
     assert not Label.objects.filter(candidate__catalog_disposition="APC").exists()
 
 

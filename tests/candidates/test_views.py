@@ -144,7 +144,7 @@ def test_candidate_page_with_payload_draws_every_plot_and_the_model(client, vett
     for name in ("folded", "odd_even", "secondary", "phase", "views", "timeseries", "periodogram"):
         assert f'id="fig-{name}"' in page
     assert '<script id="figure-data" type="application/json">' in page
-    assert "/static/vendor/plotly-cartesian.min.js" in page
+    assert "/static/vendor/plotly-vetting.min.js" in page
     assert "Version <strong>v7</strong> predicts <strong>PC</strong>" in page
     assert "forest" in page and "cnn" in page  # per-model columns
     assert "depth" in page and "ppm" in page  # vetting metrics with units
@@ -157,7 +157,7 @@ def test_catalog_only_candidate_says_no_light_curve(client, vetter, make_candida
     client.force_login(vetter)
     page = client.get(reverse("candidate-detail", args=[candidate.pk])).content.decode()
     assert "No light curve yet" in page
-    assert "plotly-cartesian.min.js" not in page
+    assert "plotly-vetting.min.js" not in page
     assert "4.000000 d" in page  # period from the catalog, 7 significant figures, with its unit
 
 

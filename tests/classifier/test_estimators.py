@@ -6,10 +6,20 @@ import pytest
 from sklearn.base import clone
 from threadpoolctl import threadpool_limits
 
-from classifier.estimators import FAMILY_NAMES, DropEmptyColumns, SubsampledClassifier, make_family
+from classifier.estimators import (
+    FAMILY_NAMES,
+    VIEW_COLUMN_LENGTHS,
+    DropEmptyColumns,
+    SubsampledClassifier,
+    make_family,
+)
+from classifier.training import VettingEnsemble
+
+#: Families that read any columns (``rocket`` needs the view block of the design matrix).
+TABULAR_FAMILIES = tuple(name for name in FAMILY_NAMES if name != "rocket")
 
 
-@pytest.mark.parametrize("name", FAMILY_NAMES)
+@pytest.mark.parametrize("name", TABULAR_FAMILIES)
 def test_each_family_fits_with_nan_and_empty_column(name):
     rng = np.random.default_rng(0)
     X = rng.normal(size=(90, 4))
@@ -45,3 +55,47 @@ def test_drop_empty_columns():
     X = np.array([[1.0, np.nan], [2.0, np.nan]])
     t = DropEmptyColumns().fit(X)
     assert t.transform(np.array([[3.0, 4.0]])).tolist() == [[3.0]]
+
+
+def _design_like(n_per_class=30, seed=0):
+    """Rows shaped like the design matrix: 5 scalars (one all-NaN), then the global and local
+    view blocks; planets have a box-shaped dip, EBs a V-shaped one plus a secondary eclipse."""
+    rng = np.random.default_rng(seed)
+    n_global, n_local = VIEW_COLUMN_LENGTHS
+    rows, y = [], []
+    for label in ("PC", "EB", "J"):
+        for _ in range(n_per_class):
+            g, loc = rng.normal(scale=0.1, size=n_global), rng.normal(scale=0.1, size=n_local)
+            c = n_local // 2
+            if label == "PC":
+                loc[c - 6:c + 7] -= 1.0
+            elif label == "EB":
+                loc -= np.clip(1.0 - np.abs(np.arange(n_local) - c) / 8.0, 0, None)
+                g[:3] -= 0.5
+            rows.append(np.concatenate([rng.normal(size=4), [np.nan], g, loc]))
+            y.append(label)
+    X = np.array(rows)
+    X[:, -n_local:][rng.random((len(X), n_local)) < 0.02] = np.nan  # missing bins
+    return X, np.array(y, dtype=object)
+
+
+def test_rocket_family_on_design_matrix_columns():
+    X, y = _design_like()
+    with threadpool_limits(limits=1):
+        model = make_family("rocket", random_state=0, profile="fast").fit(X, y)
+        X_test, y_test = _design_like(seed=1)
+        p = model.predict_proba(X_test)
+    assert p.shape == (len(y_test), 3)
+    np.testing.assert_allclose(p.sum(1), 1.0, atol=1e-6)
+    assert np.mean(model.predict(X_test) == y_test) > 0.9
+    assert clone(model).get_params()["view_lengths"] == VIEW_COLUMN_LENGTHS
+
+
+def test_rocket_family_in_the_ensemble_and_dropped_without_views():
+    X, y = _design_like()
+    groups = np.arange(len(y)) // 2
+    model = VettingEnsemble(families=("logistic", "rocket"), profile="fast", random_state=0).fit(X, y, groups)
+    assert set(model.families_) == {"logistic", "rocket"} and not model.dropped_families_
+    # Without the view columns the family cannot run: dropped with its reason, the rest still fits.
+    narrow = VettingEnsemble(families=("logistic", "rocket"), profile="fast").fit(X[:, :5], y, groups)
+    assert set(narrow.families_) == {"logistic"} and "view columns" in narrow.dropped_families_["rocket"]

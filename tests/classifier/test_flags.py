@@ -82,3 +82,34 @@ def test_flags_are_design_matrix_columns():
     # models trained before the flags existed ask for their own columns and get no flag column
     X_old, old_names = design_matrix(records, scalar_names=["period_days", "lc_odd_even_sigma"])
     assert not any(n.startswith("flag_") for n in old_names)
+
+
+def test_flag_bits_are_explicit_unique_and_fit_a_bigint():
+    from classifier.flags import FLAG_BITS, flag_bit
+
+    assert set(FLAG_BITS) == set(FLAG_NAMES)
+    assert len(set(FLAG_BITS.values())) == len(FLAG_BITS) and all(0 <= b < 63 for b in FLAG_BITS.values())
+    # stored masks depend on these numbers: they never change (a new flag takes a new bit)
+    assert FLAG_BITS == {"snr": 0, "n_transits": 1, "v_shape": 2, "odd_even": 3, "secondary": 4,
+                         "centroid_offset": 5, "duration": 6, "radius": 7}
+    assert flag_bit("odd_even") == 8
+
+
+def test_failed_mask_sets_the_bit_of_each_failed_flag():
+    from classifier.flags import FLAG_BITS, failed_mask
+
+    assert failed_mask(PLANET) == 0 and failed_mask({}) == 0 and failed_mask(None) == 0
+    bad = {**PLANET, "snr_red": 5.0, "planet_radius_rearth": 40.0, "centroid_offset_sigma": 6.0}
+    mask = failed_mask(bad)
+    assert mask == (1 << FLAG_BITS["snr"]) | (1 << FLAG_BITS["radius"]) | (1 << FLAG_BITS["centroid_offset"])
+    assert {name for name, bit in FLAG_BITS.items() if mask >> bit & 1} == set(failed_flags(bad))
+
+
+def test_the_planet_occultation_exception_excludes_grazing_eclipses():
+    """Robovetter DR25: a secondary a planet's albedo could explain passes only for b < 0.95."""
+    fa1, _ = false_alarm_sigmas(PLANET["period_days"], PLANET["duration_hours"])
+    occultation = {**PLANET, "secondary_best_sigma": fa1 + 3.0, "secondary_tertiary_sigma": 0.0,
+                   "secondary_positive_sigma": 0.0, "secondary_best_depth_ppm": 50.0, "secondary_albedo": 0.4,
+                   "radius_ratio": 0.03}
+    assert "secondary" not in failed_flags({**occultation, "impact_plus_radius_ratio": 0.5})  # b = 0.47
+    assert "secondary" in failed_flags({**occultation, "impact_plus_radius_ratio": 1.0})  # b = 0.97: grazing

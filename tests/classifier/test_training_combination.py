@@ -24,7 +24,7 @@ def test_auto_combination_is_chosen_by_cross_validation_and_recorded():
     X, y, g = blobs(300, 0)
     model = VettingEnsemble(profile="fast", random_state=0, n_calibration_folds=3).fit(X, y, g)
     scores = model.combination_scores_
-    assert set(scores) == {"mean", "tempered", "stack"}
+    assert set(scores) == {"mean", "tempered", "stack", "shrunk"}
     # The chosen one has the lowest out-of-fold log loss among those as accurate as the average.
     eligible = {m: s for m, s in scores.items() if s["accuracy"] >= scores["mean"]["accuracy"]}
     assert model.combine_ == min(eligible, key=lambda m: eligible[m]["log_loss"])
@@ -65,6 +65,41 @@ def test_tempered_average_keeps_the_average_top_class_and_sharpens_it():
     assert comb.temperature_ < 1.0  # the labels are always right: sharpen
     assert (p.argmax(1) == np.mean(list(fam.values()), axis=0).argmax(1)).all()
     assert p[0, 0] > 0.65
+
+
+def test_shrunk_average_pulls_confident_mistakes_towards_the_class_frequencies():
+    # Members sure of their top class, which is wrong for a fifth of the rows: a temperature alone
+    # cannot fix the sure mistakes without softening every right answer; the prior term caps them.
+    rng = np.random.default_rng(0)
+    y = rng.integers(0, 3, 500)
+    top = np.where(rng.random(500) < 0.8, y, (y + 1) % 3)
+    sure = np.full((500, 3), 0.005)
+    sure[np.arange(500), top] = 0.99
+    fam = {"a": sure, "b": sure}
+    nll = {}
+    for method in ("tempered", "shrunk"):
+        comb = Combiner(method, ["a", "b"]).fit(fam, y, 3)
+        p = comb.predict_proba(fam)
+        np.testing.assert_allclose(p.sum(axis=1), 1.0)
+        nll[method] = -np.mean(np.log(p[np.arange(500), y]))
+    assert 0.0 < comb.prior_weight_ <= 0.5
+    np.testing.assert_allclose(comb.prior_, (np.bincount(y, minlength=3) + 1) / 503)
+    assert nll["shrunk"] <= nll["tempered"] + 1e-6
+
+
+def test_shrunk_average_leaves_right_answers_alone():
+    fam = {"a": np.array([[0.8, 0.2], [0.2, 0.8]] * 50)}
+    y = np.array([0, 1] * 50)
+    comb = Combiner("shrunk", ["a"]).fit(fam, y, 2)
+    assert comb.prior_weight_ < 0.01 and comb.temperature_ < 1.0
+
+
+def test_combine_accepts_a_list_of_candidates_and_rejects_unknown_names():
+    X, y, g = blobs(200, 1)
+    model = VettingEnsemble(profile="fast", random_state=0, combine=("tempered", "stack")).fit(X, y, g)
+    assert set(model.combination_scores_) == {"mean", "tempered", "stack"}
+    with pytest.raises(ValueError, match="combine must be"):
+        VettingEnsemble(profile="fast", combine=("mean", "nope")).fit(X, y, g)
 
 
 def test_top_class_disagreement_counts_votes():

@@ -14,7 +14,7 @@ import time
 
 import pytest
 
-from tests.conftest import spawn_celery_worker, stop_celery_worker
+from tests.conftest import spawn_celery_worker, stop_celery_worker, wait_until
 from tests.learning.conftest import label_all
 from vetting.learning import queue_selectors as page_selectors
 from vetting.learning import services
@@ -42,14 +42,8 @@ def training_env(monkeypatch):
 
 
 def _wait_for(predicate, timeout: float, what: str):
-    deadline = time.monotonic() + timeout
-    while time.monotonic() < deadline:
-        value = predicate()
-        if value:
-            return value
-        time.sleep(0.5)
-    runs = list(TrainingRun.objects.values("pk", "state", "progress", "message", "error"))
-    raise AssertionError(f"timed out after {timeout:.0f} s waiting for {what}; runs: {runs}")
+    return wait_until(predicate, timeout, what, poll_s=0.5, state=lambda: (
+        f"runs: {list(TrainingRun.objects.values('pk', 'state', 'progress', 'message', 'error'))}"))
 
 
 def _run_done(run_id: int):

@@ -10,6 +10,7 @@ from django.urls import reverse
 
 from classifier import flags
 from tests.web.pagedata import make_queue_entry
+from vetting.candidates.features import FEATURE_FIELDS, features_set
 from vetting.reviews import services
 from vetting.web.candidate_page import archive_links, metric_text, sig
 
@@ -105,10 +106,20 @@ def test_page_queries_do_not_grow_with_history(client, vetter, vetter2, make_can
         client.get(url)
 
 
+def _with_features(make_candidate, catalog_id, features):
+    """A candidate whose features (and so its stored failed-flag mask) are written the one way
+    the importers write them."""
+    candidate = make_candidate(catalog_id)
+    features_set(candidate, features)
+    candidate.save(update_fields=FEATURE_FIELDS)
+    return candidate
+
+
 def test_failed_flag_filters_queue_and_api_alike(client, vetter, make_candidate):
-    failing = make_candidate("K00001.01", features=ODD_EVEN_FAIL)
-    passing = make_candidate("K00002.01", features=ODD_EVEN_PASS)
-    no_data = make_candidate("K00003.01", features={})
+    failing = _with_features(make_candidate, "K00001.01", ODD_EVEN_FAIL)
+    passing = _with_features(make_candidate, "K00002.01", ODD_EVEN_PASS)
+    no_data = _with_features(make_candidate, "K00003.01", {})
+    assert failing.failed_flags == flags.flag_bit("odd_even") and passing.failed_flags == no_data.failed_flags == 0
     for i, c in enumerate((failing, passing, no_data)):
         make_queue_entry(c, 10.0 - i)
     client.force_login(vetter)
@@ -119,7 +130,33 @@ def test_failed_flag_filters_queue_and_api_alike(client, vetter, make_candidate)
     api = client.get("/api/candidates/", {"failed_flag": "odd_even"})
     assert api.status_code == 200
     assert [row["catalog_id"] for row in api.json()["results"]] == ["K00001.01"]
+    assert client.get("/api/candidates/", {"failed_flag": "secondary"}).json()["results"] == []
     everything = client.get("/api/candidates/").json()["results"]
     assert {row["catalog_id"] for row in everything} == {"K00001.01", "K00002.01", "K00003.01"}
     bad = client.get("/api/candidates/", {"failed_flag": "no_such_flag"})
     assert bad.status_code == 400 and "failed_flag" in bad.content.decode()
+
+
+def test_failed_flag_filter_is_one_query_on_the_stored_mask(make_candidate, django_assert_num_queries):
+    """The filter reads no features: one SQL query whatever the number of candidates, and a
+    candidate fails several flags at once without matching the others."""
+    from django.db import connection
+    from django.test.utils import CaptureQueriesContext
+
+    from vetting.candidates.models import Candidate
+    from vetting.learning.filters import CandidateFilter
+
+    both = {**ODD_EVEN_FAIL, "impact_plus_radius_ratio": 1.4}  # fails odd_even and v_shape
+    for i in range(30):
+        _with_features(make_candidate, f"K{i + 1:05d}.01", both if i % 3 == 0 else ODD_EVEN_PASS)
+
+    def matching(flag: str) -> list[str]:
+        qs = CandidateFilter({"failed_flag": flag}, queryset=Candidate.objects.with_active_prediction(None)).qs
+        return sorted(qs.values_list("catalog_id", flat=True))
+
+    with django_assert_num_queries(1), CaptureQueriesContext(connection) as ctx:
+        odd_even = matching("odd_even")
+    assert len(odd_even) == 10 and odd_even == matching("v_shape")
+    assert matching("radius") == []
+    sql = ctx.captured_queries[0]["sql"]
+    assert "failed_flags" in sql and "features" not in sql.split("FROM")[1]  # a test on the mask, not the JSON

@@ -127,7 +127,8 @@ def id_for(make_candidate, vetter, curator):
 
 
 def _is_api(path: str) -> bool:
-    return path.startswith("/api/")
+    """API and machine endpoints (``/metrics``, scraped with a token): they refuse, never redirect."""
+    return path.startswith(("/api/", "/metrics"))
 
 
 def _is_public(path: str) -> bool:

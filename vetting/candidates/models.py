@@ -297,6 +297,10 @@ class ImportJob(models.Model):
     ``attempts`` counts starts (a job whose worker died is re-queued until
     ``VETTING_IMPORT_MAX_ATTEMPTS``); ``message`` says what recovery did. The uploaded file is
     deleted after the retention time (``upload`` empty, ``upload_purged_at`` set).
+
+    A job runs as :class:`ImportChunk` rows (rows, files or candidates of a part of the work),
+    processed in parallel by as many worker processes as there are: ``progress`` is the share
+    of the job's items its chunks have done, ``counts`` the sum of theirs.
     """
 
     class Kind(models.TextChoices):
@@ -310,7 +314,13 @@ class ImportJob(models.Model):
         FINISHED = "finished"
         FAILED = "failed"
 
-    kind = models.CharField(max_length=16, choices=Kind.choices)
+    #: A job with no upload that recomputes the products (views, metrics, plot payloads) of
+    #: stored light curves in chunks (``services.products_job_create``); not an upload kind, so
+    #: the upload forms and the API (which list ``Kind``) never offer it.
+    PRODUCTS = "products"
+    KIND_CHOICES = [*Kind.choices, (PRODUCTS, "Light-curve products")]
+
+    kind = models.CharField(max_length=16, choices=KIND_CHOICES)
     state = models.CharField(max_length=16, choices=State.choices, default=State.QUEUED, db_index=True)
     upload = models.FileField(upload_to="imports/", max_length=255, blank=True)
     options = models.JSONField(default=dict, blank=True)
@@ -332,3 +342,42 @@ class ImportJob(models.Model):
 
     def __str__(self) -> str:
         return f"{self.kind} import #{self.pk} ({self.state})"
+
+
+class ImportChunk(models.Model):
+    """One part of an :class:`ImportJob`, run by one Celery task (``import_chunk_run``).
+
+    Idempotent: a chunk upserts under the unique constraints of what it writes, so running it
+    again (after its worker died) updates, never duplicates; it is claimed with a conditional
+    UPDATE ``queued -> running``. Liveness fields as on :class:`ImportJob`
+    (:mod:`vetting.core.liveness`): ``heartbeat_at`` while it runs, ``attempts`` counts starts
+    (re-queued until ``VETTING_IMPORT_MAX_ATTEMPTS``, then ``failed`` with the reason).
+    ``spec`` says what the chunk covers (a stored part file, a candidate pk range); ``size`` is
+    its number of items (rows, files, candidates) and ``done`` how many it has processed.
+    """
+
+    State = ImportJob.State
+
+    job = models.ForeignKey(ImportJob, on_delete=models.CASCADE, related_name="chunks")
+    index = models.PositiveIntegerField()
+    state = models.CharField(max_length=16, choices=State.choices, default=State.QUEUED)
+    spec = models.JSONField(default=dict, blank=True)
+    size = models.PositiveIntegerField(default=0)
+    done = models.PositiveIntegerField(default=0)
+    counts = models.JSONField(default=dict, blank=True)
+    errors = models.JSONField(default=list, blank=True)
+    task_id = models.CharField(max_length=64, blank=True)
+    attempts = models.PositiveSmallIntegerField(default=0)
+    message = models.CharField(max_length=255, blank=True)
+    created_at = models.DateTimeField(auto_now_add=True)
+    started_at = models.DateTimeField(null=True, blank=True)
+    heartbeat_at = models.DateTimeField(null=True, blank=True)
+    finished_at = models.DateTimeField(null=True, blank=True)
+
+    class Meta:
+        ordering = ["job", "index"]
+        constraints = [models.UniqueConstraint(fields=["job", "index"], name="import_chunk_unique_index")]
+        indexes = [models.Index(fields=["state", "job"], name="import_chunk_state_idx")]
+
+    def __str__(self) -> str:
+        return f"chunk {self.index} of import #{self.job_id} ({self.state})"

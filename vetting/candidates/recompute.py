@@ -143,7 +143,7 @@ def _siblings_by_target(candidates: list[Candidate]) -> dict[int, list[Candidate
 def _stored(candidate: Candidate) -> tuple:
     """The product fields as comparable values (views as bytes: PostgreSQL returns memoryview)."""
     views = tuple(None if v is None else bytes(v) for v in (candidate.global_view, candidate.local_view))
-    return views, candidate.features, candidate.plot_payload
+    return views, candidate.features, candidate.failed_flags, candidate.plot_payload
 
 
 __all__ = ["CHUNK_SIZE", "products_recompute"]

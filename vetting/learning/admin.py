@@ -66,13 +66,27 @@ class TrainingRunAdmin(CurationMixin, HistoryOnlyMixin, admin.ModelAdmin):
 
 
 @admin.register(ClassifierVersion)
-class ClassifierVersionAdmin(HistoryOnlyMixin, SimpleHistoryAdmin):
+class ClassifierVersionAdmin(CurationMixin, HistoryOnlyMixin, SimpleHistoryAdmin):
     """Versions and their promotion history (who promoted or retired which model, when)."""
 
     list_display = ("name", "origin", "status", "is_active", "n_labels", "code_version", "created_at", "promoted_at")
     list_filter = ("status", "origin", "is_active", "created_at")
     search_fields = ("name", "label_snapshot_hash")
     history_list_display = ("status", "is_active")
+    actions = ["reproduce"]
+
+    @admin.action(description="Reproduce the selected models (background job; result on the model card)",
+                  permissions=["curate"])
+    def reproduce(self, request, queryset):
+        from vetting.learning.services.modelcard import SnapshotMissing, reproduce_request
+
+        for version in queryset:
+            try:
+                state = reproduce_request(version=version, requested_by=request.user)
+            except SnapshotMissing as exc:
+                self.message_user(request, str(exc), messages.WARNING)
+            else:
+                self.message_user(request, f"Reproduction of {version.name}: {state['state']}.", messages.SUCCESS)
 
 
 @admin.register(QueueSettings)

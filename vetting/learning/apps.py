@@ -5,3 +5,8 @@ class LearningConfig(AppConfig):
     name = "vetting.learning"
     label = "learning"
     verbose_name = "Classifier and active learning"
+
+    def ready(self) -> None:
+        from vetting.learning import metrics  # its Prometheus collectors, registered into vetting.core.metrics
+
+        metrics.register()

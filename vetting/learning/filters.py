@@ -9,7 +9,6 @@ from __future__ import annotations
 import django_filters as filters
 from django import forms
 from django.db.models import F, OrderBy
-from django.db.models.fields.json import KeyTransform
 
 from classifier import flags as flagmod
 from classifier.vocabulary import CLASSES
@@ -114,17 +113,13 @@ class CandidateFilter(filters.FilterSet):
         return queryset.filter(exists_filter(review_selectors.has_open_dispute(), value))
 
     def filter_failed_flag(self, queryset, name, value):
-        """Candidates that fail the flag ``value``. The flags' tests are Python (classifier.flags,
-        the one place they live; some need special functions), so this reads the features each
-        flag needs of the candidates the other filters left (one query, streamed) and keeps the
-        ids that fail: linear in those candidates, which is fine for the queue and a team's
-        catalogs; at survey scale the failed flags would be stored beside the features."""
-        keys = flagmod.INPUT_NAMES
-        rows = (queryset.order_by().annotate(**{f"_f_{k}": KeyTransform(k, "features") for k in keys})
-                .values_list("pk", *(f"_f_{k}" for k in keys)).iterator(chunk_size=2000))
-        flag = next(f for f in flagmod.FLAGS if f.name == value)
-        failing = [row[0] for row in rows if flag.passes(dict(zip(keys, row[1:], strict=True))) is False]
-        return queryset.filter(pk__in=failing)
+        """Candidates that fail the flag ``value``: one integer test on the stored bitmask
+        ``Candidate.failed_flags`` (bit ``classifier.flags.FLAG_BITS[value]``, written with the
+        features by :func:`vetting.candidates.features.features_set`), in SQL on SQLite and
+        PostgreSQL alike. Candidates never evaluated (mask null) do not match; ``manage.py
+        recompute_products --flags-only`` fills the mask of older rows."""
+        return queryset.alias(_failed_bit=F("failed_flags").bitand(flagmod.flag_bit(value))).filter(
+            _failed_bit__gt=0)
 
     def keep(self, queryset, name, value):
         """Ordering is applied by the reader (queue tiers on the site, the cursor in the API)."""

@@ -319,31 +319,44 @@ def queue_next(*, user, limit: int) -> list[Candidate]:
 #: COUNT over every candidate is the page's most expensive query at TESS scale.
 SITE_COUNTS_TTL_S = 5.0
 _SITE_COUNTS_KEY = "vetting:queue-site-counts"
+#: Above this many candidates (planner estimate) the page shows the estimate of the candidate
+#: total ("about N": ``pg_class.reltuples``, refreshed by ANALYZE after imports and rescoring)
+#: instead of a COUNT that reads the whole table (tens of ms at 1M rows, on every cache miss).
+#: The counts a vetter acts on (the queue left for them, their own labels) stay exact.
+ESTIMATE_TOTAL_ABOVE = 200_000
 
 
 def queue_counts(*, user) -> dict[str, int]:
     """What is left, in one query of indexed counts (no per-candidate work): all candidates,
     those without a team label, those in the active-learning queue that the user has not
-    labeled, and those the user labeled.
+    labeled, and those the user labeled; ``total_estimated`` is True when the total (and so the
+    number without a team label) is the planner's estimate (see ``ESTIMATE_TOTAL_ABOVE``).
 
     The site-wide counts come from the cache when fresh (``SITE_COUNTS_TTL_S``); the user's own
     counts are always read.
     """
+    from vetting.core.db import count_expressions
+
     mine = Label.objects.current_by(user)
     queued_mine = QueueEntry.objects.filter(Exists(mine.filter(candidate=OuterRef("candidate_id"))))
     site = cache.get(_SITE_COUNTS_KEY)
     columns = {"queued_mine": _scalar_count(queued_mine), "mine": _scalar_count(mine)}
     if site is None:
-        columns.update(total=_scalar_count(Candidate.objects.all()),
+        total, estimated = count_expressions(Candidate, estimate_above=ESTIMATE_TOTAL_ABOVE)
+        columns.update(total=total if total is not None else _scalar_count(Candidate.objects.all()),
                        with_consensus=_scalar_count(Consensus.objects.all()),
                        queued=_scalar_count(QueueEntry.objects.all()))
+        if estimated is not None:
+            columns["total_estimated"] = estimated
     row = get_user_model().objects.filter(pk=user.pk).values(**columns).first() or dict.fromkeys(
         ("total", "with_consensus", "queued", "queued_mine", "mine"), 0)
     if site is None:
         site = {k: row[k] for k in ("total", "with_consensus", "queued")}
+        site["total_estimated"] = bool(row.get("total_estimated"))
         cache.set(_SITE_COUNTS_KEY, site, SITE_COUNTS_TTL_S)
     return {"total": site["total"], "without_consensus": max(0, site["total"] - site["with_consensus"]),
-            "queued_for_me": max(0, site["queued"] - row["queued_mine"]), "mine": row["mine"]}
+            "queued_for_me": max(0, site["queued"] - row["queued_mine"]), "mine": row["mine"],
+            "total_estimated": site.get("total_estimated", False)}
 
 
 def _scalar_count(qs: QuerySet):

@@ -95,3 +95,16 @@ def queue_rebuild() -> int:
     from vetting.learning.services.queue import queue_rebuild as rebuild
 
     return rebuild()
+
+
+@shared_task(name="vetting.learning.tasks.reproduce_version", bind=True, queue="training", acks_late=True,
+             reject_on_worker_lost=True, soft_time_limit=1800, time_limit=1900, max_retries=5)
+def reproduce_version(self, version_id: int) -> str:
+    """Refit a classifier version from its stored label snapshot and record whether the
+    predictions match ("Reproduce this model"); returns the job's final state."""
+    from vetting.learning.services.modelcard import reproduce_execute
+
+    try:
+        return reproduce_execute(version_id=version_id)["state"]
+    except TRANSIENT_ERRORS as exc:
+        raise self.retry(exc=exc, countdown=10 * 2 ** self.request.retries) from exc

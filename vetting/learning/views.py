@@ -10,7 +10,9 @@ from django.core.exceptions import PermissionDenied
 from django.shortcuts import redirect, render
 from django.views.decorators.http import require_GET, require_POST
 
+from classifier.health_plots import health_figure
 from vetting.core.roles import is_curator
+from vetting.learning import health as model_health
 from vetting.learning import selectors, services
 from vetting.learning.models import TrainingRun
 
@@ -75,14 +77,19 @@ def learning_curves(request):
     the queue mix (curators can change it)."""
     points = selectors.learning_curve()
     runs = list(selectors.training_runs(limit=20))
+    active = selectors.active_version()
+    health_buckets = [b.as_dict() for b in model_health.health_over_time(active)] if active else []
     mix = selectors.query_mix()
     return render(request, "learning/curves.html", {
         "points": points,
         "metric_keys": [k for k, _ in FIGURE_METRICS],
-        "figures": {"learning_curve": learning_curve_figure(points)} if points else {},
+        "figures": {**({"learning_curve": learning_curve_figure(points)} if points else {}),
+                    **({"model_health": health_figure(health_buckets)} if health_buckets else {})},
+        "health_live": model_health.live_agreement(active) if active else None,
+        "health_near": model_health.live_near_half(active) if active else None,
         "runs": runs,
         "versions": list(selectors.classifier_versions(limit=50)),
-        "active": selectors.active_version(),
+        "active": active,
         "can_retrain": is_curator(request.user),
         "retrain": selectors.retrain_status(),
         "mix_rows": [{"key": k, "title": t, "help": h, "share": round(100 * mix.get(k, 0.0))}

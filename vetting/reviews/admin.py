@@ -32,6 +32,7 @@ from vetting.reviews.models import (
     Consensus,
     Dispute,
     DisputeComment,
+    KnownAnswer,
     Label,
     LabelSource,
     ReliabilityFit,
@@ -123,7 +124,7 @@ class LabelAdmin(CurationActionsMixin, CsvExportMixin, HistoryOnlyMixin, SimpleH
         "mark_gold", "unmark_gold", "adopt_as_curated", "accept_consensus", "override_consensus",
         "exclude_vetters", "include_vetters", "export_csv",
     ]
-    csv_select_related = ("candidate", "candidate__target", "vetter")
+    csv_select_related = ("candidate", "candidate__target", "vetter", "candidate__known_answer")
     csv_columns = (
         ("label_id", "pk"), ("mission", "candidate.target.mission"), ("source_catalog", "candidate.source_catalog"),
         ("catalog_id", "candidate.catalog_id"), ("target", "candidate.target.catalog_id"),
@@ -131,6 +132,8 @@ class LabelAdmin(CurationActionsMixin, CsvExportMixin, HistoryOnlyMixin, SimpleH
         ("source", "source"), ("is_current", "is_current"), ("is_gold", "is_gold"),
         ("excluded_from_training", "excluded_from_training"), ("supersedes_id", "supersedes_id"),
         ("seconds_spent", "seconds_spent"), ("note", "note"), ("created_at", "created_at"),
+        # "injected": a known-answer check made by injection, never a real candidate's label
+        ("known_answer", "candidate.known_answer.source"),
     )
 
     @admin.display(description="candidate", ordering="candidate__catalog_id")
@@ -386,6 +389,24 @@ class CandidateReviewAdmin(CurationMixin, admin.ModelAdmin):
     @admin.action(description="Ask for more independent labels…", permissions=["curate"])
     def require_labels(self, request, queryset):
         return _labels_required_step(self, request, list(queryset.values_list("candidate_id", flat=True)))
+
+
+@admin.register(KnownAnswer)
+class KnownAnswerAdmin(CurationMixin, admin.ModelAdmin):
+    """Known-answer checks and their truth (``manage.py inject_known_answers`` makes injected ones)."""
+
+    list_display = ("candidate_link", "source", "true_class", "injected_snr", "created_at")
+    list_select_related = ("candidate",)
+    list_filter = ("source", "true_class")
+    search_fields = ("candidate__catalog_id",)
+    readonly_fields = ("candidate", "source", "true_class", "injected_snr", "parameters", "created_at")
+
+    def has_add_permission(self, request):
+        return False
+
+    @admin.display(description="candidate", ordering="candidate__catalog_id")
+    def candidate_link(self, obj):
+        return _candidate_link(obj.candidate)
 
 
 @admin.register(ReliabilityFit)

@@ -23,6 +23,8 @@ from vetting.reviews.services import label_create
 #: Share of seed labels that are wrong (a tired vetter), and the share vetter2 also labels.
 LABEL_NOISE = 0.08
 SECOND_VETTER_SHARE = 0.5
+#: Injected known-answer candidates made per simulated candidate (2000 -> 40).
+KNOWN_ANSWER_SHARE_OF_DEMO = 0.02
 
 
 def load_demo(*, n: int = 2000, seed: int = 42, labels: int = 200, workers: int | None = None,
@@ -32,6 +34,11 @@ def load_demo(*, n: int = 2000, seed: int = 42, labels: int = 200, workers: int 
         raise ValueError("labels must not be negative")
     report = candidate_services.load_demo(n=n, seed=seed, workers=workers, progress=progress)
     report.counts.update(seed_demo_labels(labels=labels, seed=seed))
+    # known-answer checks for the vetters' queues: injected into the demo's light curves when no
+    # real ones are stored (topped up, so loading twice adds nothing)
+    from vetting.reviews.known_answers import known_answers_inject
+
+    report.counts.update(known_answers_inject(n=round(n * KNOWN_ANSWER_SHARE_OF_DEMO), seed=seed, top_up=True))
     return report
 
 
@@ -40,6 +47,7 @@ def seed_demo_labels(*, labels: int, seed: int) -> Counter:
     ``labels_created``, ``labels_unchanged``)."""
     counts: Counter = Counter()
     truths = dict(Candidate.objects.filter(source_catalog=SourceCatalog.SIMULATED).exclude(simulated_truth="")
+                  .exclude(known_answer__isnull=False)  # injected checks are not seed candidates
                   .values_list("catalog_id", "simulated_truth"))
     if not labels or not truths:
         return counts

@@ -257,3 +257,38 @@ class ReliabilityFit(models.Model):
 
     def __str__(self) -> str:
         return f"Reliability fit #{self.pk} ({self.n_labels} labels)"
+
+
+class KnownAnswerSource(models.TextChoices):
+    GOLD = "gold", "Curator gold"
+    INJECTED = "injected", "Injected synthetic signal"
+
+
+class KnownAnswer(models.Model):
+    """The true class of a known-answer candidate (``CandidateReview.is_known_answer``).
+
+    ``gold``: a candidate a curator settled (its truth stays the curator's consensus).
+    ``injected``: a new candidate made by multiplying a simulated planet or eclipsing binary into
+    a stored light curve (:mod:`classifier.injection`, :mod:`vetting.reviews.known_answers`); its
+    vetter labels count for vetter reliability only: it never gets a consensus, never enters
+    training and leaves exports marked ``injected`` (or not at all). Vetters are never told.
+    """
+
+    candidate = models.OneToOneField(Candidate, on_delete=models.CASCADE, related_name="known_answer",
+                                     primary_key=True)
+    source = models.CharField(max_length=16, choices=KnownAnswerSource.choices, db_index=True)
+    true_class = models.CharField(max_length=8, choices=LABEL_CHOICES)
+    #: Expected SNR of the injected signal on its light curve (None for gold).
+    injected_snr = models.FloatField(null=True, blank=True)
+    #: The injected model (ephemeris, depth, radius ratio, ...) and the donor light curve's id.
+    parameters = models.JSONField(default=dict, blank=True)
+    created_at = models.DateTimeField(auto_now_add=True)
+
+    class Meta:
+        constraints = [
+            models.CheckConstraint(condition=~models.Q(source="injected") | models.Q(injected_snr__isnull=False),
+                                   name="known_answer_injected_has_snr"),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.candidate_id}: {self.true_class} ({self.source})"

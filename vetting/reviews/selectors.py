@@ -25,6 +25,8 @@ from vetting.reviews.models import (
     Consensus,
     Dispute,
     DisputeComment,
+    KnownAnswer,
+    KnownAnswerSource,
     Label,
     LabelSource,
     ReliabilityFit,
@@ -288,10 +290,63 @@ def settled_classes() -> dict[int, str]:
 
 
 def known_answers() -> dict[int, tuple[str, float | None]]:
-    """``{candidate id: (true class, SNR)}`` of the known-answer candidates (1 query)."""
-    rows = (CandidateReview.objects.filter(is_known_answer=True, candidate__consensus__isnull=False)
-            .values_list("candidate_id", "candidate__consensus__label_class", "candidate__snr"))
-    return {pk: (cls, snr) for pk, cls, snr in rows}
+    """``{candidate id: (true class, SNR)}`` of the known-answer candidates in use (1 query):
+    curator gold (the settled consensus, the catalog SNR) and injected signals (the injected
+    class and expected SNR)."""
+    rows = (CandidateReview.objects.filter(is_known_answer=True)
+            .filter(Q(candidate__consensus__isnull=False) | Q(candidate__known_answer__source="injected"))
+            .values_list("candidate_id", "candidate__consensus__label_class", "candidate__snr",
+                         "candidate__known_answer__source", "candidate__known_answer__true_class",
+                         "candidate__known_answer__injected_snr"))
+    return {pk: ((true, snr_in) if source == "injected" else (cls, snr))
+            for pk, cls, snr, source, true, snr_in in rows}
+
+
+def known_answer_report(*, user) -> dict:
+    """Each vetter's score on the known answers and planet recall against SNR, as the team page
+    and ``/api/team/reliability/`` show them (curators: every vetter; a vetter: themselves;
+    the SNR curve pools the vetters shown). 3 queries.
+
+    ``{"n_known", "n_injected", "vetters": [{"vetter_id", "username", "score": KnownAnswerScore}],
+    "snr_recall": [(bin name, Proportion)]}``.
+    """
+    from vetting.reviews import stats
+
+    known = known_answers()
+    labels = Label.objects.human().current().filter(candidate_id__in=list(known))
+    if not is_curator(user):
+        labels = labels.filter(vetter=user.pk)
+    answers: dict[int, dict[int, str]] = {}
+    for vid, cid, cls in labels.values_list("vetter_id", "candidate_id", "label_class"):
+        answers.setdefault(vid, {})[cid] = cls
+    names = vetter_names(vetter_ids=list(answers))
+    rows, snr_rows = [], []
+    for vid, said in answers.items():
+        rows.append({"vetter_id": vid, "username": names.get(vid, f"#{vid}"),
+                     "score": stats.known_answer_score(said, {cid: known[cid][0] for cid in said})})
+        snr_rows += [(known[cid][1], known[cid][0], cls) for cid, cls in said.items()]
+    n_injected = KnownAnswer.objects.filter(source=KnownAnswerSource.INJECTED, candidate_id__in=list(known)).count()
+    return {"n_known": len(known), "n_injected": n_injected, "vetters": sorted(rows, key=lambda r: r["username"]),
+            "snr_recall": stats.recall_by_snr(snr_rows)}
+
+
+def injected_ids() -> QuerySet:
+    """A subquery of the ids of candidates made by injecting a synthetic signal: never a real
+    target (training, exports and catalog statistics leave them out)."""
+    return KnownAnswer.objects.filter(source=KnownAnswerSource.INJECTED).values("candidate_id")
+
+
+def is_injected(*, candidate_id: int) -> bool:
+    """Whether the candidate is an injected known answer (1 query)."""
+    return KnownAnswer.objects.filter(candidate_id=candidate_id, source=KnownAnswerSource.INJECTED).exists()
+
+
+def injected_truth(*, candidate_ids=None) -> dict[int, str]:
+    """``{candidate id: injected class}`` of injected known answers (of ``candidate_ids``) (1 query)."""
+    qs = KnownAnswer.objects.filter(source=KnownAnswerSource.INJECTED)
+    if candidate_ids is not None:
+        qs = qs.filter(candidate_id__in=list(candidate_ids))
+    return dict(qs.values_list("candidate_id", "true_class"))
 
 
 def never_flagged_ids(*, candidate_ids: list[int]) -> set[int]:

@@ -175,8 +175,13 @@ def consensus_update(*, candidate: Candidate, reliability: consensus_rule.Reliab
     decision = consensus_rule.decide_configured(
         votes, conf=settings.VETTING_CONSENSUS, include_catalog=settings.VETTING_INCLUDE_CATALOG_LABELS,
         reliability=reliability if reliability is not None else selectors.current_reliability())
-    _review_update(candidate=candidate, decision=decision,
-                   n_labels=sum(v.source == LabelSource.HUMAN and not v.excluded for v in votes))
+    review = _review_update(candidate=candidate, decision=decision,
+                            n_labels=sum(v.source == LabelSource.HUMAN and not v.excluded for v in votes))
+    # (the extra query only for known answers: every injected candidate is one)
+    if review is not None and review.is_known_answer and selectors.is_injected(candidate_id=candidate.pk):
+        # an injected known answer: its labels measure the vetters, never make a team label
+        Consensus.objects.filter(candidate=candidate).delete()
+        return None
     _retrain_check_after_commit()  # enough new labels may make a retrain due (issue 14)
     if decision is None or decision.is_tie:
         Consensus.objects.filter(candidate=candidate).delete()
@@ -195,7 +200,8 @@ def consensus_update(*, candidate: Candidate, reliability: consensus_rule.Reliab
     return obj
 
 
-def _review_update(*, candidate: Candidate, decision: consensus_rule.Decision | None, n_labels: int) -> None:
+def _review_update(*, candidate: Candidate, decision: consensus_rule.Decision | None,
+                   n_labels: int) -> CandidateReview | None:
     """Store how many labels the candidate wants now (:func:`consensus.labels_wanted`).
 
     No row is written for a candidate without vetter labels that nothing settled and no curator
@@ -204,7 +210,7 @@ def _review_update(*, candidate: Candidate, decision: consensus_rule.Decision | 
     review = CandidateReview.objects.filter(candidate=candidate).first()
     settled = decision is not None and decision.settled
     if review is None and n_labels == 0 and not settled:
-        return
+        return None
     review = review or CandidateReview(candidate=candidate)
     required = review.labels_required or int(settings.VETTING_LABELS_PER_CANDIDATE)
     wanted = consensus_rule.labels_wanted(
@@ -213,9 +219,11 @@ def _review_update(*, candidate: Candidate, decision: consensus_rule.Decision | 
     review.n_labels = n_labels
     review.labels_wanted = wanted
     review.needs_review = decision is not None and decision.is_tie
-    review.is_open = not settled and n_labels < wanted
+    # known answers reach vetters through their share of the queue, never the shared overlap
+    review.is_open = not settled and not review.is_known_answer and n_labels < wanted
     review.full_clean(validate_unique=False, validate_constraints=False)
     review.save()
+    return review
 
 
 @transaction.atomic
@@ -426,6 +434,7 @@ def reliability_refit(*, recompute: bool = True) -> dict:
                 .values_list("candidate_id", "vetter_id", "label_class"))
     settled = dict(Consensus.objects.filter(method__in=consensus_rule.SETTLED_METHODS)
                    .values_list("candidate_id", "label_class"))
+    settled.update(selectors.injected_truth())  # injected known answers: fixed truth too
     item_ids = sorted({r[0] for r in rows})
     vetter_ids = sorted({r[1] for r in rows})
     item_pos = {c: i for i, c in enumerate(item_ids)}
@@ -467,11 +476,22 @@ def reliability_refit(*, recompute: bool = True) -> dict:
 @transaction.atomic
 def known_answer_set(*, candidate_ids: list[int], curator, is_known_answer: bool = True) -> int:
     """Use candidates a curator settled (curator decision or gold label) as known-answer checks
-    in vetters' queues (or stop). Candidates without a settled label are skipped. Returns how many."""
+    in vetters' queues (or stop); injected candidates may be switched back on too. Candidates
+    without a settled label or a stored truth are skipped. Returns how many."""
+    from vetting.reviews.models import KnownAnswer, KnownAnswerSource
+
     if not is_curator(curator):
         raise PermissionDenied("only curators choose known-answer checks")
-    ids = list(Consensus.objects.filter(candidate_id__in=list(candidate_ids), method__in=consensus_rule.SETTLED_METHODS)
-               .values_list("candidate_id", flat=True)) if is_known_answer else list(candidate_ids)
+    ids = list(candidate_ids)
+    if is_known_answer:
+        gold = dict(Consensus.objects.filter(candidate_id__in=ids, method__in=consensus_rule.SETTLED_METHODS)
+                    .values_list("candidate_id", "label_class"))
+        injected = set(selectors.injected_truth(candidate_ids=ids))
+        for pk, cls in gold.items():
+            if pk not in injected:
+                KnownAnswer.objects.update_or_create(candidate_id=pk, defaults={
+                    "source": KnownAnswerSource.GOLD, "true_class": cls})
+        ids = [pk for pk in ids if pk in gold or pk in injected]
     for pk in ids:
         review, _ = CandidateReview.objects.get_or_create(
             candidate_id=pk, defaults={"labels_wanted": int(settings.VETTING_LABELS_PER_CANDIDATE), "is_open": False})

@@ -458,3 +458,29 @@ def rate_figure(series: Mapping[str, RateBins], *, title: str, xtitle: str) -> d
         "legend": {"orientation": "h", "y": -0.25},
     }
     return {"data": data, "layout": layout}
+
+
+def snr_recall_figure(bins: Sequence[tuple[str, Proportion]], *, title: str = "Planet recall against SNR") -> dict:
+    """Plotly figure dict of :func:`recall_by_snr`: recall per SNR bin with its 95 % Wilson
+    interval as error bars, the counts in the hover (as Kepler's injection-recovery curves)."""
+    shown = [(name, p) for name, p in bins if p.n]
+    x = [name for name, _ in shown]
+    y = [p.value for _, p in shown]
+    return {
+        "data": [{
+            "type": "scatter", "mode": "lines+markers", "name": "planet recall", "x": x, "y": y,
+            "error_y": {"type": "data", "symmetric": False,
+                        "array": [p.high - p.value for _, p in shown],
+                        "arrayminus": [p.value - p.low for _, p in shown]},
+            "customdata": [[p.k, p.n] for _, p in shown],
+            "hovertemplate": "SNR %{x}: recall %{y:.0%} (%{customdata[0]}/%{customdata[1]} planets)<extra></extra>",
+        }],
+        "layout": {
+            "title": {"text": title}, "margin": {"l": 60, "r": 20, "t": 50, "b": 50},
+            "xaxis": {"title": {"text": "Signal-to-noise ratio of the known answer (injected: expected)"},
+                      "type": "category", "categoryarray": [name for name, _ in bins]},
+            "yaxis": {"title": {"text": "Share of true planets labeled planet"}, "range": [0, 1.05],
+                      "tickformat": ".0%"},
+            "showlegend": False,
+        },
+    }

@@ -68,9 +68,11 @@ INSTALLED_APPS = [
     "vetting.learning",
     "vetting.web",
     "api",
+    "django_prometheus",  # request latency by view (/metrics; vetting.core.metrics)
 ]
 
 MIDDLEWARE = [
+    "django_prometheus.middleware.PrometheusBeforeMiddleware",  # first: times the whole request
     "django.middleware.security.SecurityMiddleware",
     "whitenoise.middleware.WhiteNoiseMiddleware",
     "api.middleware.ApiGuardMiddleware",  # /api/ only: query and body checks, JSON errors (before body readers)
@@ -83,6 +85,7 @@ MIDDLEWARE = [
     "django.middleware.clickjacking.XFrameOptionsMiddleware",
     "simple_history.middleware.HistoryRequestMiddleware",
     "vetting.web.middleware.LoginRequiredMiddleware",
+    "django_prometheus.middleware.PrometheusAfterMiddleware",  # last: sees the resolved view
 ]
 
 ROOT_URLCONF = "vetting.urls"
@@ -135,10 +138,28 @@ STATICFILES_DIRS = [BASE_DIR / "static"]
 STATIC_ROOT = VAR_DIR / "staticfiles"
 MEDIA_URL = "media/"
 MEDIA_ROOT = Path(os.environ.get("VETTING_MEDIA_ROOT", VAR_DIR / "media"))
+#: Where uploads, light curves, target pixel files and model artifacts are stored: "filesystem"
+#: (MEDIA_ROOT on this machine) or "s3" (any S3-compatible store, shared by the web and worker
+#: machines; django-storages). S3 credentials come from the standard AWS_ACCESS_KEY_ID /
+#: AWS_SECRET_ACCESS_KEY environment variables (never from settings).
+VETTING_STORAGE = os.environ.get("VETTING_STORAGE", "filesystem")
+#: Bucket, endpoint (e.g. http://minio:9000; empty: AWS) and region of the "s3" storage.
+VETTING_S3_BUCKET = os.environ.get("VETTING_S3_BUCKET", "vetting")
+VETTING_S3_ENDPOINT_URL = os.environ.get("VETTING_S3_ENDPOINT_URL", "")
+VETTING_S3_REGION = os.environ.get("VETTING_S3_REGION", "us-east-1")
 STORAGES = {
     "default": {"BACKEND": "django.core.files.storage.FileSystemStorage"},
     "staticfiles": {"BACKEND": "django.contrib.staticfiles.storage.StaticFilesStorage"},
 }
+if VETTING_STORAGE == "s3":
+    STORAGES["default"] = {"BACKEND": "storages.backends.s3.S3Storage", "OPTIONS": {
+        "bucket_name": VETTING_S3_BUCKET, "endpoint_url": VETTING_S3_ENDPOINT_URL or None,
+        "region_name": VETTING_S3_REGION, "addressing_style": "path",
+        # Django's rule (a taken name gets a suffix), so two uploads named koi.csv never collide.
+        "file_overwrite": False, "default_acl": None, "querystring_auth": True,
+    }}
+elif VETTING_STORAGE != "filesystem":
+    raise ValueError(f"VETTING_STORAGE must be 'filesystem' or 's3', not {VETTING_STORAGE!r}")
 
 LOGIN_URL = "login"
 LOGIN_REDIRECT_URL = "candidate-queue"
@@ -268,7 +289,9 @@ VETTING_LIGHTCURVE_SOURCE = os.environ.get(
 VETTING_LIGHTCURVE_DIR = os.environ.get("VETTING_LIGHTCURVE_DIR", "")
 #: Dotted path of the target-pixel-file source class (see vetting.candidates.sources).
 VETTING_TPF_SOURCE = os.environ.get("VETTING_TPF_SOURCE", "vetting.candidates.sources.MastTargetPixelSource")
-#: Where model artifacts are written (immutable files, one per classifier version).
+#: Where model artifacts are written (immutable files, one per classifier version): a folder of
+#: the default storage (a path inside MEDIA_ROOT, or relative to the storage's root, e.g.
+#: "models"); a local folder outside MEDIA_ROOT works on "filesystem" storage only.
 VETTING_ARTIFACT_DIR = Path(os.environ.get("VETTING_ARTIFACT_DIR", MEDIA_ROOT / "models"))
 #: Consensus rule (see vetting.reviews.consensus): "dawid_skene" (each vetter's confusion matrix,
 #: fitted by services.reliability_refit) or "weighted_majority"; a curator's label overrides.
@@ -337,6 +360,10 @@ VETTING_IMPORT_STALE_AFTER_S = env_float("VETTING_IMPORT_STALE_AFTER_S", 120.0)
 #: Runs of one import job at most: a job whose worker died is re-queued (imports are
 #: idempotent) until it has been started this many times, then failed with the reason.
 VETTING_IMPORT_MAX_ATTEMPTS = env_int("VETTING_IMPORT_MAX_ATTEMPTS", 3)
+#: Rows of a catalog table per import chunk (one Celery task each, spread over the workers).
+VETTING_IMPORT_CHUNK_ROWS = env_int("VETTING_IMPORT_CHUNK_ROWS", 5000)
+#: Candidates per chunk of a light-curve products job (clean, detrend, fold, metrics, plots).
+VETTING_IMPORT_CHUNK_CANDIDATES = env_int("VETTING_IMPORT_CHUNK_CANDIDATES", 200)
 #: Seconds a run or import job may wait queued before /health/ reports it as stuck.
 VETTING_QUEUED_STUCK_AFTER_S = env_float("VETTING_QUEUED_STUCK_AFTER_S", 900.0)
 #: Days the uploaded file of a finished import job is kept (then deleted by a beat task).
@@ -352,6 +379,14 @@ VETTING_WORKER_SCHED = os.environ.get("VETTING_WORKER_SCHED", "idle")
 #: Simulated candidates ``manage.py rundemo`` (``make run``) loads.
 VETTING_DEMO_SIZE = env_int("VETTING_DEMO_SIZE", 2000)
 #: Log format ("plain" or "json") and root log level.
+#: Bearer token Prometheus sends to /metrics (Authorization: Bearer ...); empty: staff sessions only.
+VETTING_METRICS_TOKEN = os.environ.get("VETTING_METRICS_TOKEN", "")
+#: Seconds the domain metrics of /metrics (one query per collector) are cached, shared by workers.
+VETTING_METRICS_CACHE_S = env_float("VETTING_METRICS_CACHE_S", 5.0)
+#: Headless Chromium that prints vetting reports (PDF/PNG); missing: the report button says so.
+VETTING_REPORT_BROWSER = os.environ.get("VETTING_REPORT_BROWSER", "/usr/bin/chromium")
+#: Seconds a report rendering may take before it is abandoned.
+VETTING_REPORT_TIMEOUT_S = env_float("VETTING_REPORT_TIMEOUT_S", 60.0)
 VETTING_LOG_FORMAT = os.environ.get("VETTING_LOG_FORMAT", "plain")
 VETTING_LOG_LEVEL = os.environ.get("VETTING_LOG_LEVEL", "INFO")
 

@@ -10,7 +10,8 @@ from django.urls import reverse
 
 from vetting.web.throttle import login_throttle
 
-PUBLIC_PREFIXES = ("/accounts/login/", "/static/", "/health/", "/api/", "/admin/login/")
+# /metrics checks its own credentials (a bearer token for Prometheus, or a staff session).
+PUBLIC_PREFIXES = ("/accounts/login/", "/static/", "/health/", "/api/", "/admin/login/", "/metrics")
 
 
 class LoginRequiredMiddleware:

@@ -18,6 +18,7 @@ from pathlib import Path
 from classifier import catalogs
 from classifier.dispositions import catalog_class
 from classifier.jsonutil import json_number
+from classifier.table_features import TABLE_FEATURE_NAMES, archive_table_features
 from vetting.candidates.importers.errors import BadFileError, ImportReport, RowError, RowValueError
 from vetting.candidates.importers.labels import write_catalog_labels
 from vetting.candidates.importers.upsert import upsert_candidates, upsert_targets
@@ -175,12 +176,10 @@ def read_table(path: Path) -> tuple[list[str], list[tuple[int, dict]]]:
 
 # --- import -------------------------------------------------------------------------------------
 
-def import_archive_table(*, path: Path, table: str | None = None, with_catalog_labels: bool = False,
-                         progress=None) -> ImportReport:
-    """Import one archive table; see :func:`vetting.candidates.services.import_catalog_file`.
+def checked_table(path: Path, table: str | None = None) -> tuple[TableSpec, list[str], list[tuple[int, dict]]]:
+    """Read and check a whole archive table before anything is written: ``(spec, header, rows)``.
 
-    The whole file is parsed and validated before the first write, so a bad file writes nothing;
-    bad rows are reported with their line number and column and skipped.
+    BadFileError for an unreadable file, an unknown table or missing required columns.
     """
     header, rows = read_table(path)
     detected = detect_table(header)
@@ -191,7 +190,44 @@ def import_archive_table(*, path: Path, table: str | None = None, with_catalog_l
     missing = [c for c in spec.required if c not in header]
     if missing:
         raise BadFileError(f"{path.name}: missing required column(s) for a {table} table: {', '.join(missing)}")
-    report = ImportReport(kind="catalog", source=f"{path.name} ({table})")
+    return spec, *_with_table_features(spec.name, header, rows)
+
+
+def _with_table_features(table: str, header: list[str], rows: list[tuple[int, dict]]):
+    """Header and rows with the table-level features (:mod:`classifier.table_features`) as extra
+    columns, computed over the whole file (so every chunk of an import job carries the same values,
+    and the command line, the benchmarks and the site agree); they land in ``catalog_features``."""
+    good = [row for _, row in rows if None not in row]
+    if not good:
+        return header, rows
+    values = archive_table_features({c: [row.get(c) for row in good] for c in header}, table)
+    for k, row in enumerate(good):
+        for name in TABLE_FEATURE_NAMES:
+            row[name] = repr(float(values[name][k])) if math.isfinite(values[name][k]) else ""
+    return header + [n for n in TABLE_FEATURE_NAMES if n not in header], rows
+
+
+def import_archive_table(*, path: Path, table: str | None = None, with_catalog_labels: bool = False,
+                         progress=None) -> ImportReport:
+    """Import one archive table; see :func:`vetting.candidates.services.import_catalog_file`.
+
+    The whole file is parsed and validated before the first write, so a bad file writes nothing;
+    bad rows are reported with their line number and column and skipped.
+    """
+    spec, header, rows = checked_table(path, table)
+    return import_archive_rows(spec=spec, header=header, rows=rows, source=f"{path.name} ({spec.name})",
+                               with_catalog_labels=with_catalog_labels, progress=progress)
+
+
+def import_archive_rows(*, spec: TableSpec, header: list[str], rows: list[tuple[int, dict]], source: str = "",
+                        with_catalog_labels: bool = False, progress=None) -> ImportReport:
+    """Import checked rows of one archive table (all of a file, or one chunk of an import job).
+
+    ``rows``: ``(line number, row dict)`` as :func:`read_table` returns them. Idempotent: targets
+    and candidates are upserted under their unique constraints.
+    """
+    table = spec.name
+    report = ImportReport(kind="catalog", source=source)
     targets, candidates, labels = {}, {}, {}
     target_fields = [f for f, c in spec.target_columns.items() if c in header]
     feature_columns = [c for c in header if c not in _ID_COLUMNS]
@@ -230,6 +266,11 @@ def import_archive_table(*, path: Path, table: str | None = None, with_catalog_l
         report.counts.update(write_catalog_labels(
             items=[(pks[cid], code, note) for cid, (code, note) in labels.items() if cid in pks]))
     return report.finish()
+
+
+def row_candidate_id(spec: TableSpec, row: dict) -> str:
+    """The candidate id of a row ("" when it cannot be read: the row is rejected at import)."""
+    return "" if None in row else _row_id(spec, row)
 
 
 def _catalog_centroids(table: str, header: list[str], candidate_ids: list[int]) -> int:

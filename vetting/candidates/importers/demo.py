@@ -26,6 +26,7 @@ from django.core.files.base import ContentFile
 from django.db import connections, transaction
 
 from classifier.jsonutil import json_number
+from vetting.candidates.features import FEATURE_FIELDS, features_set
 from vetting.candidates.importers.errors import ImportReport
 from vetting.candidates.importers.lightcurves import normalised
 from vetting.candidates.importers.products import arrays_sha256, simulated_products
@@ -162,7 +163,7 @@ def _write_batch(batch, results, report: ImportReport, pixels=None) -> Counter:
     for sim, (_, _, products), (pixel_metrics, pixel_payload) in zip(batch, results, pixels):
         if products.error:
             report.warnings.append(f"{sim.candidate_id}: {products.error}")
-        objs.append(Candidate(
+        candidate = Candidate(
             target_id=target_pks[(Mission.SIMULATED, sim.star_id)], source_catalog=SourceCatalog.SIMULATED,
             catalog_id=sim.candidate_id, period_days=sim.period_days, epoch=sim.epoch_bkjd,
             epoch_system=TimeSystem.BKJD, duration_hours=sim.duration_hours, depth_ppm=json_number(sim.depth_ppm),
@@ -172,13 +173,14 @@ def _write_batch(batch, results, report: ImportReport, pixels=None) -> Counter:
                                                 "snr": json_number(sim.snr)}.items()
                               if v is not None},
             global_view=products.global_view, local_view=products.local_view,
-            features=products.features | pixel_metrics, plot_payload=products.plot_payload,
-            pixel_payload=pixel_payload,
-        ))
+            plot_payload=products.plot_payload, pixel_payload=pixel_payload,
+        )
+        features_set(candidate, products.features | pixel_metrics)
+        objs.append(candidate)
         counts["products_computed"] += 0 if products.error else 1
     pks, c = upsert_candidates(objs, fields=[
         "target", "period_days", "epoch", "epoch_system", "duration_hours", "depth_ppm", "snr", "simulated_truth",
-        "catalog_features", "global_view", "local_view", "features", "plot_payload", "pixel_payload"])
+        "catalog_features", "global_view", "local_view", *FEATURE_FIELDS, "plot_payload", "pixel_payload"])
     counts.update(c)
     # light curves: one per candidate (each has its own realisation), deduplicated by content hash
     shas = {sha for _, sha, _ in results}

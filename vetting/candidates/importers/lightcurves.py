@@ -15,6 +15,7 @@ from django.db import transaction
 
 from classifier.pixels import PIXEL_METRIC_NAMES
 from classifier.timesystems import epoch_in_system
+from vetting.candidates.features import features_set
 from vetting.candidates.importers.errors import BadFileError, ImportReport
 from vetting.candidates.importers.products import Products, compute_products, npz_bytes
 from vetting.candidates.models import Candidate, LightCurve, Mission, Target, TimeSystem
@@ -143,7 +144,7 @@ def products_for(inputs: dict, time, flux, flux_err, quality, time_system: str) 
         time_system=time_system, mission=inputs.get("mission"), siblings=siblings)
 
 
-PRODUCT_FIELDS = ["global_view", "local_view", "features", "plot_payload", "updated_at"]
+PRODUCT_FIELDS = ["global_view", "local_view", "features", "failed_flags", "plot_payload", "updated_at"]
 
 
 def apply_products(candidate: Candidate, products: Products) -> None:
@@ -152,7 +153,7 @@ def apply_products(candidate: Candidate, products: Products) -> None:
     # pixel metrics come from the target pixel files (importers.tpf) or the catalog, not from
     # the light curve: a light-curve (re)computation keeps them
     kept = {k: v for k, v in (candidate.features or {}).items() if k in PIXEL_METRIC_NAMES}
-    candidate.features = products.features | kept
+    features_set(candidate, products.features | kept)
     candidate.plot_payload = products.plot_payload
 
 

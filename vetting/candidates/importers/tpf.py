@@ -28,6 +28,7 @@ from django.utils import timezone
 from classifier import pixels
 from classifier.jsonutil import json_floats, json_number
 from classifier.timesystems import epoch_in_system
+from vetting.candidates.features import FEATURE_FIELDS, features_set
 from vetting.candidates.importers.errors import BadFileError, ImportReport
 from vetting.candidates.importers.fits import _mission, _star_id
 from vetting.candidates.importers.lightcurves import MISSION_TIME_SYSTEMS, STAR_FIELDS, save_with_data
@@ -269,9 +270,9 @@ def pixel_products_update(*, target: Target, report: ImportReport) -> None:
         report.warnings.extend(notes)
         if payload is None:
             continue
-        candidate.features = merge_pixel_metrics(candidate.features, metrics)
+        features_set(candidate, merge_pixel_metrics(candidate.features, metrics))
         candidate.pixel_payload = payload
-        candidate.save(update_fields=["features", "pixel_payload", "updated_at"])
+        candidate.save(update_fields=[*FEATURE_FIELDS, "pixel_payload", "updated_at"])
         report.counts["pixel_products_computed"] += 1
 
 
@@ -284,13 +285,14 @@ def apply_catalog_centroids(*, table: str, candidate_ids: list[int]) -> int:
         return 0
     changed = []
     now = timezone.now()
-    for candidate in Candidate.objects.filter(pk__in=candidate_ids).only("pk", "features", "catalog_features"):
+    for candidate in Candidate.objects.filter(pk__in=candidate_ids).only("pk", *FEATURE_FIELDS, "catalog_features"):
         metrics = pixels.catalog_centroid_metrics(table, candidate.catalog_features)
         if not metrics or TPF_MARKER in (candidate.features or {}):
             continue
         merged = merge_pixel_metrics(candidate.features, metrics)
         if merged != candidate.features:
-            candidate.features, candidate.updated_at = merged, now
+            features_set(candidate, merged)
+            candidate.updated_at = now
             changed.append(candidate)
-    Candidate.objects.bulk_update(changed, ["features", "updated_at"], batch_size=1000)
+    Candidate.objects.bulk_update(changed, [*FEATURE_FIELDS, "updated_at"], batch_size=1000)
     return len(changed)

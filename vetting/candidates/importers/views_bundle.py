@@ -10,6 +10,10 @@ Labels (``label_orig_6class``, else ``label_4class``) become catalog labels only
 """
 from __future__ import annotations
 
+import shutil
+import tempfile
+import zipfile
+from contextlib import contextmanager
 from pathlib import Path
 
 import numpy as np
@@ -23,6 +27,7 @@ from vetting.candidates.importers.labels import write_catalog_labels
 from vetting.candidates.importers.products import view_bytes
 from vetting.candidates.importers.upsert import upsert_candidates, upsert_targets
 from vetting.candidates.models import Candidate, Mission, SourceCatalog, TimeSystem
+from vetting.candidates.uploads import VIEWS_BUNDLE_MEMBERS
 
 REQUIRED = ("candidate_id", "tic_id")
 _TARGET_COLUMNS = catalogs.ASTRONET_STAR_COLUMNS
@@ -132,3 +137,31 @@ def import_views_folder(*, folder: Path, with_catalog_labels: bool = False, prog
         report.counts.update(write_catalog_labels(
             items=[(pks[cid], code, note) for cid, (code, note) in labels.items() if cid in pks]))
     return report.finish()
+
+
+def import_views_path(*, path: Path, with_catalog_labels: bool = False, progress=None) -> ImportReport:
+    """Import a views bundle given as a folder or a ``.zip`` of it (see :func:`import_views_folder`)."""
+    if path.suffix.lower() == ".zip":
+        with unzipped(path) as folder:
+            return import_views_folder(folder=folder, with_catalog_labels=with_catalog_labels, progress=progress)
+    return import_views_folder(folder=path, with_catalog_labels=with_catalog_labels, progress=progress)
+
+
+@contextmanager
+def unzipped(path: Path):
+    """Extract a views bundle zip (only ``candidates.csv`` and ``views.npz``) to a temp folder."""
+    try:
+        archive = zipfile.ZipFile(path)
+    except (zipfile.BadZipFile, OSError) as exc:
+        raise BadFileError(f"{path.name}: not a readable zip file ({exc})") from exc
+    with archive, tempfile.TemporaryDirectory() as tmp:
+        wanted = set(VIEWS_BUNDLE_MEMBERS)
+        members = {Path(m).name: m for m in archive.namelist() if Path(m).name in wanted}
+        missing = wanted - set(members)
+        if missing:
+            raise BadFileError(f"{path.name}: the zip must contain candidates.csv and views.npz "
+                               f"(missing {', '.join(sorted(missing))})")
+        for name, member in members.items():
+            with archive.open(member) as src, open(Path(tmp) / name, "wb") as dst:  # never extract arbitrary paths
+                shutil.copyfileobj(src, dst)
+        yield Path(tmp)

@@ -15,6 +15,10 @@ module          what it holds
                 ``predictions_prune``
 ``queue``       ``queue_rebuild``, ``queue_requeue``
 ``progress``    a running run's progress and heartbeat, staleness, advisory locks
+``modelcard``   label snapshot + model card files beside each artifact, ``version_card``,
+                ``reproduce_request`` / ``reproduce_execute`` ("Reproduce this model")
+``release``     ``release_build``: the labeled-data release zip (snapshot, candidates, card,
+                model, environment, MANIFEST.sha256)
 ==============  ===================================================================================
 
 Imports point one way: ``runs`` -> ``training`` -> ``mislabels``, ``promotion`` -> ``artifacts``, ``rescoring`` ->

@@ -23,7 +23,7 @@ from django.conf import settings
 from django.db import transaction
 
 from vetting.learning.models import ClassifierVersion
-from vetting.learning.services import artifacts, progress
+from vetting.learning.services import artifacts, modelcard, progress
 
 logger = logging.getLogger(__name__)
 
@@ -140,4 +140,7 @@ def create_version(run_id, result, feature_names, snap: str, n_labels: int, seed
         )
         version.full_clean()
         version.save()
+    # The label snapshot (for reproduction) and the model card, beside the artifact.
+    modelcard.version_files_write(version=version, candidate_ids=candidate_ids, groups=groups, X=X, y=y,
+                                  model=result.model)
     return version

@@ -33,8 +33,11 @@ def label_snapshot() -> tuple[np.ndarray, np.ndarray]:
     consensus (method ``catalog``) counts only when ``VETTING_INCLUDE_CATALOG_LABELS``.
     """
     from vetting.reviews.models import Consensus
+    from vetting.reviews.selectors import injected_ids
 
-    qs = Consensus.objects.order_by("candidate_id")
+    # injected known-answer candidates are never real targets (they get no consensus; this
+    # keeps them out even if one were stored)
+    qs = Consensus.objects.order_by("candidate_id").exclude(candidate_id__in=injected_ids())
     if not settings.VETTING_INCLUDE_CATALOG_LABELS:
         qs = qs.exclude(method="catalog")
     rows = list(qs.values_list("candidate_id", "label_class"))

@@ -26,7 +26,7 @@ from django.conf import settings
 from django.db import transaction
 
 from vetting.learning.models import ClassifierVersion
-from vetting.learning.services import artifacts, progress, rescoring
+from vetting.learning.services import artifacts, modelcard, progress, rescoring
 
 logger = logging.getLogger(__name__)
 
@@ -106,6 +106,8 @@ def base_model_install(*, path: str | Path, split: str | None = None, replace_ac
         )
         version.full_clean()
         version.save()
+    modelcard.version_files_write(version=version, candidate_ids=ds.candidate_ids, groups=ds.groups,
+                                  X=ds.X.astype(np.float64), y=ds.y, model=result.model, meta={"source": source})
     if install:
         rescoring.rescore_sync(version=version)
     logger.info("base model %s from %s: %s", name, source, reason)

@@ -218,7 +218,7 @@ def _team_report(user) -> dict:
     reliability = selectors.current_reliability()
     fit = selectors.latest_reliability_fit()
     settled = selectors.settled_classes()
-    known = selectors.known_answers()
+    known = selectors.known_answer_report(user=user)
     conf = settings.VETTING_CONSENSUS
 
     def others_decide(votes: list[tuple[int, str]]) -> str | None:
@@ -228,7 +228,6 @@ def _team_report(user) -> dict:
         return None if decision is None else decision.label_class
 
     rows, hour_series, position_series, anchoring_rows = [], {}, {}, []
-    known_rows, snr_rows = [], []
     for vid in sorted(shown, key=lambda v: names.get(v, "")):
         evs = [e for _, e in by_vetter[vid]]
         times = [e.created_at for e in evs]
@@ -249,10 +248,6 @@ def _team_report(user) -> dict:
             "vs_model": stats.agreement_with(mine, model),
             "anchoring": stats.anchoring(blind_rows),
         })
-        answers = {cid: cls for cid, cls in mine.items() if cid in known}
-        known_rows.append({"name": name, "score": stats.known_answer_score(
-            answers, {cid: known[cid][0] for cid in answers})})
-        snr_rows += [(known[cid][1], known[cid][0], cls) for cid, cls in answers.items()]
         hour_series[name] = stats.planet_rate_by_hour(times, classes)
         position_series[name] = stats.planet_rate_by_session_position(times, classes)
 
@@ -274,11 +269,13 @@ def _team_report(user) -> dict:
                                       xtitle=f"Hour of day ({tz})"),
             "position": stats.rate_figure(position_series, title="Planet-flag rate by position in the session",
                                           xtitle="Label number within a session (gaps ≥ 30 min start a new one)"),
+            "snr": stats.snr_recall_figure(known["snr_recall"]),
         },
         "n_events": len(events),
         "fit": fit, "reliability_rows": selectors.reliability_for(user=user, fit=fit),
         "anchoring_overall": stats.anchoring(anchoring_rows), "blind_mode": settings.VETTING_BLIND_MODE,
-        "known_rows": known_rows, "n_known": len(known), "snr_recall": stats.recall_by_snr(snr_rows),
+        "known_rows": [{"name": r["username"], "score": r["score"]} for r in known["vetters"]],
+        "n_known": known["n_known"], "n_injected": known["n_injected"], "snr_recall": known["snr_recall"],
         "known_share": settings.VETTING_KNOWN_ANSWER_SHARE,
         "min_seconds_per_label": stats.MIN_SECONDS_PER_LABEL,
     }

@@ -1,5 +1,7 @@
-"""``manage.py recompute_products [--ids ID ...] [--chunk N]``: rebuild stored features, views and
-plot payloads from the stored light curves (after a vetting metric was added or changed)."""
+"""``manage.py recompute_products [--ids ID ...] [--chunk N] [--flags-only]``: rebuild stored
+features, views and plot payloads from the stored light curves (after a vetting metric was added
+or changed); with ``--flags-only``, only refill the stored failed-flag masks from the stored
+features (fast: no light curve is read; after a flag changed, or on a database older than the mask)."""
 from __future__ import annotations
 
 import time
@@ -7,6 +9,7 @@ import time
 from django.core.management import BaseCommand, CommandError
 
 from vetting.candidates import services
+from vetting.candidates.features import FILL_CHUNK_SIZE
 from vetting.candidates.recompute import CHUNK_SIZE
 
 
@@ -43,13 +46,20 @@ class Command(BaseCommand):
     def add_arguments(self, parser):
         parser.add_argument("--ids", type=int, nargs="+", default=None, metavar="ID",
                             help="candidate ids (database pks); default: every candidate")
-        parser.add_argument("--chunk", type=int, default=CHUNK_SIZE,
-                            help=f"candidates per chunk (default {CHUNK_SIZE})")
+        parser.add_argument("--chunk", type=int, default=None,
+                            help=f"candidates per chunk (default {CHUNK_SIZE}; {FILL_CHUNK_SIZE} with --flags-only)")
+        parser.add_argument("--flags-only", action="store_true",
+                            help="only recompute the stored failed-flag masks from the stored features")
 
     def handle(self, *args, **opts):
-        if opts["chunk"] < 1:
+        if opts["chunk"] is not None and opts["chunk"] < 1:
             raise CommandError("--chunk must be at least 1")
         progress = ProgressBar(self.stderr, label="recompute_products") if opts["verbosity"] >= 1 else None
+        if opts["flags_only"]:
+            counts = services.failed_flags_recompute(candidate_ids=opts["ids"], chunk_size=opts["chunk"],
+                                                     progress=progress)
+            self.stdout.write("failed flags: " + ", ".join(f"{k} {v}" for k, v in counts.items()))
+            return
         report = services.products_recompute(candidate_ids=opts["ids"], chunk_size=opts["chunk"], progress=progress)
         if opts["verbosity"] >= 2 or report.counts["products_failed"]:
             for warning in report.warnings:
