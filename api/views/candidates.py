@@ -27,7 +27,7 @@ from vetting.candidates.filters import TargetFilter
 from vetting.candidates.models import Candidate, LightCurve, Target
 from vetting.learning import queue_selectors
 from vetting.learning import selectors as learning_selectors
-from vetting.learning.filters import ORDERING_FIELDS, CandidateFilter
+from vetting.learning.filters import ORDERING_FIELDS, CandidateFilter, order_terms
 from vetting.learning.models import Prediction
 from vetting.reviews import selectors as review_selectors
 
@@ -38,11 +38,12 @@ _NULLABLE_ORDERINGS = {"priority", "p_planet", "uncertainty", "snr", "period_day
 
 class CandidateOrdering(StrictOrderingFilter):
     """``?ordering=`` with the public names of :data:`vetting.learning.filters.ORDERING_FIELDS`
-    (``priority`` sorts on the ``queue_priority`` annotation); unknown names are a 400."""
+    (``priority`` sorts on the ``queue_priority`` annotation); unknown names are a 400. Ties are
+    broken as on the queue page (:func:`vetting.learning.filters.order_by`, ending with the id)."""
 
     def get_ordering(self, request, queryset, view):
-        return [f"{'-' if term.startswith('-') else ''}{ORDERING_FIELDS[term.lstrip('-')]}"
-                for term in super().get_ordering(request, queryset, view)]
+        terms = super().get_ordering(request, queryset, view)
+        return order_terms(terms[0]) if len(terms) == 1 else terms
 
 
 @extend_schema_view(

@@ -42,8 +42,9 @@ def test_report_html_uses_the_page_figures_and_the_visibility_rule(client, vette
 def test_no_browser_gives_a_clear_503_and_the_button_says_so(client, vetter, candidate):
     client.force_login(vetter)
     api = client.get(reverse("api:candidate-report", args=[candidate.pk, "pdf"]))
-    assert api.status_code == 503 and api.json()["code"] == "report_unavailable"
-    assert "chromium" in api.json()["detail"]
+    error = api.json()["error"]  # the API's one error shape
+    assert api.status_code == 503 and error["code"] == "report_unavailable"
+    assert "chromium" in error["message"]
     site = client.get(reverse("candidate-report", args=[candidate.pk, "png"]))
     assert site.status_code == 503 and "VETTING_REPORT_BROWSER" in site.json()["detail"]
     page = client.get(reverse("candidate-detail", args=[candidate.pk])).content.decode()

@@ -55,6 +55,18 @@ def order_by(ordering: str) -> tuple[OrderBy | F, ...]:
     return (key, F("id"))
 
 
+def order_terms(ordering: str) -> list[str]:
+    """:func:`order_by` as ``order_by()`` strings (``"-uncertainty"``, ``"id"``) for readers that
+    need field names, such as the API's cursor pagination (its position is the first term). Nulls
+    order as the database puts them; the API leaves nulls of a nullable ordering out."""
+    terms = []
+    for expression in order_by(ordering):
+        descending = getattr(expression, "descending", False)
+        name = getattr(expression, "expression", expression).name
+        terms.append(f"{'-' if descending else ''}{name}")
+    return terms
+
+
 class CandidateFilterForm(forms.Form):
     def clean(self):
         data = super().clean()
