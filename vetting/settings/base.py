@@ -268,7 +268,8 @@ SPECTACULAR_SETTINGS = {
         "DisputeStatusEnum": "vetting.reviews.models.Dispute.Status",
         "ClassifierVersionStatusEnum": "vetting.learning.models.ClassifierVersion.Status",
         "JobStateEnum": "vetting.candidates.models.ImportJob.State",  # = TrainingRun.State values
-        "ImportJobKindEnum": "vetting.candidates.models.ImportJob.Kind",
+        "ImportJobKindEnum": "vetting.candidates.models.ImportJob.Kind",  # what an upload may be
+        "ImportJobAnyKindEnum": "vetting.candidates.models.ImportJob.KIND_CHOICES",  # + products jobs
         "LightCurveKindEnum": "vetting.candidates.models.LightCurve.Kind",
     },
 }
