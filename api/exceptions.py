@@ -101,9 +101,12 @@ def _fields(detail) -> dict:
 
 
 def _code(exc: exceptions.APIException) -> str:
+    """``invalid`` for validation errors; else the code the exception was raised with
+    (``APIException(detail, code)``), which DRF defaults to the class's ``default_code``."""
     if isinstance(exc, exceptions.ValidationError):
         return "invalid"
-    return getattr(exc, "default_code", None) or "error"
+    given = getattr(exc.detail, "code", None) if isinstance(exc.detail, exceptions.ErrorDetail) else None
+    return given or getattr(exc, "default_code", None) or "error"
 
 
 def error_body(code: str, message: str, fields: dict | None = None) -> dict:

@@ -71,5 +71,5 @@ class CandidateReportView(APIView):
             return reports.report_download(request, pk, fmt)
         except reports.ReportProblem as problem:  # in the API's one error shape
             error = APIException(problem.body["detail"], problem.body["code"])
-            error.status_code, error.default_code = problem.status, problem.body["code"]
+            error.status_code = problem.status
             raise error from None
