@@ -27,6 +27,7 @@ from pathlib import Path
 
 from django.conf import settings
 from django.core.cache import cache
+from django.http import HttpResponse
 
 logger = logging.getLogger(__name__)
 
@@ -152,8 +153,6 @@ def report_download(request, pk: int, fmt: str):
     Http404
         Unknown candidate.
     """
-    from django.http import HttpResponse
-
     if fmt not in FORMATS:
         raise ReportProblem(404, "not_found", f"Unknown report format {fmt!r}; use pdf or png.")
     problem = unavailable()
