@@ -7,7 +7,8 @@ the public formats (Astronet-Triage directories, NASA Exoplanet Archive tables) 
 :mod:`classifier.loaders`.
 
 Columns, in order: scalars (:data:`DEFAULT_SCALAR_NAMES`: catalog values named like the site's
-model fields, then the light-curve vetting metrics ``lc_*`` of :mod:`classifier.features`),
+model fields, the light-curve vetting metrics ``lc_*`` of :mod:`classifier.features`, the flags
+``flag_*``, then the catalog-table features ``tbl_*`` of :mod:`classifier.table_features`),
 derived scalars, summary features of the views, the global view averaged over
 :data:`GLOBAL_DOWNSAMPLE` bins and the local view. Models store the scalar names they were
 trained with; names used before a rename (:data:`RENAMED_SCALARS`) are still understood.
@@ -31,6 +32,7 @@ from classifier.flags import FLAG_NAMES
 from classifier.flags import INPUT_NAMES as FLAG_INPUT_NAMES
 from classifier.flags import evaluate as evaluate_flags
 from classifier.lightcurves import GLOBAL_VIEW_BINS, LOCAL_VIEW_BINS
+from classifier.table_features import TABLE_FEATURE_NAMES
 
 #: Global views are averaged over this many adjacent bins before entering the design matrix:
 #: trees gain nothing from 201 highly correlated pixels and fits get ~3x cheaper.
@@ -68,9 +70,19 @@ LIGHTCURVE_SCALAR_NAMES: tuple[str, ...] = tuple(
 #: caller never passes them; models trained before they existed do not ask for them.
 FLAG_SCALAR_NAMES: tuple[str, ...] = tuple(f"flag_{name}" for name in FLAG_NAMES)
 
+#: What a candidate's neighbours in its catalog table say about it (multiplicity, sibling period
+#: ratios, ephemeris matches with other stars, instrumental periods;
+#: :data:`classifier.table_features.TABLE_FEATURE_NAMES`), computed over a whole archive table by
+#: :func:`classifier.table_features.archive_table_features`: by :mod:`classifier.loaders` for
+#: ``python -m classifier`` and by the site's catalog import (kept in ``Candidate.catalog_features``).
+#: NaN for candidates that come from no catalog table (views bundles, demo, simulated).
+TABLE_SCALAR_NAMES: tuple[str, ...] = TABLE_FEATURE_NAMES
+
 #: Scalar features in their fixed order: catalog values, then light-curve metrics (NaN for a
-#: candidate without a light curve), then the vetting flags.
-DEFAULT_SCALAR_NAMES: tuple[str, ...] = CATALOG_SCALAR_NAMES + LIGHTCURVE_SCALAR_NAMES + FLAG_SCALAR_NAMES
+#: candidate without a light curve), then the vetting flags, then the catalog-table features
+#: (last, so the archive-table matrices keep the column order they were benchmarked with).
+DEFAULT_SCALAR_NAMES: tuple[str, ...] = (
+    CATALOG_SCALAR_NAMES + LIGHTCURVE_SCALAR_NAMES + FLAG_SCALAR_NAMES + TABLE_SCALAR_NAMES)
 
 #: Scalar names of models trained before they were aligned with the model fields -> today's
 #: name. A stored model asking for an old name gets the same quantity under it.

@@ -31,7 +31,6 @@ import pandas as pd
 
 from classifier import catalogs, dispositions
 from classifier.dataset import (
-    DEFAULT_SCALAR_NAMES,
     GLOBAL_VIEW_BINS,
     LIGHTCURVE_SCALAR_NAMES,
     LOCAL_VIEW_BINS,
@@ -39,7 +38,7 @@ from classifier.dataset import (
     Dataset,
     design_matrix,
 )
-from classifier.table_features import TABLE_FEATURE_NAMES, archive_table_features
+from classifier.table_features import archive_table_features
 from classifier.vocabulary import ASTRONET_TO_CLASS, validate_class
 
 #: Sub-folder of an Astronet-layout directory holding ``<candidate_id>.npz`` light curves.
@@ -225,12 +224,6 @@ _ID_COLUMNS = {"koi": ["kepid", "kepoi_name"], "dr24_tce": ["kepid", "tce_plnt_n
                "dr25_tce": ["kepid", "tce_plnt_num"], "toi": ["toi", "tid"]}
 
 
-#: Scalar columns of an archive table's design matrix: the site's scalars, then the table-level
-#: features of :mod:`classifier.table_features`.
-ARCHIVE_SCALAR_NAMES: tuple[str, ...] = tuple(DEFAULT_SCALAR_NAMES) + tuple(
-    n for n in TABLE_FEATURE_NAMES if n not in DEFAULT_SCALAR_NAMES)
-
-
 def _archive_ids(table: pd.DataFrame, fmt: str) -> np.ndarray:
     if fmt == "koi":
         return table["kepoi_name"].astype(str).to_numpy()
@@ -274,8 +267,8 @@ def load_archive_table(path: str | Path, *, context: tuple[str | Path, ...] = ()
     its false-positive flags, TOI ``tfopwg_disp``, mapped by :mod:`classifier.dispositions`
     (unlabeled rows are None; DR25 has no label column). Groups are the star ids (``kepid`` /
     ``tid``). Views and light curves are absent, so their columns are NaN. The table-level
-    features (:data:`ARCHIVE_SCALAR_NAMES`) are computed over the whole table plus the ``context``
-    tables (see :func:`table_level_columns`).
+    features (the ``tbl_*`` columns, :data:`classifier.dataset.TABLE_SCALAR_NAMES`) are computed
+    over the whole table plus the ``context`` tables (see :func:`table_level_columns`).
     """
     table, fmt = _read_checked(path)
     ids = _archive_ids(table, fmt)
@@ -290,7 +283,7 @@ def load_archive_table(path: str | Path, *, context: tuple[str | Path, ...] = ()
         CandidateRecord(ids[i], groups[i], scalars={k: v[i] for k, v in columns.items()})
         for i in range(len(table))
     ]
-    X, names = design_matrix(records, scalar_names=ARCHIVE_SCALAR_NAMES)
+    X, names = design_matrix(records)
     y = _archive_labels(table, fmt)
     return Dataset(ids.astype(object), X, names, y, groups)
 
@@ -325,5 +318,5 @@ def load_any(path: str | Path, *, context: tuple[str | Path, ...] = ()) -> Datas
     raise FileNotFoundError(f"{path} is neither an Astronet-layout directory nor a CSV file")
 
 
-__all__ = ["ARCHIVE_SCALAR_NAMES", "LIGHTCURVE_FOLDER", "table_level_columns", "detect_archive_format", "load_any",
+__all__ = ["LIGHTCURVE_FOLDER", "table_level_columns", "detect_archive_format", "load_any",
            "load_archive_table", "load_astronet_dir", "read_archive_csv"]

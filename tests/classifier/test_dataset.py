@@ -151,12 +151,20 @@ def test_models_trained_with_old_scalar_names_get_the_same_columns():
 
 
 def test_scalar_names_follow_the_model_fields_and_the_metrics():
-    from classifier.dataset import CATALOG_SCALAR_NAMES, FLAG_SCALAR_NAMES, LIGHTCURVE_SCALAR_NAMES
+    from classifier.dataset import (
+        CATALOG_SCALAR_NAMES,
+        FLAG_SCALAR_NAMES,
+        LIGHTCURVE_SCALAR_NAMES,
+        TABLE_SCALAR_NAMES,
+    )
     from classifier.features import FEATURE_NAMES, PASS_THROUGH_NAMES
     from classifier.flags import FLAG_NAMES
+    from classifier.table_features import TABLE_FEATURE_NAMES
 
     assert {"teff_k", "logg_cgs", "radius_rsun", "mass_msun", "planet_radius_rearth"} <= set(CATALOG_SCALAR_NAMES)
-    assert DEFAULT_SCALAR_NAMES == CATALOG_SCALAR_NAMES + LIGHTCURVE_SCALAR_NAMES + FLAG_SCALAR_NAMES
+    assert DEFAULT_SCALAR_NAMES == (
+        CATALOG_SCALAR_NAMES + LIGHTCURVE_SCALAR_NAMES + FLAG_SCALAR_NAMES + TABLE_SCALAR_NAMES)
+    assert TABLE_SCALAR_NAMES == TABLE_FEATURE_NAMES
     assert FLAG_SCALAR_NAMES == tuple(f"flag_{n}" for n in FLAG_NAMES)
     assert [n[3:] for n in LIGHTCURVE_SCALAR_NAMES] == [n for n in FEATURE_NAMES if n not in PASS_THROUGH_NAMES]
     assert PASS_THROUGH_NAMES <= set(FEATURE_NAMES)

@@ -5,7 +5,8 @@ import numpy as np
 import pandas as pd
 import pytest
 
-from classifier.loaders import ARCHIVE_SCALAR_NAMES, load_archive_table
+from classifier.dataset import DEFAULT_SCALAR_NAMES
+from classifier.loaders import load_archive_table
 from classifier.table_features import (
     TABLE_FEATURE_NAMES,
     archive_table_features,
@@ -94,7 +95,7 @@ def test_archive_tables_get_the_columns(tmp_path):
     path = tmp_path / "koi.csv"
     path.write_text("# KOI\n" + koi.to_csv(index=False))
     ds = load_archive_table(path)
-    assert ds.feature_names[:len(ARCHIVE_SCALAR_NAMES)] == list(ARCHIVE_SCALAR_NAMES)
+    assert ds.feature_names[:len(DEFAULT_SCALAR_NAMES)] == list(DEFAULT_SCALAR_NAMES)  # the site's columns
     col = ds.feature_names.index("tbl_n_on_star")
     np.testing.assert_array_equal(ds.X[:, col], [2, 2, 1])
     assert list(ds.y) == ["PC", None, None]  # CANDIDATE unlabeled; FP without a flag: kind unknown

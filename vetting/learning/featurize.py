@@ -6,7 +6,11 @@ float32 matrix (about 100k x 200 x 4 bytes = 80 MB) plus one chunk of Python obj
 
 Scalar columns are named like the model fields and ``Candidate.features`` keys (the light-curve
 metrics as ``lc_<key>``), the same names ``python -m classifier`` uses
-(:data:`classifier.dataset.DEFAULT_SCALAR_NAMES`). A stored model may ask for names used before
+(:data:`classifier.dataset.DEFAULT_SCALAR_NAMES`). The catalog-table features ``tbl_*``
+(:mod:`classifier.table_features`) are read from ``Candidate.catalog_features``, where the catalog
+import stored them after computing them over the whole imported table; candidates from no
+catalog table (views bundles, demo, simulated) have none, so those columns are NaN and the
+models' own missing-value handling applies. A stored model may ask for names used before
 a rename (:data:`classifier.dataset.RENAMED_SCALARS`) and gets the same columns under them; a
 name the site cannot provide is an error, never a silent NaN column.
 """
@@ -23,6 +27,7 @@ from classifier.dataset import (
     GLOBAL_VIEW_BINS,
     LIGHTCURVE_SCALAR_NAMES,
     LOCAL_VIEW_BINS,
+    TABLE_SCALAR_NAMES,
     as_float,
     canonical_scalar_name,
     design_matrix_from_arrays,
@@ -86,6 +91,9 @@ def _scalars(row: tuple) -> dict[str, float | None]:
     })
     for name in LIGHTCURVE_SCALAR_NAMES:
         scalars[name] = as_float(features.get(name[3:]))
+    # Table-level features: stored under their own name by the catalog import.
+    for name in TABLE_SCALAR_NAMES:
+        scalars[name] = as_float(catalog.get(name))
     return scalars
 
 
