@@ -10,7 +10,7 @@ import pytest
 from classifier.dataset import TABLE_SCALAR_NAMES
 from classifier.loaders import load_archive_table
 from classifier.table_features import archive_table_features
-from tests.candidates.conftest import DR24, write_slice
+from tests.candidates.conftest import DR24, KOI, TOI, write_slice
 from vetting.candidates import services
 from vetting.candidates.models import Candidate
 from vetting.learning.featurize import build_matrix
@@ -88,21 +88,29 @@ def test_reimporting_the_table_changes_nothing(koi_csv):
     np.testing.assert_array_equal(after.X, before.X)  # NaN == NaN here
 
 
-def test_site_matrix_matches_the_command_line_loader_on_real_dr24_rows(shared_data, tmp_path):
-    """The same table-level columns whether a DR24 slice is imported into the site or loaded by
-    ``python -m classifier`` (both call classifier.table_features over the whole file)."""
-    path = write_slice(shared_data / DR24, tmp_path / "dr24_slice.csv", 300)
+def _site_id(relative: str, loader_id: str) -> str:
+    """The site's catalog_id of a row id of classifier.loaders."""
+    if relative == DR24:
+        kepid, number = map(int, loader_id.split("-"))
+        return f"TCE {kepid}-{number:02d}"
+    return f"TOI-{float(loader_id):.2f}" if relative == TOI else loader_id
+
+
+@pytest.mark.parametrize("relative", [KOI, DR24, TOI])
+def test_site_matrix_matches_the_command_line_loader_on_real_rows(shared_data, tmp_path, relative):
+    """The same table-level columns whether a slice of a real table is imported into the site or
+    loaded by ``python -m classifier`` (both call classifier.table_features over the whole file)."""
+    path = write_slice(shared_data / relative, tmp_path / "slice.csv", 300)
     assert services.import_catalog_file(path=path).ok
     rows = _rows(build_matrix())
     ds = load_archive_table(path)
     cols = [ds.feature_names.index(name) for name in TABLE_SCALAR_NAMES]
     multi = 0
     for i, cid in enumerate(ds.candidate_ids):
-        kepid, number = map(int, str(cid).split("-"))
-        site = rows[f"TCE {kepid}-{number:02d}"]
+        site = rows[_site_id(relative, str(cid))]
         np.testing.assert_allclose([site[n] for n in TABLE_SCALAR_NAMES], ds.X[i, cols], rtol=1e-6, equal_nan=True)
         multi += site["tbl_n_on_star"] > 1
-    assert multi > 0  # the slice holds multi-TCE stars
+    assert multi > 0  # the slice holds multi-candidate stars
 
 
 def test_a_base_model_from_a_dr24_table_uses_the_table_columns_and_scores_imported_rows(
