@@ -13,6 +13,11 @@
     if (s && s.isInputPending && s.isInputPending()) { setTimeout(function () { afterInput(fn); }, 0); return; }
     fn();
   }
+  // Run fn in a task after the next frame is painted (requestAnimationFrame runs just before it).
+  function afterFrame(fn) {
+    if (!window.requestAnimationFrame || document.hidden) { setTimeout(fn, 0); return; }
+    window.requestAnimationFrame(function () { setTimeout(fn, 0); });
+  }
   function layoutFor(el, fig) {
     var layout = Object.assign({}, fig.layout || {});
     // Python-side template names mean nothing to plotly.js; use its plain defaults.
@@ -61,7 +66,9 @@
         return;
       }
       plot(el);
-      setTimeout(function () { afterInput(next); }, 0);
+      // Let the browser paint before the next figure: a key pressed meanwhile shows its
+      // effect (the class chosen) in that frame, not after every figure of the first screen.
+      afterFrame(function () { afterInput(next); });
     }
     next();
   }
@@ -72,12 +79,12 @@
   function start() {
     if (window.Plotly || !bundle) { draw(); return; }
     var idle = window.requestIdleCallback || function (f) { return setTimeout(f, 0); };
-    idle(function () { afterInput(function () {
+    idle(function () { afterFrame(function () { afterInput(function () {
       var script = document.createElement("script");
       script.src = bundle;
-      script.onload = draw;
+      script.onload = function () { afterFrame(draw); };
       document.head.appendChild(script);
-    }); }, {timeout: 200});
+    }); }); }, {timeout: 200});
   }
   if (document.readyState === "loading") document.addEventListener("DOMContentLoaded", start); else start();
 })();
