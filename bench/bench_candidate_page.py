@@ -22,9 +22,9 @@ What it does
 3. For each variant, ``--loads`` page loads (default 20, one per candidate) each in a NEW browser
    context (empty cache), after one unmeasured warm-up load: from navigation start it presses
    ``1`` every few milliseconds until the first class is shown selected (the page's keyboard
-   handler ran and the next frame was painted, timed by the page's own clock): "accepts a label". Also the time until the figures of
-   the first screen (1280 x 900) are drawn, the bytes transferred and the plotly bundle's
-   encoding and cache header.
+   handler ran and the next frame was painted, timed by the page's own clock): "accepts a
+   label". Also the time until the figures of the first screen (1280 x 900) are drawn, the
+   bytes transferred and the plotly bundle's encoding and cache header.
 
 Prints p50/p95/max per variant and PASS/FAIL for the target: p95 of "accepts a label" < 1000 ms
 for the production variant. The machine's load average is printed with the figures (other
@@ -224,6 +224,17 @@ def load_once(browser, base: str, session_key: str, pk: int) -> dict:
         context.close()
 
 
+def print_timelines(name: str, runs: list[dict]) -> None:
+    """Each load's timeline in ms since navigation start (``--trace``): where the time went."""
+    for r in runs:
+        t = r["timeline"]
+        tasks = ", ".join(f"{a:.0f}+{d:.0f}" for a, d in t["long"] if a < r["drawn"])
+        files = ", ".join(f"{n} {a:.0f}-{b:.0f}" for n, a, b in t["resources"] if a < t["dcl"])
+        print(f"    {name}: response {t['response']:.0f}, DOM interactive {t['domInteractive']:.0f}, "
+              f"keys ready {t['vetReady']:.0f}, DOMContentLoaded {t['dcl']:.0f}, accepted {r['accepted']:.0f}, "
+              f"drawn {r['drawn']:.0f}; long tasks {tasks}; files {files}")
+
+
 def headers_of(url: str) -> str:
     """Content-Encoding and Cache-Control of a static file as a browser asking for gzip gets them."""
     import urllib.request
@@ -289,13 +300,7 @@ def main() -> int:
                         proc.terminate()
                         proc.wait(timeout=20)
                     if args.trace:
-                        for r in runs:
-                            t = r["timeline"]
-                            tasks = ", ".join(f"{a:.0f}+{d:.0f}" for a, d in t["long"] if a < r["drawn"])
-                            files = ", ".join(f"{n} {a:.0f}-{b:.0f}" for n, a, b in t["resources"] if a < t["dcl"])
-                            print(f"    {name}: response {t['response']:.0f}, DOM interactive {t['domInteractive']:.0f}, "
-                                  f"keys ready {t['vetReady']:.0f}, DOMContentLoaded {t['dcl']:.0f}, "
-                                  f"accepted {r['accepted']:.0f}, drawn {r['drawn']:.0f}; long tasks {tasks}; files {files}")
+                        print_timelines(name, runs)
                     acc = [r["accepted"] for r in runs]
                     drawn = [r["drawn"] for r in runs]
                     results[name] = percentile(acc, 95)
