@@ -5,6 +5,10 @@
 PYTHON ?= python3
 VENV   ?= .venv
 PY     := $(VENV)/bin/python
+# One pytest process per core (at most 4), a test file's tests together in one process (they
+# share module fixtures); each process has its own test database, broker prefix and media folder
+# (vetting/settings/test.py). XDIST= runs the suite in one process.
+XDIST  ?= -n auto --maxprocesses 4 --dist loadfile
 STAMP  := $(VENV)/.installed-$(shell cat requirements.txt requirements-dev.txt constraints.txt 2>/dev/null | sha1sum | cut -c1-12)
 
 .PHONY: run test test-fast lint docs bench venv migrate check-docker clean
@@ -29,11 +33,11 @@ docs: $(STAMP)
 
 test: lint docs
 	bash .ci/ensure-services
-	$(PY) -m pytest $(PYTEST_ARGS)
+	$(PY) -m pytest $(XDIST) $(PYTEST_ARGS)
 
 test-fast: lint
 	VETTING_NO_BROWSER=1 bash .ci/ensure-services
-	$(PY) -m pytest -m "not browser and not worker and not slow" $(PYTEST_ARGS)
+	$(PY) -m pytest -m "not browser and not worker and not slow" $(XDIST) $(PYTEST_ARGS)
 
 bench: $(STAMP)
 	bash .ci/ensure-services

@@ -224,3 +224,17 @@ def django_db_setup(django_db_setup, django_db_blocker):
                     "SELECT pg_terminate_backend(pid) FROM pg_stat_activity "
                     "WHERE datname = current_database() AND pid <> pg_backend_pid()"
                 )
+
+
+def pytest_sessionfinish(session, exitstatus):
+    """Remove this session's media folder (``var/test-media/<session>``, test settings): every
+    session and xdist process writes its own, so nothing of it is wanted afterwards."""
+    import shutil
+
+    from django.conf import settings
+
+    if not settings.configured:
+        return
+    media = Path(settings.MEDIA_ROOT)
+    if media.parent.name == "test-media":
+        shutil.rmtree(media, ignore_errors=True)

@@ -22,13 +22,13 @@ REST_FRAMEWORK = {
 # A Redis database of its own, so the suite never touches a development queue.
 REDIS_URL = os.environ.get("TEST_REDIS_URL", "redis://127.0.0.1:6379/9")
 CELERY_BROKER_URL = CELERY_RESULT_BACKEND = REDIS_URL
-MEDIA_ROOT = VAR_DIR / "test-media"
-VETTING_ARTIFACT_DIR = MEDIA_ROOT / "models"
-
-# Several test sessions may run at once on one machine (developers, CI): each gets its own
-# test database and its own broker key prefix; a worker subprocess inherits both via the env.
-_SESSION = os.environ.setdefault("VETTING_TEST_SESSION", f"s{os.getpid()}")
+# Several test sessions may run at once on one machine (developers, CI, and the suite's own
+# pytest-xdist processes gw0, gw1, ...): each gets its own test database, broker key prefix and
+# media folder; a worker subprocess inherits all three via the env.
+_SESSION = os.environ.setdefault("VETTING_TEST_SESSION", f"s{os.getpid()}") + os.environ.get("PYTEST_XDIST_WORKER", "")
 DATABASES["default"]["TEST"] = {"NAME": f"test_vetting_{_SESSION}"}
+MEDIA_ROOT = VAR_DIR / "test-media" / _SESSION
+VETTING_ARTIFACT_DIR = MEDIA_ROOT / "models"
 CELERY_BROKER_TRANSPORT_OPTIONS = {
     "visibility_timeout": 3600, "socket_connect_timeout": 2, "socket_timeout": 5,
     "global_keyprefix": f"{_SESSION}:",
