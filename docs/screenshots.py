@@ -4,7 +4,8 @@ Starts the demo site (``manage.py rundemo``: bundled Redis, Celery worker and be
 small demo (``VETTING_DEMO_SIZE``, default 100 here) in a throwaway ``VETTING_VAR_DIR``, waits for
 the worker's first model, logs in as the demo users (``vetting/core/demo_users.py``) in headless
 Debian Chromium through Playwright, and writes PNGs (1280 x 900 viewport) into ``docs/img/``:
-the queue, a planet's and an eclipsing binary's candidate page and the latter's flags, the team
+the queue, a planet's, an eclipsing binary's (and an eccentric one's) and a blended eclipsing
+binary's candidate page, the latter's pixel-level evidence and the EB's flags, the team
 page, the learning curves, the adjudication queue (after opening a dispute through the
 candidate page's form) and the admin's dispute list.
 
@@ -86,6 +87,14 @@ def _candidate_id(db: Path, truth: str, *, unlabeled_by: str, min_period_days: f
     return rows[0][0]
 
 
+def _eccentric_eb(db: Path) -> int | None:
+    """An EB whose strongest secondary eclipse is far from phase 0.5 (an eccentric orbit), if any."""
+    rows = _query(db, "SELECT id FROM candidates_candidate WHERE simulated_truth = 'EB' "
+                      "AND ABS(json_extract(features, '$.secondary_best_phase') - 0.5) > 0.05 "
+                      "AND json_extract(features, '$.secondary_best_sigma') > 7 ORDER BY id LIMIT 1")
+    return rows[0][0] if rows else None
+
+
 def _disputable(db: Path, username: str) -> tuple[int, str]:
     """``(candidate id, class)`` of a candidate whose active-model prediction differs from
     ``username``'s current label (the class), so the dispute opened on it reads as a real one."""
@@ -148,6 +157,8 @@ def take(base: str, db: Path, out_dir: Path) -> None:
     # queue has work and these pages show the state before a label.
     planet = _candidate_id(db, "PC", unlabeled_by="vetter2")
     binary = _candidate_id(db, "EB", unlabeled_by="vetter2", min_period_days=1.0)
+    eccentric = _eccentric_eb(db)
+    blended = _candidate_id(db, "BEB", unlabeled_by="vetter2")
     with sync_playwright() as p:
         browser = p.chromium.launch(executable_path=CHROMIUM, args=CHROMIUM_ARGS)
         try:
@@ -157,6 +168,16 @@ def take(base: str, db: Path, out_dir: Path) -> None:
             _shoot(page, base, "/candidates/", out_dir / "queue.png")
             _shoot(page, base, f"/candidates/{planet}/", out_dir / "candidate-planet.png")
             _shoot(page, base, f"/candidates/{binary}/", out_dir / "candidate-eb.png")
+            if eccentric is not None:
+                _shoot(page, base, f"/candidates/{eccentric}/", out_dir / "candidate-eccentric-eb.png")
+            _shoot(page, base, f"/candidates/{blended}/", out_dir / "candidate-beb.png")
+            page.goto(f"{base}/candidates/{blended}/#pixels")
+            page.wait_for_timeout(1500)
+            pixels = out_dir / "candidate-beb-pixels.png"
+            page.locator("#pixels").screenshot(path=str(pixels))
+            _shrink(pixels)
+            print(f"  {pixels.name}: {pixels.stat().st_size / 1000:.0f} kB")
+            page.goto(f"{base}/candidates/{binary}/")
             flags = out_dir / "candidate-flags.png"
             page.locator("section[aria-labelledby=metrics-h]").screenshot(path=str(flags))
             _shrink(flags)

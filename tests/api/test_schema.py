@@ -2,8 +2,6 @@
 checked by ``schemathesis run --checks all`` against a live server for each role."""
 from __future__ import annotations
 
-from pathlib import Path
-
 import pytest
 from django.core.management import call_command
 
@@ -49,71 +47,15 @@ def test_docs_page_serves_swagger_ui_locally(anon_client):
     assert schema.status_code == 200 and schema.json()["info"]["title"] == "Transit vetting API"
 
 
-# --- schemathesis run --checks all, as a client would run it, for each role ------------------------
-
-#: Random test cases per operation in the fuzzing phase; the coverage phase (boundaries, every
-#: documented constraint violated, wrong types, missing parameters, unsupported methods) is
-#: systematic whatever this is.
-CLI_MAX_EXAMPLES = 5
-
-
-def _cli_world(make_candidate, make_version, predict, add_lightcurve, vetter, curator):
-    """Rows for every endpoint to find: candidates with predictions and a light curve, labels of
-    both users, disputes (of a label, of the model, resolved), a training run and an import job."""
-    from vetting.candidates.models import ImportJob
-    from vetting.learning.models import TrainingRun
-    from vetting.reviews.services import dispute_open, dispute_resolve, label_create
-
-    version = make_version("v1", active=True)
-    candidates = [make_candidate() for _ in range(4)]
-    for i, cand in enumerate(candidates):
-        predict(cand, version, 0.2 * (i + 1), uncertainty=0.1 * (i + 1))
-    add_lightcurve(candidates[0], n=500)
-    label = label_create(candidate=candidates[0], vetter=vetter, label_class="PC", note="=1+1")
-    label_create(candidate=candidates[0], vetter=curator, label_class="EB")
-    dispute_open(candidate=candidates[0], opened_by=curator, reason="odd/even", label=label)
-    resolved = dispute_open(candidate=candidates[1], opened_by=vetter, reason="EB?", model_version="v1")
-    dispute_resolve(dispute=resolved, curator=curator, resolved_class="EB")
-    TrainingRun.objects.create(state="finished", trigger="manual", progress=1.0)
-    ImportJob.objects.create(kind="catalog", state="finished", upload="imports/x.csv", options={})
-
+# --- schemathesis run --checks all, as a client would run it (tests/api/schemathesis_run.py) ------
 
 @pytest.mark.slow
-def test_schemathesis_all_checks_pass_for_vetter_and_curator(live_server, make_candidate, make_version, predict,
-                                                            add_lightcurve, vetter, curator, settings,
-                                                            monkeypatch):
-    """``schemathesis run --checks all`` against the live schema, as an outside tester runs it
-    (from the repository, so ``schemathesis.toml`` applies), once with a vetter's token and once
-    with a curator's, side by side: zero failures. That is: no 5xx, every status, content type
-    and body as documented, schema-valid input accepted, schema-violating input refused,
-    authentication not ignored, unsupported methods answered 405."""
-    import subprocess
-    import sys
+@pytest.mark.timeout(960)
+def test_schemathesis_all_checks_pass_for_a_vetter(live_server, make_candidate, make_version, predict,
+                                                   add_lightcurve, vetter, curator, settings, monkeypatch):
+    """Zero schemathesis failures with a vetter's token (the curator's run:
+    tests/api/test_schema_curator.py)."""
+    from tests.api.schemathesis_run import assert_schemathesis_passes, cli_world
 
-    from rest_framework.authtoken.models import Token
-
-    from tests.conftest import REPO_ROOT
-
-    _cli_world(make_candidate, make_version, predict, add_lightcurve, vetter, curator)
-    # Reports: everything but the print itself (Chromium takes seconds per case; the real print
-    # is tested in tests/web/test_report.py). The live server runs in this process.
-    from vetting.core import reports
-
-    settings.VETTING_REPORT_BROWSER = sys.executable  # any executable: "a browser is installed"
-    monkeypatch.setattr(reports, "print_html", lambda html, fmt: b"%PDF-1.4 stand-in" if fmt == "pdf"
-                        else b"\x89PNG stand-in")
-    runs = {}
-    for role, user in (("vetter", vetter), ("curator", curator)):
-        token = Token.objects.get_or_create(user=user)[0].key
-        command = [
-            str(Path(sys.executable).parent / "schemathesis"), "run", f"{live_server.url}/api/schema/?format=json",
-            "--checks", "all", "-H", f"Authorization: Token {token}", "--max-examples", str(CLI_MAX_EXAMPLES),
-            "--seed", "20261127", "--workers", "1", "--no-color", "--phases", "examples,coverage,fuzzing",
-            "--generation-database", "none", "--wait-for-schema", "60", "--request-timeout", "30",
-        ]
-        runs[role] = subprocess.Popen(command, cwd=REPO_ROOT, stdout=subprocess.PIPE, stderr=subprocess.STDOUT,
-                                      text=True)
-    reports = {role: run.communicate(timeout=600)[0] for role, run in runs.items()}
-    for role, run in runs.items():
-        assert run.returncode == 0, f"{role}:\n{reports[role][-20000:]}"
-        assert "failure" not in reports[role].splitlines()[-1], reports[role][-3000:]
+    cli_world(make_candidate, make_version, predict, add_lightcurve, vetter, curator)
+    assert_schemathesis_passes(live_server, vetter, settings, monkeypatch)
