@@ -1,12 +1,13 @@
-"""Benchmark: calibration at small label sets, the old combination choice against the new one.
+"""Benchmark: calibration at small label sets, the old calibration choice against the new one.
 
 The ensemble's calibration is its second level (:mod:`classifier.training`): one calibrator per
-model family on out-of-fold probabilities (a multinomial sigmoid below 40 labels per class), then
-a combination of the calibrated families chosen by out-of-fold log loss
-(:mod:`classifier.combination`). **old**: chosen among the average, the tempered average and
-stacking; **new** (the site's ``combine="auto"``): the same plus ``shrunk``, the tempered average
-shrunk towards the class frequencies, which caps confident mistakes at small label sets. Which
-one each fit uses is decided inside its own labels by cross-validation, never on held-out rows.
+model family on out-of-fold probabilities, then a combination of the calibrated families chosen
+by out-of-fold log loss (:mod:`classifier.combination`: mean, tempered, stack, shrunk). **old**
+(``calibration="by_count"``): each family's calibrator is a multinomial sigmoid below 40 labels
+per class, else isotonic. **new** (the site's ``calibration="auto"``): the calibrator is chosen by
+cross-validation, jointly with the combination, among that one, one temperature per family and
+per-class scale and bias per family (:mod:`classifier.calibration`). Which map and combination
+each fit uses is decided inside its own labels by cross-validation, never on held-out rows.
 
 For 100, 300 and 1,000 labels (``--labels``) and ``--seeds`` random draws, both are fitted
 (fast profile) and scored on held-out rows:
@@ -17,8 +18,8 @@ For 100, 300 and 1,000 labels (``--labels``) and ``--seeds`` random draws, both 
 * TESS: labels drawn from the Astronet-Triage train split, the validation split held out.
 
 Prints per label count the held-out top-label ECE and log loss of old and new, the ECE the
-site reports (out of fold), the combination chosen, and the log loss of the plain average of
-the members. Target (issue 14): ECE <= 0.05 at 300 labels on the demo.
+site reports (out of fold), the calibration/combination chosen, and the log loss of the plain
+average of the members. Target (issue 14): ECE <= 0.05 at 300 labels on the demo.
 
     python bench/bench_calibration.py [--quick] [--seeds 3] [--labels 100,300,1000] [--no-tess]
         [--demo-cache bench-out/demo_matrix.npz]
@@ -35,8 +36,8 @@ from _common import astronet_dir, astronet_splits, bench_parser, django_database
 from classifier.evaluation import classification_metrics
 from classifier.training import VettingEnsemble
 
-#: The combinations each variant chooses from by cross-validation.
-VARIANTS = {"old": ("mean", "tempered", "stack"), "new": "auto"}
+#: The calibration maps each variant chooses from by cross-validation (combinations: all, ``auto``).
+VARIANTS = {"old": "by_count", "new": "auto"}
 
 
 def demo_data(n: int, cache: str | None):
@@ -72,11 +73,12 @@ def compare(name, X, y, g, Xte, yte, label_counts, seeds, n_jobs) -> dict:
     for n in label_counts:
         if n > len(y):
             continue
-        for variant, combine in VARIANTS.items():
+        for variant, calibration in VARIANTS.items():
             ece, ll, oof, avg, chosen = [], [], [], [], []
             for seed in range(seeds):
                 idx = np.random.default_rng(seed).permutation(len(y))[:n]
-                model = VettingEnsemble(profile="fast", random_state=seed, combine=combine, n_jobs=n_jobs)
+                model = VettingEnsemble(profile="fast", random_state=seed, calibration=calibration,
+                                        n_jobs=n_jobs)
                 model.fit(X[idx], y[idx], g[idx])
                 classes = list(model.classes_)
                 keep = np.isin(yte, classes)  # a class absent from the labels cannot be predicted
@@ -87,7 +89,7 @@ def compare(name, X, y, g, Xte, yte, label_counts, seeds, n_jobs) -> dict:
                 ll.append(m["log_loss"])
                 avg.append(a["log_loss"])
                 oof.append(classification_metrics(y[idx], model.oof_proba_, classes)["ece"])
-                chosen.append(model.combine_)
+                chosen.append(f"{model.calibration_method_}/{model.combine_}")
             out[(n, variant)] = float(np.mean(ece))
             print(f"  {n:>6} {variant:<4} {np.mean(ece):12.3f} {np.mean(ll):9.3f} {np.mean(oof):8.3f} "
                   f"{np.mean(avg):12.3f}  {', '.join(chosen)}  (ECE per seed {', '.join(f'{v:.3f}' for v in ece)})",

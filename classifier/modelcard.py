@@ -12,7 +12,8 @@ Record keys (all optional except ``name``): ``name``, ``created_at``, ``origin``
 ``base``), ``status``, ``is_active``, ``decision_reason``, ``artifact`` ``{"file", "sha256"}``,
 ``training_data`` ``{"label_snapshot_hash", "n_labels", "per_class", "per_source", "note"}``,
 ``metrics`` (the stored cross-validated metrics: ``planet_ap``, ..., ``families``,
-``calibration``, ``combine``, ``profile``, ``n_cv_folds``, ``dropped_families``),
+``calibration``, ``calibration_scores``, ``calibration_temperatures``, ``combine``, ``profile``,
+``n_cv_folds``, ``dropped_families``),
 ``comparison`` (``classifier.evaluation.paired_compare`` details), ``hyperparameters``,
 ``thresholds`` (list of ``{"name", "value", "meaning"}``), ``limits`` (extra sentences),
 ``library_versions``, ``code_version``, ``seed``, ``source`` (public data set of a base model),
@@ -114,6 +115,8 @@ def build_card(record: Mapping) -> dict:
         },
         "model": {
             "families": list(metrics.get("families") or []), "calibration": metrics.get("calibration"),
+            "calibration_scores": dict(metrics.get("calibration_scores") or {}),
+            "calibration_temperatures": dict(metrics.get("calibration_temperatures") or {}),
             "combine": metrics.get("combine"), "profile": metrics.get("profile"),
             "n_cv_folds": metrics.get("n_cv_folds"), "n_features": record.get("n_features"),
             "hyperparameters": dict(record.get("hyperparameters") or {}),
@@ -152,6 +155,21 @@ def _table(header: tuple[str, ...], rows: list[tuple]) -> list[str]:
     return lines
 
 
+def _calibration_lines(model: Mapping) -> list[str]:
+    """How the calibration map was chosen (out-of-fold log loss of each map tried) and the
+    temperature of each family's calibrator, when the record has them."""
+    out = []
+    scores = model.get("calibration_scores") or {}
+    if scores:
+        out.append("- Calibration chosen by out-of-fold log loss among: " + ", ".join(
+            f"{c} ({_fmt(s.get('log_loss'))}, with {s.get('combine')})" for c, s in scores.items()))
+    temps = model.get("calibration_temperatures") or {}
+    if temps:
+        out.append("- Family temperatures (> 1: the family was over-confident): "
+                   + ", ".join(f"{n} {_fmt(t, 2)}" for n, t in temps.items()))
+    return out
+
+
 def card_markdown(card: Mapping) -> str:
     """The card as Markdown (GitHub-flavoured tables), for people and for a data deposit."""
     d, t, m, e = card["details"], card["training_data"], card["model"], card["environment"]
@@ -173,6 +191,7 @@ def card_markdown(card: Mapping) -> str:
     out += ["", "## Model", "",
             f"- Families: {', '.join(m['families']) or '—'}; calibration {_fmt(m.get('calibration'))}; "
             f"combination {_fmt(m.get('combine'))}; profile {_fmt(m.get('profile'))}",
+            *_calibration_lines(m),
             f"- Cross-validation folds (grouped by star): {_fmt(m.get('n_cv_folds'))}; "
             f"features: {_fmt(m.get('n_features'))}"]
     if m.get("hyperparameters"):

@@ -11,11 +11,14 @@ How the ensemble is built (:class:`VettingEnsemble`), with a single level of cro
 1. Folds: stratified, grouped by star (no star in both halves).
 2. Each model family (:mod:`classifier.estimators`) is fitted once per fold on the training
    part and predicts the held-out part: out-of-fold (OOF) probabilities of every family.
-3. Second level, fitted on the OOF probabilities: one calibrator per family (isotonic when there
-   are enough labels, else a multinomial sigmoid) and a combination of the calibrated families
-   (:mod:`classifier.combination`: the plain average, the average with one temperature, or
-   stacking), chosen by cross-validation: the lowest out-of-fold log loss among the
-   combinations at least as accurate as the plain average.
+3. Second level, fitted on the OOF probabilities: one calibrator per family and a combination
+   of the calibrated families (:mod:`classifier.combination`: the plain average, the average
+   with one temperature, stacking, ...). Both are chosen by cross-validation: for each
+   calibration map (isotonic when there are enough labels, else a multinomial sigmoid; one
+   temperature per family; per-class scale and bias per family, :mod:`classifier.calibration`)
+   the combination with the lowest out-of-fold log loss among those at least as accurate as the
+   plain average of the calibrated members, then the calibration whose pair has the lowest
+   out-of-fold log loss.
 4. Honest OOF ensemble probabilities (``oof_proba_``) come from cross-fitting step 3 over the
    same folds; :func:`train` reports its metrics from them, so no nested cross-validation is
    needed (the final model's fold models are the ones that produced the OOF predictions).
@@ -40,6 +43,7 @@ from sklearn.linear_model import LogisticRegression
 from sklearn.utils.validation import check_is_fitted
 from threadpoolctl import threadpool_limits
 
+from classifier.calibration import ScalingCalibrator
 from classifier.combination import COMBINATIONS, Combiner, choose_combination
 from classifier.estimators import FAMILY_NAMES, PROFILE_FAMILIES, make_family
 from classifier.evaluation import classification_metrics, grouped_splits
@@ -48,6 +52,12 @@ from classifier.vocabulary import CLASS_CODES, validate_class
 
 #: Isotonic calibration needs enough held-out examples per class; below this, sigmoid.
 MIN_PER_CLASS_FOR_ISOTONIC = 40
+#: Calibration maps ``calibration="auto"`` chooses from by cross-validation. ``by_count`` is the
+#: former rule (isotonic with :data:`MIN_PER_CLASS_FOR_ISOTONIC` labels per class, else sigmoid);
+#: ``temperature`` and ``vector`` (:mod:`classifier.calibration`) were added for small label sets
+#: (bench/bench_calibration.py). Ties go to the earlier one.
+AUTO_CALIBRATIONS = ("by_count", "temperature", "vector")
+CALIBRATIONS = ("by_count", "isotonic", "sigmoid", "temperature", "vector")
 #: Combinations ``combine="auto"`` chooses from by cross-validation (see classifier.combination).
 #: ``shrunk`` (the tempered average shrunk towards the class frequencies) was added for small
 #: label sets (bench/bench_calibration.py); the previous list was mean, tempered, stack.
@@ -117,11 +127,12 @@ class ProbabilityCalibrator(BaseEstimator):
 
     Parameters
     ----------
-    method : {"isotonic", "sigmoid"}
+    method : {"isotonic", "sigmoid", "temperature", "vector"}
         ``isotonic``: one-vs-rest isotonic regression per class, then rows renormalised
         (as :class:`sklearn.calibration.CalibratedClassifierCV` does). ``sigmoid``: a
         multinomial logistic regression on the log-probabilities (2 parameters per class in
-        the binary case, so safe on small label sets).
+        the binary case, ``k * (k + 1)`` with k classes). ``temperature`` (1 parameter) and
+        ``vector`` (a scale and a bias per class): :class:`classifier.calibration.ScalingCalibrator`.
     """
 
     def __init__(self, method: str = "sigmoid"):
@@ -130,7 +141,9 @@ class ProbabilityCalibrator(BaseEstimator):
     def fit(self, P: np.ndarray, y_idx: np.ndarray, n_classes: int):
         self.n_classes_ = n_classes
         present = np.unique(y_idx)
-        if self.method == "isotonic":
+        if self.method in ("temperature", "vector"):
+            self.models_ = ScalingCalibrator(self.method).fit(P, y_idx, n_classes)
+        elif self.method == "isotonic":
             self.models_ = []
             for j in range(n_classes):
                 iso = IsotonicRegression(out_of_bounds="clip", y_min=0.0, y_max=1.0)
@@ -143,6 +156,8 @@ class ProbabilityCalibrator(BaseEstimator):
         return self
 
     def predict_proba(self, P: np.ndarray) -> np.ndarray:
+        if self.method in ("temperature", "vector"):
+            return self.models_.predict_proba(P)
         if self.method == "isotonic":
             out = np.column_stack([m.predict(P[:, j]) for j, m in enumerate(self.models_)])
             total = out.sum(axis=1, keepdims=True)
@@ -195,9 +210,11 @@ class VettingEnsemble(ClassifierMixin, BaseEstimator):
         ``fast``: fewer, cheaper families for small label sets and active-learning rounds.
     n_calibration_folds : int
         Grouped folds for calibration (reduced automatically for tiny label sets).
-    calibration : {"auto", "isotonic", "sigmoid"}
-        ``auto``: isotonic when every class has at least
-        :data:`MIN_PER_CLASS_FOR_ISOTONIC` examples, else sigmoid.
+    calibration : {"auto", "by_count", "isotonic", "sigmoid", "temperature", "vector"} or sequence
+        Calibration map of each family (:class:`ProbabilityCalibrator`). ``by_count``: isotonic
+        when every class has at least :data:`MIN_PER_CLASS_FOR_ISOTONIC` examples, else sigmoid.
+        ``auto``: chosen by cross-validation among :data:`AUTO_CALIBRATIONS` (a sequence: among
+        those), jointly with the combination (see the module docstring).
     combine : {"auto", "mean", "tempered", "stack", "shrunk"} or sequence of them
         ``auto``: chosen by cross-validation among the average, the tempered average, the
         tempered average shrunk towards the class frequencies and (with
@@ -219,10 +236,18 @@ class VettingEnsemble(ClassifierMixin, BaseEstimator):
     dropped_families_ : dict name -> str
         Families that could not be fitted, with the reason.
     calibration_method_ : str
+        The calibration map used (``isotonic``, ``sigmoid``, ``temperature`` or ``vector``).
+    calibration_scores_ : dict method -> {"combine", "log_loss", "accuracy"}
+        Out-of-fold figures of each calibration map tried, with the combination chosen for it
+        (the basis of the choice of ``calibration_method_``).
+    calibration_temperatures_ : dict name -> float
+        Temperature of each family's calibrator (``temperature`` and ``vector``; for ``vector``
+        the inverse of its mean scale); empty for the other maps.
     combine_ : str
-        The combination used (``mean``, ``tempered`` or ``stack``).
+        The combination used (``mean``, ``tempered``, ``stack`` or ``shrunk``).
     combination_scores_ : dict method -> {"log_loss", "accuracy"}
-        Out-of-fold figures of every combination tried (the basis of the choice).
+        Out-of-fold figures of every combination tried with ``calibration_method_`` (the basis
+        of the choice).
     combiner_ : classifier.combination.Combiner
     stacker_ : LogisticRegression or None
     fit_seconds_ : float
@@ -274,8 +299,11 @@ class VettingEnsemble(ClassifierMixin, BaseEstimator):
         unknown = [f for f in families if f not in FAMILY_NAMES]
         if unknown or not families:
             raise ValueError(f"unknown or empty model families {unknown}; expected some of {', '.join(FAMILY_NAMES)}")
-        if self.calibration not in ("auto", "isotonic", "sigmoid"):
-            raise ValueError(f"calibration must be auto, isotonic or sigmoid; got {self.calibration!r}")
+        calibs = [self.calibration] if isinstance(self.calibration, str) else list(self.calibration)
+        if not calibs or any(c not in ("auto",) + CALIBRATIONS for c in calibs) or ("auto" in calibs
+                                                                                   and len(calibs) > 1):
+            raise ValueError(f"calibration must be auto, one of {', '.join(CALIBRATIONS)} or a sequence of them; "
+                             f"got {self.calibration!r}")
         named = [self.combine] if isinstance(self.combine, str) else list(self.combine)
         if not named or any(m not in ("auto",) + COMBINATIONS for m in named) or ("auto" in named and len(named) > 1):
             raise ValueError(f"combine must be auto, one of {', '.join(COMBINATIONS)} or a sequence of them; "
@@ -290,9 +318,9 @@ class VettingEnsemble(ClassifierMixin, BaseEstimator):
         if len(groups) != len(y):
             raise ValueError(f"groups must have one entry per row of X ({len(y)}); got {len(groups)}")
         counts = np.bincount(y_idx, minlength=k)
-        self.calibration_method_ = self.calibration
-        if self.calibration == "auto":
-            self.calibration_method_ = "isotonic" if counts.min() >= MIN_PER_CLASS_FOR_ISOTONIC else "sigmoid"
+        by_count = "isotonic" if counts.min() >= MIN_PER_CLASS_FOR_ISOTONIC else "sigmoid"
+        calibs = list(AUTO_CALIBRATIONS) if calibs == ["auto"] else calibs
+        calibs = list(dict.fromkeys(by_count if c == "by_count" else c for c in calibs))
         # Folds from the class codes (not their indices): the same folds as grouped_splits(y, ...)
         # of any caller, so baselines evaluated on those folds compare like for like.
         splits = grouped_splits(y, groups, n_splits=self.n_calibration_folds, random_state=self.random_state)
@@ -304,7 +332,7 @@ class VettingEnsemble(ClassifierMixin, BaseEstimator):
         if in_sample:
             everything = np.arange(len(y_idx))
             splits = [(everything, everything)]
-            self.calibration_method_ = "sigmoid"
+            calibs = ["sigmoid"]
         self.n_calibration_folds_ = len(splits)
         self.splits_ = splits
 
@@ -351,22 +379,34 @@ class VettingEnsemble(ClassifierMixin, BaseEstimator):
         # cross-fitted over the same folds, for honest out-of-fold ensemble probabilities of every
         # candidate combination (the metrics and mislabel ranking of ``train``, and the choice of
         # the combination: no nested cross-validation needed), then once on all rows.
+        # Each calibration map is cross-fitted with every combination; per map, the combination
+        # is chosen as before (never less accurate than the average of the calibrated members),
+        # then the map whose choice has the lowest out-of-fold log loss.
         methods = self._candidate_combinations(counts, kept)
         raw = {name: oof_raw[name] for name in kept}
-        oof = {m: np.zeros((len(y), k)) for m in methods}
-        self.oof_family_proba_ = {name: np.zeros((len(y), k)) for name in kept}
-        for tr, te in splits:
-            calibrators = self._fit_calibrators(raw, y_idx, tr, kept)
-            fam_tr = {name: calibrators[name].predict_proba(raw[name][tr]) for name in kept}
-            fam = {name: calibrators[name].predict_proba(raw[name][te]) for name in kept}
-            for name in kept:
-                self.oof_family_proba_[name][te] = fam[name]
-            for m in methods:
-                comb = Combiner(m, kept, self.random_state).fit(fam_tr, y_idx[tr], k)
-                oof[m][te] = comb.predict_proba(fam)
-        self.combine_, self.combination_scores_ = choose_combination(oof, y_idx)
-        self.oof_proba_ = oof[self.combine_]
-        calibrators = self._fit_calibrators(raw, y_idx, np.arange(len(y)), kept)
+        per_calib = {}
+        for calib in calibs:
+            oof = {m: np.zeros((len(y), k)) for m in methods}
+            oof_fam = {name: np.zeros((len(y), k)) for name in kept}
+            for tr, te in splits:
+                calibrators = self._fit_calibrators(raw, y_idx, tr, kept, calib)
+                fam_tr = {name: calibrators[name].predict_proba(raw[name][tr]) for name in kept}
+                fam = {name: calibrators[name].predict_proba(raw[name][te]) for name in kept}
+                for name in kept:
+                    oof_fam[name][te] = fam[name]
+                for m in methods:
+                    comb = Combiner(m, kept, self.random_state).fit(fam_tr, y_idx[tr], k)
+                    oof[m][te] = comb.predict_proba(fam)
+            chosen, scores = choose_combination(oof, y_idx)
+            per_calib[calib] = (chosen, scores, oof[chosen], oof_fam)
+        self.calibration_scores_ = {c: {"combine": v[0], **v[1][v[0]]} for c, v in per_calib.items()}
+        self.calibration_method_ = min(calibs, key=lambda c: (round(self.calibration_scores_[c]["log_loss"], 6),
+                                                              calibs.index(c)))
+        self.combine_, self.combination_scores_, self.oof_proba_, self.oof_family_proba_ = \
+            per_calib[self.calibration_method_]
+        calibrators = self._fit_calibrators(raw, y_idx, np.arange(len(y)), kept, self.calibration_method_)
+        self.calibration_temperatures_ = {
+            name: c.models_.temperature_ for name, c in calibrators.items() if isinstance(c.models_, ScalingCalibrator)}
         fam_all = {name: calibrators[name].predict_proba(raw[name]) for name in kept}
         self.combiner_ = Combiner(self.combine_, kept, self.random_state).fit(fam_all, y_idx, k)
         self.stacker_ = self.combiner_.stacker_
@@ -389,10 +429,9 @@ class VettingEnsemble(ClassifierMixin, BaseEstimator):
         tried = [m for m in wanted if m != "stack" or stack]
         return ["mean"] + [m for m in tried if m != "mean"]
 
-    def _fit_calibrators(self, raw: dict, y_idx: np.ndarray, rows: np.ndarray, kept: list[str]) -> dict:
-        """One calibrator per family, fitted on ``rows`` of the out-of-fold ``raw`` probabilities."""
+    def _fit_calibrators(self, raw: dict, y_idx: np.ndarray, rows: np.ndarray, kept: list[str], method: str) -> dict:
+        """One ``method`` calibrator per family, fitted on ``rows`` of the out-of-fold ``raw`` probabilities."""
         k = len(self.classes_)
-        method = self.calibration_method_
         counts = np.bincount(y_idx[rows], minlength=k)
         if method == "isotonic" and counts.min() < MIN_PER_CLASS_FOR_ISOTONIC:
             method = "sigmoid"  # a cross-fitting part can fall short of the whole set's counts
@@ -541,6 +580,8 @@ def train(
         "families": list(model.families_),
         "dropped_families": dict(model.dropped_families_),
         "calibration": model.calibration_method_,
+        "calibration_scores": dict(model.calibration_scores_),
+        "calibration_temperatures": dict(model.calibration_temperatures_),
         "combine": model.combine_,
         "combination_scores": dict(model.combination_scores_),
         "profile": profile,

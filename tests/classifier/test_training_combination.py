@@ -15,7 +15,10 @@ def blobs(n, seed, d=8, spread=1.6):
     rng = np.random.default_rng(seed)
     classes = np.array(["PC", "EB", "V", "J"], dtype=object)
     y = classes[rng.integers(0, 4, n)]
-    centres = {c: np.random.default_rng(99).normal(scale=spread, size=d) for c in classes}
+    # One generator for all centres: a fresh default_rng(99) per class gave every class the
+    # same centre, so the labels were noise and the held-out comparisons were coin flips.
+    centre_rng = np.random.default_rng(99)
+    centres = {c: centre_rng.normal(scale=spread, size=d) for c in classes}
     X = np.stack([centres[c] + rng.normal(size=d) for c in y])
     return X, y, np.arange(n) // 2
 
