@@ -141,18 +141,23 @@ def replay(truth: Sequence[str], *, minimum: int, confidence: float | None, max_
 
 
 def choose_adaptive(truth: Sequence[str], grid: Sequence[tuple[int, float]], *, seeds: Sequence[int],
-                    refit_every: int | None, fixed: int = 3) -> tuple[tuple[int, float] | None, list[tuple]]:
+                    refit_every: int | None, fixed: int = 3, max_labels: int = 5, tie_margin: float = 0.02,
+                    ) -> tuple[tuple[int, float] | None, list[tuple]]:
     """The (minimum, confidence) of ``grid`` with the fewest labels (mean over ``seeds``) among those
     at least as accurate as fixed overlap ``fixed`` on *every* seed (the same simulated team and
     draws: a paired comparison, so one lucky seed cannot carry a setting); and the table rows
-    ``(name, mean labels per candidate, mean accuracy, seeds at least as accurate)``, fixed first."""
+    ``(name, mean labels per candidate, mean accuracy, seeds at least as accurate)``, fixed first.
+    ``max_labels``, ``tie_margin``: the site's settings (``VETTING_OVERLAP_MAX_LABELS``,
+    ``VETTING_CONSENSUS["tie_margin"]``)."""
+    rule = {"max_labels": max_labels, "tie_margin": tie_margin}
     n = max(1, len(truth))
-    base = [replay(truth, minimum=fixed, confidence=None, refit_every=None, seed=s) for s in seeds]
+    base = [replay(truth, minimum=fixed, confidence=None, refit_every=None, seed=s, **rule) for s in seeds]
     rows = [(f"fixed overlap {fixed}", float(np.mean([k for k, _ in base])) / n,
              float(np.mean([a for _, a in base])), len(seeds))]
     best, best_labels = None, float("inf")
     for minimum, conf in grid:
-        runs = [replay(truth, minimum=minimum, confidence=conf, refit_every=refit_every, seed=s) for s in seeds]
+        runs = [replay(truth, minimum=minimum, confidence=conf, refit_every=refit_every, seed=s, **rule)
+                for s in seeds]
         labels = float(np.mean([k for k, _ in runs])) / n
         as_good = sum(a >= b for (_, a), (_, b) in zip(runs, base))
         rows.append((f"adaptive min {minimum} conf {conf:g}", labels, float(np.mean([a for _, a in runs])), as_good))

@@ -28,7 +28,8 @@ true classes are Yu et al.'s hand labels (``label_orig_6class``; "O" counts as J
    vetter's planet recall as the team page reports it (``selectors.known_answer_report``, with its
    Wilson 95 % interval) is compared with the simulated truth defined the same way: the mean, over
    the labels the vetter gave in the run, of its true P(says PC | PC) at that moment of its
-   session (the drifting vetter's recall depends on it). Target: within 0.05.
+   session (the drifting vetter's recall depends on it). Target: within 0.05. (No refits during
+   this run: the consensus does not enter the known-answer score.)
 
 The vetter matrices, the refit cadence and the grid were set before any run of this version. Times
 are wall clock of the whole run (unreliable on a shared machine; the label and accuracy figures
@@ -201,11 +202,15 @@ def _score(truth: dict[int, str]) -> tuple[float, float, int]:
 
 def _tune(args, src: Path) -> tuple[int, float] | None:
     """Run 0: choose (minimum, confidence) on the tuning split by the in-memory replay."""
+    from django.conf import settings
+
     table = _sample(_split_table(src, args.tune_split), args.tune_candidates, args.seed)
     grid = [(int(m), float(c)) for m, c in (pair.split(":") for pair in args.grid.split(","))]
     seeds = [args.seed + 1000 + k for k in range(args.tune_seeds)]  # not the reported run's draws
     with Stopwatch() as sw:
-        best, rows = choose_adaptive(_true_classes(table), grid, seeds=seeds, refit_every=args.refit_every)
+        best, rows = choose_adaptive(_true_classes(table), grid, seeds=seeds, refit_every=args.refit_every,
+                                     max_labels=int(settings.VETTING_OVERLAP_MAX_LABELS),
+                                     tie_margin=float(settings.VETTING_CONSENSUS.get("tie_margin", 0.0)))
     print(f"\n0. choosing the adaptive setting on {len(table)} candidates of the {args.tune_split} split "
           f"(in-memory replay of the site's rule, {len(seeds)} simulated teams, {sw.wall:.0f} s):")
     print(f"   {'setting':<28} {'per cand.':>9} {'accuracy':>9} {'seeds >= fixed 3':>16}")
