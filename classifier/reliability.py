@@ -85,6 +85,7 @@ def dawid_skene(
     items: Sequence[int], raters: Sequence[int], labels: Sequence[int], *,
     n_items: int, n_raters: int, n_classes: int,
     fixed: Sequence[int] | None = None,
+    in_priors: Sequence[bool] | None = None,
     alpha: np.ndarray | None = None,
     max_iter: int = 100, tol: float = 1e-6,
 ) -> DawidSkeneResult:
@@ -99,6 +100,11 @@ def dawid_skene(
         confusion matrix the Dirichlet prior's mean).
     fixed : int sequence (n_items,), optional
         Known true class index per item, ``-1`` where unknown. Fixed items stay one-hot.
+    in_priors : bool sequence (n_items,), optional
+        Items that count toward the class priors (default: all). Leave out items chosen *by
+        class* -- known-answer checks, planet-heavy by design -- or the priors, and so every
+        posterior and the overlap rule's stopping point, lean toward their classes. They still
+        train the confusion matrices.
     alpha : ndarray (k, k), optional
         Dirichlet pseudo-counts of every confusion row (default :func:`prior_matrix`).
     max_iter, tol : EM stops after ``max_iter`` rounds or when no posterior moves more than ``tol``.
@@ -116,6 +122,9 @@ def dawid_skene(
     if fixed_arr.shape != (n_items,):
         raise ValueError(f"fixed must have shape ({n_items},); got {fixed_arr.shape}")
     is_fixed = fixed_arr >= 0
+    counts_in_priors = np.ones(n_items, dtype=bool) if in_priors is None else np.asarray(in_priors, dtype=bool)
+    if counts_in_priors.shape != (n_items,):
+        raise ValueError(f"in_priors must have shape ({n_items},); got {counts_in_priors.shape}")
     one_hot = np.zeros((n_items, k))
     one_hot[np.flatnonzero(is_fixed), fixed_arr[is_fixed]] = 1.0
 
@@ -134,7 +143,7 @@ def dawid_skene(
         counts = np.repeat(alpha[None, :, :], n_raters, axis=0)
         np.add.at(counts, (raters[on_fixed], slice(None), labels[on_fixed]), posterior[items[on_fixed]])
         confusion = counts / counts.sum(axis=2, keepdims=True)
-        log_post = np.tile(np.log(posterior.mean(axis=0) + 1e-12), (n_items, 1))
+        log_post = np.tile(np.log(_priors(posterior, counts_in_priors)), (n_items, 1))
         np.add.at(log_post, items, np.log(confusion[raters, :, labels]))
         posterior = np.exp(log_post - log_post.max(axis=1, keepdims=True))
         posterior /= posterior.sum(axis=1, keepdims=True)
@@ -148,8 +157,7 @@ def dawid_skene(
         counts = np.repeat(alpha[None, :, :], n_raters, axis=0)
         np.add.at(counts, (raters, slice(None), labels), posterior[items])
         confusion = counts / counts.sum(axis=2, keepdims=True)
-        priors = posterior.sum(axis=0) + CLASS_PRIOR
-        priors /= priors.sum()
+        priors = _priors(posterior, counts_in_priors)
         # E-step (in logs: an item with many labels would underflow)
         log_post = np.tile(np.log(priors), (n_items, 1))
         np.add.at(log_post, items, np.log(confusion[raters, :, labels]))
@@ -166,9 +174,14 @@ def dawid_skene(
     counts = np.repeat(alpha[None, :, :], n_raters, axis=0)
     np.add.at(counts, (raters, slice(None), labels), posterior[items])
     confusion = counts / counts.sum(axis=2, keepdims=True)
-    priors = posterior.sum(axis=0) + CLASS_PRIOR
-    priors /= priors.sum()
+    priors = _priors(posterior, counts_in_priors)
     return DawidSkeneResult(posterior, confusion, priors, n_iter, log_lik)
+
+
+def _priors(posterior: np.ndarray, counted: np.ndarray) -> np.ndarray:
+    """Class priors (k,) from the posteriors (n_items, k) of the ``counted`` items, smoothed."""
+    priors = posterior[counted].sum(axis=0) + CLASS_PRIOR
+    return priors / priors.sum()
 
 
 def item_posterior(votes: Sequence[tuple[np.ndarray, int]], priors: np.ndarray) -> np.ndarray:

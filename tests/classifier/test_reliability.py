@@ -75,3 +75,26 @@ def test_input_validation():
         ds.dawid_skene([0, 1], [0], [0], n_items=2, n_raters=1, n_classes=2)
     empty = ds.dawid_skene([], [], [], n_items=2, n_raters=1, n_classes=2)
     assert empty.posterior.shape == (2, 2) and empty.confusion.shape == (1, 2, 2)
+
+
+def test_items_left_out_of_the_priors_still_train_the_raters():
+    # 300 ordinary items (10 % class 0) and 300 known answers, all class 0 (a planet-heavy
+    # known-answer pool): counted in the priors they would make class 0 look common.
+    truth, items, raters, labels = _team(n_items=300, accuracies=(0.9, 0.8, 0.7), seed=3)
+    known = np.arange(300, 600)
+    k_items = np.repeat(known, 3)
+    k_raters = np.tile(np.arange(3), 300)
+    rng = np.random.default_rng(4)
+    k_labels = np.where(rng.random(900) < np.array([0.9, 0.8, 0.7])[k_raters], 0, rng.integers(1, 3, 900))
+    all_items, all_raters = np.concatenate([items, k_items]), np.concatenate([raters, k_raters])
+    all_labels = np.concatenate([labels, k_labels])
+    fixed = np.concatenate([np.full(300, -1), np.zeros(300, dtype=int)])
+    kw = dict(n_items=600, n_raters=3, n_classes=3, fixed=fixed)
+    counted = ds.dawid_skene(all_items, all_raters, all_labels, **kw)
+    left_out = ds.dawid_skene(all_items, all_raters, all_labels, in_priors=fixed < 0, **kw)
+    assert counted.priors[0] > 0.5
+    assert left_out.priors[0] == pytest.approx(np.mean(truth == 0), abs=0.04)
+    # the known answers still anchor the raters' matrices: row 0 is learned from them
+    assert left_out.confusion[:, 0, 0] == pytest.approx([0.9, 0.8, 0.7], abs=0.06)
+    with pytest.raises(ValueError, match="in_priors"):
+        ds.dawid_skene(all_items, all_raters, all_labels, in_priors=[True], **kw)

@@ -150,3 +150,24 @@ def test_team_page_and_api_report_known_answer_recall_by_snr(media, client, make
     html = page.content.decode()
     assert page.status_code == 200 and 'data-figure="snr"' in html and "1/1" in html
     assert page.context["figures"]["snr"]["data"][0]["customdata"] == [[1, 1]]
+
+
+def test_known_answers_anchor_the_reliability_fit_but_not_its_class_priors(make_candidate, vetter, curator):
+    # A planet-heavy known-answer pool must not make planets look common to the consensus (the
+    # class priors set every posterior, and so where adaptive overlap stops asking for labels).
+    from vetting.reviews.selectors import current_reliability
+
+    ordinary = [make_candidate() for _ in range(20)]
+    pool = [make_candidate() for _ in range(10)]
+    for cand in ordinary:
+        services.label_create(candidate=cand, vetter=vetter, label_class="J")
+    for cand in pool:
+        services.curator_label_set(candidate=cand, curator=curator, label_class="PC")
+    services.known_answer_set(candidate_ids=[c.pk for c in pool], curator=curator)
+    for cand in pool:
+        services.label_create(candidate=cand, vetter=vetter, label_class="PC")
+    services.reliability_refit(recompute=False)
+    reliability = current_reliability()
+    pc = reliability.classes.index("PC")
+    assert reliability.priors[pc] < 0.1  # 1 pseudo-count in 26; counted, the pool would give 11 in 36
+    assert reliability.matrix(vetter.pk)[pc, pc] > 0.7  # the pool still shows the vetter finds planets

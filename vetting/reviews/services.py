@@ -421,7 +421,8 @@ def reliability_refit(*, recompute: bool = True) -> dict:
     every candidate with a vetter label under it. Returns a summary.
 
     Fixed truth: candidates with a curator's decision or a gold label (their consensus method is
-    ``curator`` or ``gold``). The fit reads in one query and is CPU work outside any transaction;
+    ``curator`` or ``gold``) and injected known answers. Known-answer checks do not count toward
+    the class priors (they are chosen by class). The fit reads in one query and is CPU work outside any transaction;
     the recompute takes one short transaction per candidate.
     """
     from classifier import reliability as ds
@@ -440,9 +441,13 @@ def reliability_refit(*, recompute: bool = True) -> dict:
     item_pos = {c: i for i, c in enumerate(item_ids)}
     vetter_pos = {v: i for i, v in enumerate(vetter_ids)}
     fixed = [index.get(settled.get(c, ""), -1) for c in item_ids]
+    # Known answers are picked by class (planet-heavy): they anchor the matrices but stay out of
+    # the class priors, which set every posterior and so where adaptive overlap stops.
+    known = set(selectors.known_answers())
     result = ds.dawid_skene(
         [item_pos[r[0]] for r in rows], [vetter_pos[r[1]] for r in rows], [index[r[2]] for r in rows],
-        n_items=len(item_ids), n_raters=len(vetter_ids), n_classes=len(classes), fixed=fixed)
+        n_items=len(item_ids), n_raters=len(vetter_ids), n_classes=len(classes), fixed=fixed,
+        in_priors=[c not in known for c in item_ids])
     per_vetter = Label.objects.filter(is_current=True, source=LabelSource.HUMAN, excluded_from_training=False)
     counts = dict(per_vetter.values_list("vetter_id").annotate(n=Count("pk")).values_list("vetter_id", "n"))
     fit = ReliabilityFit(
