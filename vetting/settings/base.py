@@ -377,6 +377,8 @@ VETTING_RESCORE_YIELD = env_float("VETTING_RESCORE_YIELD", 1.0)
 VETTING_WORKER_NICE = env_int("VETTING_WORKER_NICE", 10)
 #: Linux scheduling class of Celery workers: "idle" (SCHED_IDLE) or "normal".
 VETTING_WORKER_SCHED = os.environ.get("VETTING_WORKER_SCHED", "idle")
+#: Native threads (OpenMP, BLAS) per Celery worker process; 0: the cores / the worker's processes.
+VETTING_WORKER_THREADS = env_int("VETTING_WORKER_THREADS", 0)
 #: Simulated candidates ``manage.py rundemo`` (``make run``) loads.
 VETTING_DEMO_SIZE = env_int("VETTING_DEMO_SIZE", 2000)
 #: Log format ("plain" or "json") and root log level.
