@@ -173,3 +173,16 @@ def test_running_jobs_are_reused_briefly(db):
     assert selectors.running_jobs()["training"] == []
     cache.clear()
     assert [r.pk for r in selectors.running_jobs()["training"]] == [run.pk]
+
+
+def test_the_unfiltered_count_never_promises_rows_the_list_cannot_show(make_candidate, vetter, vetter2, curator):
+    """A candidate whose labels others have already given (no room for this vetter) is neither
+    listed nor counted: the page never says "N match" above an empty list."""
+    version = make_version()
+    full, *open_ = [make_candidate(f"K{i:05d}.01") for i in range(3)]
+    services.label_create(candidate=full, vetter=vetter2, label_class="PC")
+    services.label_create(candidate=full, vetter=curator, label_class="PC")
+    counts = selectors.queue_counts(user=vetter)
+    page = selectors.queue_page(user=vetter, query=QueueQuery(), version=version, counts=counts, page=1)
+    assert sorted(c.pk for c in page.object_list) == sorted(c.pk for c in open_)
+    assert page.count == 2 and not page.count_capped

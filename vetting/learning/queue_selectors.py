@@ -166,8 +166,10 @@ def queue_page(*, user, query: QueueQuery, version: ClassifierVersion | None, co
 
     1. Ids of the page: :func:`queue_ids`.
     2. The rows of those ids with their columns (one query): :func:`queue_rows`.
-    3. The number of matches: unfiltered, from ``counts`` (:func:`queue_counts`); filtered, a
-       ``COUNT`` that stops at ``COUNT_CAP`` + 1 rows.
+    3. The number of matches: unfiltered, from ``counts`` (:func:`queue_counts`: every
+       candidate the user has not labeled, an upper bound, as it does not apply the room rule of
+       :func:`vetting.reviews.selectors.with_room_for`), made exact on the last page from its
+       rows; filtered, a ``COUNT`` that stops at ``COUNT_CAP`` + 1 rows.
     """
     try:
         number = max(1, int(page or 1))
@@ -185,6 +187,8 @@ def queue_page(*, user, query: QueueQuery, version: ClassifierVersion | None, co
     ids = queue_ids(user=user, query=query, version=version, offset=(number - 1) * per_page, limit=per_page + 1)
     has_next = len(ids) > per_page
     rows = queue_rows(user=user, query=query, version=version, ids=ids[:per_page], fields=PAGE_FIELDS)
+    if not has_next and (rows or number == 1):  # the last page knows how many there are
+        count, capped = (number - 1) * per_page + len(rows), False
     return QueuePage(rows, number, per_page, has_next, count, capped)
 
 
