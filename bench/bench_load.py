@@ -99,10 +99,10 @@ def free_port() -> int:
 
 
 @contextmanager
-def process(cmd: list[str], env: dict, name: str, log_dir: Path):
-    """Start a subprocess in its own process group; stop it (TERM, then KILL) afterwards."""
+def process(cmd: list[str], env: dict, name: str, log_dir: Path, cwd: Path = REPO):
+    """Start a subprocess in its own process group (in ``cwd``); stop it (TERM, then KILL) afterwards."""
     log = open(log_dir / f"{name}.log", "w")
-    proc = subprocess.Popen(cmd, cwd=REPO, env=env, stdout=log, stderr=subprocess.STDOUT, start_new_session=True)
+    proc = subprocess.Popen(cmd, cwd=cwd, env=env, stdout=log, stderr=subprocess.STDOUT, start_new_session=True)
     try:
         yield proc
     finally:
