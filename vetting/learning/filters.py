@@ -115,6 +115,14 @@ class CandidateFilter(filters.FilterSet):
         super().__init__(data, queryset, request=request, prefix=prefix)
         self.user = user if user is not None else getattr(request, "user", None)
 
+    def get_form_class(self):
+        """The form class, built once per FilterSet class (django-filter builds a new class on
+        every request; its fields are copied per form instance, so sharing the class is safe)."""
+        cls = type(self)
+        if "_form_class" not in cls.__dict__:
+            cls._form_class = super().get_form_class()
+        return cls._form_class
+
     def filter_labeled(self, queryset, name, value):
         return queryset.filter(consensus__isnull=not value)
 

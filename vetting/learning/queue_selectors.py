@@ -81,12 +81,18 @@ def _filtered(*, user, query: QueueQuery, version: ClassifierVersion | None, col
     """
     qs = Candidate.objects.with_active_prediction(version.pk if version else None)
     if columns:
-        qs = qs.light().select_related("target", "consensus").with_queue().annotate(
-            is_mine=review_selectors.labeled_by(user), has_open_dispute=review_selectors.has_open_dispute())
+        qs = _with_columns(qs, user=user)
     params = dict(query.params)
     params.setdefault("labeled_by_me", "false")
     qs = CandidateFilter(params, queryset=qs, user=user).qs
     return qs if query.mine else review_selectors.with_room_for(qs, user=user)
+
+
+def _with_columns(qs: QuerySet[Candidate], *, user) -> QuerySet[Candidate]:
+    """What a row shows beyond the candidate: target, consensus, queue entry, ``is_mine``,
+    ``has_open_dispute`` (the active prediction comes from ``with_active_prediction``)."""
+    return qs.light().select_related("target", "consensus").with_queue().annotate(
+        is_mine=review_selectors.labeled_by(user), has_open_dispute=review_selectors.has_open_dispute())
 
 
 def queue(*, user, query: QueueQuery, version: ClassifierVersion | None) -> QuerySet[Candidate]:
@@ -186,7 +192,7 @@ def queue_page(*, user, query: QueueQuery, version: ClassifierVersion | None, co
         number = min(number, max(1, -(-count // per_page)))
     ids = queue_ids(user=user, query=query, version=version, offset=(number - 1) * per_page, limit=per_page + 1)
     has_next = len(ids) > per_page
-    rows = queue_rows(user=user, query=query, version=version, ids=ids[:per_page], fields=PAGE_FIELDS)
+    rows = queue_rows(user=user, version=version, ids=ids[:per_page], fields=PAGE_FIELDS)
     if not has_next and (rows or number == 1):  # the last page knows how many there are
         count, capped = (number - 1) * per_page + len(rows), False
     return QueuePage(rows, number, per_page, has_next, count, capped)
@@ -222,18 +228,23 @@ def queue_ids(*, user, query: QueueQuery, version: ClassifierVersion | None, lim
     return ids
 
 
-def queue_rows(*, user, query: QueueQuery, version: ClassifierVersion | None, ids: list[int],
+def queue_rows(*, user, version: ClassifierVersion | None, ids: list[int],
                fields: Iterable[str] | None = None) -> list[Candidate]:
     """The candidates ``ids`` in that order with the row columns annotated (one query, none
     for no ids): ``p_planet``, ``uncertainty``, ``predicted_class`` (active version),
     ``queue_priority``, ``queue_strategy``, ``is_mine``, ``has_open_dispute``, their target, and
     ``visible_consensus``: the consensus where the visibility rule lets the user see it, else
     None. ``fields`` limits the candidate/target columns read (default: all but blobs).
+
+    The ids come from :func:`queue_ids` (or a claim), which applied the filters and the room
+    rule: they are read by primary key, not filtered again (a second pass of the same filters
+    cost as much SQL to build and plan as the page's own id query, for no row).
     """
     if not ids:
         return []
     flag = MislabelFlag.objects.filter(candidate=OuterRef("pk"), is_open=True).order_by("score")
-    qs = _filtered(user=user, query=query, version=version, columns=True).filter(pk__in=ids).annotate(
+    base = Candidate.objects.with_active_prediction(version.pk if version else None)
+    qs = _with_columns(base, user=user).filter(pk__in=ids).annotate(
         mislabel_given=Subquery(flag.values("given_class")[:1]),
         mislabel_suggested=Subquery(flag.values("suggested_class")[:1]),
         mislabel_p_given=Subquery(flag.values("score")[:1]))
@@ -307,8 +318,7 @@ def queue_next(*, user, limit: int) -> list[Candidate]:
     if limit <= 0:
         return []
     version = active_version()
-    rows = queue_rows(user=user, query=QueueQuery(), version=version,
-                      ids=_claim(user=user, version=version, limit=limit))
+    rows = queue_rows(user=user, version=version, ids=_claim(user=user, version=version, limit=limit))
     for cand in rows:
         if cand.queue_strategy is None:
             if cand.uncertainty is not None:
