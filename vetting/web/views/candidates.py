@@ -7,8 +7,11 @@ processed during a request.
 from __future__ import annotations
 
 from datetime import datetime
+from functools import lru_cache
 
+from django.http import QueryDict
 from django.shortcuts import get_object_or_404, render
+from django.template.loader import render_to_string
 from django.urls import reverse
 from django.utils import timezone
 
@@ -24,6 +27,7 @@ from vetting.learning.selectors import active_version
 from vetting.reviews import selectors as review_selectors
 from vetting.web import candidate_page
 from vetting.web.forms import CONFIDENCE_CHOICES, DisputeForm, LabelForm
+from vetting.web.queue_table import queue_rows_html
 
 QUEUE_PAGE_SIZE = 50
 #: Session key of the candidates the user skipped (never offered again as "next" this session).
@@ -49,18 +53,40 @@ FIGURES = (
 _METRIC_DESCRIPTIONS = {m.name: m.description for m in METRICS}
 
 
-def queue_filterset(request) -> CandidateFilter:
-    """The queue's GET filters (the API's vocabulary); bad values are shown on the page and ignored."""
-    filterset = CandidateFilter(request.GET or None, request=request)
+def queue_filterset(data: QueryDict | None) -> CandidateFilter:
+    """The queue's GET filters (the API's vocabulary); bad values are shown on the page and ignored.
+    (``user`` is given to the queue's readers, not here: the form does not depend on it.)"""
+    filterset = CandidateFilter(data or None)
     fields = filterset.form.fields
     fields["ordering"].choices = ORDERING_CHOICES
     fields["labeled"].choices = (("", "Any"), ("false", "No team label yet"), ("true", "Has a team label"))
     return filterset
 
 
+def _filter_fields(form) -> str:
+    return render_to_string("candidates/_queue_filters.html", {"form": form})
+
+
+@lru_cache(maxsize=256)
+def filter_fields_html(query_string: str) -> str:
+    """The queue's filter and sort fields for a query string without errors (``page`` left out).
+
+    The same HTML for every vetter (the choices are fixed in code), and Django's widget
+    templates cost about a tenth of the queue page's CPU: rendered once per query string in
+    each web process (the 256 most recent kept).
+    """
+    return _filter_fields(queue_filterset(QueryDict(query_string)).form)
+
+
+def candidate_url_format() -> str:
+    """The candidate page's URL with ``{}`` for the id: one ``reverse`` per page, not per row."""
+    marker = 2**31 - 1
+    return reverse("candidate-detail", args=[marker]).replace(str(marker), "{}")
+
+
 def candidate_queue(request):
     """What to vet next, in active-learning order, with filters, sorting and counts."""
-    filterset = queue_filterset(request)
+    filterset = queue_filterset(request.GET or None)
     query = queue_selectors.QueueQuery.from_filterset(filterset)
     version = active_version()
     counts = queue_selectors.queue_counts(user=request.user)
@@ -68,10 +94,16 @@ def candidate_queue(request):
                                       page=request.GET.get("page"), per_page=QUEUE_PAGE_SIZE)
     params = request.GET.copy()
     params.pop("page", None)
+    url = candidate_url_format()
+    for cand in page.object_list:
+        cand.url = url.format(cand.pk)
     first = next(iter(page.object_list), None)
+    query_string = params.urlencode()
+    fields = _filter_fields(filterset.form) if filterset.form.errors else filter_fields_html(query_string)
     return render(request, "candidates/queue.html", {
-        "page": page, "form": filterset.form, "query": query, "version": version, "counts": counts,
-        "jobs": queue_selectors.running_jobs(), "params": params.urlencode(), "first": first,
+        "page": page, "rows_html": queue_rows_html(page.object_list), "form": filterset.form, "filter_fields": fields,
+        "query": query, "version": version,
+        "counts": counts, "jobs": queue_selectors.running_jobs(), "params": query_string, "first": first,
     })
 
 
