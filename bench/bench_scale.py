@@ -365,6 +365,25 @@ def make_vetters(n: int) -> list[dict]:
     return out
 
 
+def cpu_seconds(*, group: int | None = None, cmdline_has: str | None = None) -> float:
+    """CPU seconds (user + system, from ``/proc``) of the live processes in process group
+    ``group`` or whose command line contains ``cmdline_has`` (e.g. the PostgreSQL backends of
+    one database, ``postgres: 15/main: postgres <db> ...``); 0 where ``/proc`` is missing."""
+    total, tick = 0.0, os.sysconf("SC_CLK_TCK") if hasattr(os, "sysconf") else 100
+    for entry in Path("/proc").glob("[0-9]*"):
+        try:
+            stat = (entry / "stat").read_text()
+            fields = stat[stat.rindex(")") + 2:].split()
+            if group is not None and int(fields[2]) != group:
+                continue
+            if cmdline_has is not None and cmdline_has not in (entry / "cmdline").read_bytes().decode(errors="replace"):
+                continue
+            total += (int(fields[11]) + int(fields[12])) / tick
+        except (OSError, ValueError, IndexError):
+            continue
+    return total
+
+
 def pages(args, env: dict, var_dir: Path, candidate_ids: list[int]) -> dict[str, dict[str, list[float]]]:
     """Latencies (s) per page: one client alone, then ``--vetters`` vetters; gunicorn per docker/gunicorn.conf.py."""
     import requests
@@ -377,7 +396,8 @@ def pages(args, env: dict, var_dir: Path, candidate_ids: list[int]) -> dict[str,
            "--access-logfile", "-"]
     out: dict[str, dict[str, list[float]]] = {}
     app_dir = (args.app_dir or REPO).resolve()
-    with process(cmd, env, "gunicorn", var_dir, cwd=app_dir):
+    database = env["DATABASE_URL"].rsplit("/", 1)[1]
+    with process(cmd, env, "gunicorn", var_dir, cwd=app_dir) as server:
         wait_http(f"{base}/health/", timeout=120)
         site = requests.Session()
         site.cookies.set("sessionid", vetters[0]["session"], domain="127.0.0.1")
@@ -394,13 +414,26 @@ def pages(args, env: dict, var_dir: Path, candidate_ids: list[int]) -> dict[str,
                     alone[kind].append(time.perf_counter() - started)
         out["alone"] = alone
         rec = Recorder()
-        deadline = time.monotonic() + args.duration
+        # Who uses the 2 cores during the load: this client (its threads), gunicorn, the
+        # database's backends (backends of other databases are not counted).
+        cpu = {"client": time.process_time(), "gunicorn": cpu_seconds(group=server.pid),
+               "postgres": cpu_seconds(cmdline_has=f": postgres {database} ")}
+        started = time.monotonic()
+        deadline = started + args.duration
         threads = [threading.Thread(target=vetter_loop, args=(base, v, candidate_ids, deadline, rec, i, args.think_s))
                    for i, v in enumerate(vetters)]
         for t in threads:
             t.start()
         for t in threads:
             t.join()
+        wall = time.monotonic() - started
+        used = {"client": time.process_time() - cpu["client"],
+                "gunicorn": cpu_seconds(group=server.pid) - cpu["gunicorn"],
+                "postgres": cpu_seconds(cmdline_has=f": postgres {database} ") - cpu["postgres"]}
+        n_requests = sum(len(v) for v in rec.latency.values())
+        print(f"  CPU during {wall:.0f} s of load ({n_requests} requests, {n_requests / wall:.1f}/s): "
+              + ", ".join(f"{k} {v:.1f} s = {v / wall:.2f} cores ({1000 * v / max(n_requests, 1):.0f} ms/request)"
+                          for k, v in used.items()) + f"  [load {load_average()}]", flush=True)
         out[f"{args.vetters} vetters"] = dict(rec.latency)
         out["errors"] = {k: v[:3] for k, v in rec.errors.items() if v}
     return out
