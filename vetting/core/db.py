@@ -59,25 +59,23 @@ def estimated_count(model) -> int | None:
     return int(row[0]) if row and row[0] is not None and row[0] >= 0 else None
 
 
-def count_expressions(model, *, estimate_above: int):
-    """``(total, estimated)`` SQL expressions to annotate in a query: the planner's row estimate
-    of ``model``'s table when it is above ``estimate_above`` (O(1), ``pg_class.reltuples``), else
-    an exact ``COUNT(*)``; ``estimated`` is true when the estimate was used. The COUNT is an
-    uncorrelated subquery inside ``CASE``, which PostgreSQL runs only when its branch is taken.
-    On other databases: ``COUNT(*)`` and false. Returns (None, None) for a caller that then
-    counts with the ORM (not PostgreSQL)."""
-    from django.db.models import BooleanField, IntegerField
+def estimate_expression(model):
+    """The planner's row estimate of ``model``'s table as an SQL expression to annotate in a
+    query (``pg_class.reltuples``, O(1); -1 before the first ANALYZE), or None off PostgreSQL.
+
+    The caller decides in Python whether the estimate will do or an exact ``COUNT(*)`` is needed
+    (a second query). An exact count folded into the same statement under ``CASE`` is never run
+    when the estimate is taken, but the planner still costs it: above ``jit_above_cost``
+    (100,000, reached near a million rows) PostgreSQL JIT-compiled the whole statement, 60-100 ms
+    on every call of an otherwise sub-millisecond query (issue 16).
+    """
+    from django.db.models import FloatField
     from django.db.models.expressions import RawSQL
 
     if not is_postgresql():
-        return None, None
-    table = connection.ops.quote_name(model._meta.db_table)
-    reltuples = "(SELECT reltuples FROM pg_class WHERE oid = %s::regclass)"
-    total = RawSQL(f"CASE WHEN {reltuples} > %s THEN {reltuples}::bigint ELSE (SELECT COUNT(*) FROM {table}) END",
-                   (model._meta.db_table, estimate_above, model._meta.db_table), output_field=IntegerField())
-    estimated = RawSQL(f"COALESCE({reltuples} > %s, false)", (model._meta.db_table, estimate_above),
-                       output_field=BooleanField())
-    return total, estimated
+        return None
+    return RawSQL("(SELECT reltuples FROM pg_class WHERE oid = %s::regclass)", (model._meta.db_table,),
+                  output_field=FloatField())
 
 
 def copy_upsert(model, *, columns: Sequence[str], rows: Iterable[Sequence], conflict: Sequence[str],

@@ -347,26 +347,28 @@ def queue_counts(*, user) -> dict[str, int]:
     number without a team label) is the planner's estimate (see ``ESTIMATE_TOTAL_ABOVE``).
 
     The site-wide counts come from the cache when fresh (``SITE_COUNTS_TTL_S``); the user's own
-    counts are always read.
+    counts are always read. On a cache miss below ``ESTIMATE_TOTAL_ABOVE`` candidates (or off
+    PostgreSQL) a second query counts the candidates exactly.
     """
-    from vetting.core.db import count_expressions
+    from vetting.core.db import estimate_expression
 
     mine = Label.objects.current_by(user)
     queued_mine = QueueEntry.objects.filter(Exists(mine.filter(candidate=OuterRef("candidate_id"))))
     site = cache.get(_SITE_COUNTS_KEY)
     columns = {"queued_mine": _scalar_count(queued_mine), "mine": _scalar_count(mine)}
     if site is None:
-        total, estimated = count_expressions(Candidate, estimate_above=ESTIMATE_TOTAL_ABOVE)
-        columns.update(total=total if total is not None else _scalar_count(Candidate.objects.all()),
-                       with_consensus=_scalar_count(Consensus.objects.all()),
+        columns.update(with_consensus=_scalar_count(Consensus.objects.all()),
                        queued=_scalar_count(QueueEntry.objects.all()))
-        if estimated is not None:
-            columns["total_estimated"] = estimated
+        estimate = estimate_expression(Candidate)
+        if estimate is not None:
+            columns["estimate"] = estimate
     row = get_user_model().objects.filter(pk=user.pk).values(**columns).first() or dict.fromkeys(
-        ("total", "with_consensus", "queued", "queued_mine", "mine"), 0)
+        ("with_consensus", "queued", "queued_mine", "mine"), 0)
     if site is None:
-        site = {k: row[k] for k in ("total", "with_consensus", "queued")}
-        site["total_estimated"] = bool(row.get("total_estimated"))
+        estimate = row.get("estimate")
+        estimated = estimate is not None and estimate > ESTIMATE_TOTAL_ABOVE
+        site = {"total": int(estimate) if estimated else Candidate.objects.count(), "total_estimated": estimated,
+                "with_consensus": row["with_consensus"], "queued": row["queued"]}
         cache.set(_SITE_COUNTS_KEY, site, SITE_COUNTS_TTL_S)
     return {"total": site["total"], "without_consensus": max(0, site["total"] - site["with_consensus"]),
             "queued_for_me": max(0, site["queued"] - row["queued_mine"]), "mine": row["mine"],
