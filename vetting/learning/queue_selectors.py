@@ -22,7 +22,7 @@ from django.core.cache import cache
 from django.db.models import Exists, F, Func, IntegerField, OuterRef, Q, QuerySet, Subquery
 
 from vetting.candidates.models import Candidate, ImportJob
-from vetting.learning.filters import CandidateFilter, order_by
+from vetting.learning.filters import ORDERING_FIELDS, CandidateFilter, order_by
 from vetting.learning.models import ClassifierVersion, MislabelFlag, Prediction, QueueEntry, TrainingRun
 from vetting.learning.selectors import active_version
 from vetting.reviews import selectors as review_selectors
@@ -123,7 +123,12 @@ def _tiers(ordering: str, version: ClassifierVersion | None) -> list[tuple[Q, tu
         if version is None:
             return [(Q(), (F("id"),))]
         # (the model columns are NOT NULL in Prediction: NULL here means no active prediction)
-        return [(Q(uncertainty__isnull=False), order_by(ordering)), (Q(uncertainty__isnull=True), (F("id"),))]
+        # Within the scored part there are no NULLs, so the key is sorted without "NULLS LAST":
+        # DESC NULLS LAST is not the backward scan of the (version, column) index, and at 1M
+        # candidates PostgreSQL sorted every prediction instead (0.9 s for a 51-row page).
+        column = F(ORDERING_FIELDS[ordering.lstrip("-")])
+        key = column.desc() if ordering.startswith("-") else column.asc()
+        return [(Q(uncertainty__isnull=False), (key, F("id"))), (Q(uncertainty__isnull=True), (F("id"),))]
     return [(Q(), order_by(ordering))]
 
 
