@@ -100,11 +100,12 @@ class _Rows:
 
 def _view(raw, n_bins: int) -> np.ndarray | None:
     """Stored float32 bytes -> array, or None when absent or of the wrong length."""
-    if raw is None:
+    raw = None if raw is None else bytes(raw)
+    # A malformed stored view (any length but n_bins floats) becomes a missing view (NaN block),
+    # not a crash of the whole run.
+    if raw is None or len(raw) != 4 * n_bins:
         return None
-    arr = np.frombuffer(bytes(raw), dtype="<f4")
-    # A malformed stored view becomes a missing view (NaN block), not a crash of the whole run.
-    return arr.astype(np.float64) if arr.size == n_bins else None
+    return np.frombuffer(raw, dtype="<f4").astype(np.float64)
 
 
 def check_scalar_names(scalar_names: Sequence[str]) -> None:
