@@ -138,3 +138,16 @@ def test_on_sqlite_the_orm_path_upserts_and_analyze_is_a_no_op(tmp_path):
     out = json.loads(done.stdout.strip().splitlines()[-1])
     assert out["vendor"] == "sqlite" and out["analyzed"] == [] and out["estimate"] is None
     assert out["rows"] == [[0.7, {"PC": 0.7}]] * 3  # updated in place by the second write: 3 rows, not 6
+
+
+@pytest.mark.django_db
+@pytest.mark.parametrize("method", ["copy", "orm"])
+def test_scored_tuples_write_the_rows_model_instances_write(make_candidate, method):
+    """Rescoring hands the upserts plain ``ScoredRow`` tuples (no model instance per candidate)."""
+    candidates = [make_candidate() for _ in range(3)]
+    v_obj, v_tuple = make_version("v-obj", active=False), make_version("v-tuple", active=False)
+    rescoring._upsert_predictions(_rows(candidates, v_obj), method=method)
+    as_tuples = [rescoring.ScoredRow(candidate_id=p.candidate_id, classifier_version_id=v_tuple.pk,
+                                     **{f: getattr(p, f) for f in SCORED}) for p in _rows(candidates, v_obj)]
+    assert rescoring._upsert_predictions(as_tuples, method=method) == 3
+    assert _stored(v_tuple) == _stored(v_obj) and len(_stored(v_obj)) == 3
