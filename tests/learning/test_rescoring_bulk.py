@@ -151,3 +151,25 @@ def test_scored_tuples_write_the_rows_model_instances_write(make_candidate, meth
                                      **{f: getattr(p, f) for f in SCORED}) for p in _rows(candidates, v_obj)]
     assert rescoring._upsert_predictions(as_tuples, method=method) == 3
     assert _stored(v_tuple) == _stored(v_obj) and len(_stored(v_obj)) == 3
+
+
+def test_prediction_fields_are_the_scores_element_by_element():
+    import numpy as np
+
+    from classifier.scoring import scores_from_proba
+
+    rng = np.random.default_rng(3)
+    families = {name: rng.dirichlet(np.ones(3), size=50) for name in ("hgb", "extra_trees", "logistic")}
+    scores = scores_from_proba(rng.dirichlet(np.ones(3), size=50), ["PC", "EB", "J"], families)
+    fields = rescoring._prediction_fields(scores)
+    assert len(fields) == 50
+    for i, row in enumerate(fields):
+        assert row == {
+            "probabilities": {c: float(np.round(scores.proba[i, j], 6)) for j, c in enumerate(scores.classes)},
+            "per_model": {name: {c: float(np.round(p[i, j], 6)) for j, c in enumerate(scores.classes)}
+                          for name, p in families.items()},
+            "predicted_class": str(scores.predicted[i]), "p_planet": float(scores.p_planet[i]),
+            "p_triage": float(scores.p_triage[i]), "uncertainty": float(scores.uncertainty[i]),
+            "disagreement": float(scores.disagreement[i]),
+        }
+        assert all(type(v) is float for v in row["probabilities"].values()) and type(row["p_planet"]) is float
