@@ -310,28 +310,32 @@ def rescore(env: dict, var_dir: Path, version_id: int, concurrency: int) -> floa
 
 
 def write_paths(version) -> None:
-    """One scoring chunk timed in this process: design matrix, scoring, and its predictions
-    written by the ORM path (multi-row INSERT ... ON CONFLICT, 500 per transaction: the path
-    before issue 16) and by the COPY path (staging table + one upsert per 2,500), each into an
-    empty table, in the same run."""
+    """One scoring chunk timed in this process as a worker's ``score_chunk`` runs it: design
+    matrix and scoring in the featurizer's chunks (``featurize.CHUNK_SIZE`` rows: one native
+    thread each, as in a worker; a 5,000-row matrix would be scored with two threads), and its
+    predictions written by the ORM path (multi-row INSERT ... ON CONFLICT, 500 per transaction:
+    the path before issue 16) and by the COPY path (staging table + one upsert per 2,500), each
+    into an empty table, in the same run."""
     import numpy as np
     from django.db import connection, transaction
 
     from classifier.dataset import scalar_names_from_feature_names
     from classifier.training import score
     from vetting.candidates.models import Candidate
-    from vetting.learning.featurize import build_matrix
+    from vetting.learning.featurize import iter_chunks
     from vetting.learning.models import Prediction
     from vetting.learning.services import artifacts, rescoring
 
     ids = list(Candidate.objects.order_by("pk").values_list("pk", flat=True)[:rescoring.SCORE_CHUNK])
     model = artifacts.load_model(version)
     with Stopwatch() as feat:
-        matrix = build_matrix(ids, scalar_names=scalar_names_from_feature_names(version.feature_names))
+        matrices = list(iter_chunks(ids, scalar_names=scalar_names_from_feature_names(version.feature_names)))
     with Stopwatch() as scoring:
-        scores = score(model, matrix.X.astype(np.float64))
-        rows = [Prediction(candidate_id=int(cid), classifier_version_id=version.pk, **fields) for cid, fields
-                in zip(matrix.candidate_ids.tolist(), rescoring._prediction_fields(scores))]
+        rows = []
+        for matrix in matrices:
+            scores = score(model, matrix.X.astype(np.float64))
+            rows += [Prediction(candidate_id=int(cid), classifier_version_id=version.pk, **fields)
+                     for cid, fields in zip(matrix.candidate_ids.tolist(), rescoring._prediction_fields(scores))]
     times = {}
     for method, batch in (("orm", rescoring.PREDICTION_WRITE_BATCH), ("copy", rescoring.PREDICTION_COPY_BATCH)):
         with connection.cursor() as cursor:

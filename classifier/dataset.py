@@ -31,6 +31,7 @@ from classifier.features import FEATURE_NAMES, PASS_THROUGH_NAMES
 from classifier.flags import FLAG_NAMES
 from classifier.flags import INPUT_NAMES as FLAG_INPUT_NAMES
 from classifier.flags import evaluate as evaluate_flags
+from classifier.flags import maybe_computable as flags_maybe_computable
 from classifier.lightcurves import GLOBAL_VIEW_BINS, LOCAL_VIEW_BINS
 from classifier.table_features import TABLE_FEATURE_NAMES
 
@@ -336,10 +337,12 @@ def _flag_input_column(metric: str) -> str:
 
 def _flag_columns(inputs: Mapping[str, np.ndarray], n: int) -> dict[str, np.ndarray]:
     """``flag_<name>`` columns (n,) from the flags' input metric columns: 1 failed, 0 passed,
-    NaN not computable. One :func:`classifier.flags.evaluate` per row (flags are plain rules
-    on a few numbers, a few microseconds each)."""
+    NaN not computable. One :func:`classifier.flags.evaluate` per row on which some flag may be
+    computable (:func:`classifier.flags.maybe_computable`; flags are plain rules on a few
+    numbers, a few microseconds each)."""
     out = {name: np.full(n, np.nan) for name in FLAG_SCALAR_NAMES}
-    for i in range(n):
+    # Rows lacking what every flag requires (no light curve: most of a catalog) stay NaN.
+    for i in np.flatnonzero(flags_maybe_computable(inputs)).tolist():
         row = {m: float(col[i]) for m, col in inputs.items()}
         for result in evaluate_flags(row):
             if result.passed is not None:
@@ -466,6 +469,39 @@ def _view_features(gv: np.ndarray, lv: np.ndarray) -> np.ndarray:
     lv : ndarray (n, 61), NaN rows = absent local view
     """
     n = len(gv)
+    # The harmonics' dot products (BLAS) depend on a row's place in the matrix at the last bit:
+    # taken on every row as given, so a row's value does not depend on which rows have views.
+    harmonics = _harmonics(gv)
+    present = np.isfinite(gv).any(axis=1) | np.isfinite(lv).any(axis=1)
+    if present.all():
+        return _view_features_rows(gv, lv, harmonics)
+    # A catalog's candidates mostly have no light curve: the NaN medians of their empty views
+    # would cost more than the rest of the matrix, and a row with neither view is all NaN.
+    out = np.full((n, len(_VIEW_FEATURE_NAMES)), np.nan)
+    rows = np.flatnonzero(present)
+    if len(rows) == 1 and n > 1:
+        # numpy sums a lone row (contiguous: pairwise) in another order than a row of a
+        # many-row matrix: keep a second row, so the values equal those of the whole matrix.
+        rows = np.array(sorted({int(rows[0]), 0 if rows[0] else 1}))
+    if len(rows):
+        out[rows] = _view_features_rows(gv[rows], lv[rows], harmonics[rows])
+    return out
+
+
+def _harmonics(gv: np.ndarray) -> np.ndarray:
+    """cos(2 pi phase), cos(4 pi phase), sin(2 pi phase) components of the out-of-transit global
+    view, (n, 3); NaN where fewer than 6 bins are usable."""
+    ok = np.isfinite(gv) & (np.abs(_PHASE) > 0.05)[None, :]
+    n_ok = ok.sum(axis=1)
+    w = np.where(ok, gv, 0.0)
+    basis = [np.cos(2 * np.pi * _PHASE), np.cos(4 * np.pi * _PHASE), np.sin(2 * np.pi * _PHASE)]
+    with np.errstate(all="ignore"):
+        return np.column_stack([np.where(n_ok > 5, 2 * (w @ h) / np.maximum(n_ok, 1), np.nan) for h in basis])
+
+
+def _view_features_rows(gv: np.ndarray, lv: np.ndarray, harmonics: np.ndarray) -> np.ndarray:
+    """:func:`_view_features` of the given rows, their :func:`_harmonics` given."""
+    n = len(gv)
     out = np.full((n, len(_VIEW_FEATURE_NAMES)), np.nan)
     has_lv = np.isfinite(lv).any(axis=1)
     has_gv = np.isfinite(gv).any(axis=1)
@@ -499,11 +535,7 @@ def _view_features(gv: np.ndarray, lv: np.ndarray) -> np.ndarray:
         sec_depth = -smooth[np.arange(n), j]
         sec_ratio = np.where(depth_g > 0, sec_depth / depth_g, np.nan)
         sec_snr = sec_depth / (oot_mad / np.sqrt(3) + 1e-3)
-        ok = np.isfinite(gv) & oot_mask[None, :]
-        n_ok = ok.sum(axis=1)
-        w = np.where(ok, gv, 0.0)
-        harmonics = [np.cos(2 * np.pi * _PHASE), np.cos(4 * np.pi * _PHASE), np.sin(2 * np.pi * _PHASE)]
-        cos1, cos2, sin1 = (np.where(n_ok > 5, 2 * (w @ h) / np.maximum(n_ok, 1), np.nan) for h in harmonics)
+        cos1, cos2, sin1 = harmonics.T
         # No measurable primary (NaN depth): no bin counts as a dip.
         threshold = np.where(np.isnan(depth_g), np.nan, -0.5 * np.fmax(depth_g, 1e-6))
         below = gv < threshold[:, None]

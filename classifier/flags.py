@@ -28,6 +28,7 @@ import math
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 
+import numpy as np
 from scipy.special import erfcinv
 
 #: Robovetter DR25 ModShift thresholds (``MOD_VAL4_DV_THRESH`` etc. in the DR25 source):
@@ -73,7 +74,9 @@ LEO = "Kunimoto et al. 2025, AJ 169, 30 (LEO-Vetter)"
 @dataclass(frozen=True)
 class Flag:
     """One pass/fail test: ``passes(features) -> bool | None`` (None: not computable);
-    ``metric`` is the feature shown beside it."""
+    ``metric`` is the feature shown beside it. ``requires``: the metrics without which
+    ``passes`` is always None (a missing or NaN one), so a caller scoring many candidates can
+    skip the rows that lack them (:func:`maybe_computable`)."""
 
     name: str
     group: str
@@ -81,6 +84,7 @@ class Flag:
     passes: Callable[[Mapping], bool | None]
     threshold_text: str
     reference: str
+    requires: tuple[str, ...] = ()
 
 
 @dataclass(frozen=True)
@@ -202,24 +206,32 @@ def _centroid(f: Mapping) -> bool | None:
 #: Every flag, in display order.
 FLAGS: tuple[Flag, ...] = (
     Flag("snr", "signal", "snr_red", _snr,
-         f"SNR with correlated noise >= {MIN_SNR}", f"{ROBOVETTER} (MES threshold); Jenkins et al. 2002"),
+         f"SNR with correlated noise >= {MIN_SNR}", f"{ROBOVETTER} (MES threshold); Jenkins et al. 2002",
+         requires=("snr_red",)),
     Flag("n_transits", "signal", "n_transits", _n_transits,
-         f"at least {MIN_TRANSITS} transits observed", LEO),
+         f"at least {MIN_TRANSITS} transits observed", LEO,
+         requires=("n_transits",)),
     Flag("v_shape", "shape", "impact_plus_radius_ratio", _v_shape,
-         f"b + Rp/R* <= {V_SHAPE_MAX}", ROBOVETTER),
+         f"b + Rp/R* <= {V_SHAPE_MAX}", ROBOVETTER,
+         requires=("impact_plus_radius_ratio",)),
     Flag("odd_even", "eclipsing binary", "odd_even_sigma", _odd_even,
-         f"odd/even depth difference <= {ODD_EVEN_SIGMA:g} sigma (correlated noise included)", LEO),
+         f"odd/even depth difference <= {ODD_EVEN_SIGMA:g} sigma (correlated noise included)", LEO,
+         requires=("odd_even_sigma",)),
     Flag("secondary", "eclipsing binary", "secondary_best_sigma", _secondary,
          f"no secondary with sigma/F_red - sigma_FA1 > {MODSHIFT_SEC_FA1_MARGIN:g} standing out of "
          "tertiary and positive dips by sigma_FA2 (non-grazing planet occultations and half-period twins excepted)",
-         MODSHIFT),
+         MODSHIFT,
+         requires=("secondary_best_sigma", "period_days", "duration_hours")),
     Flag("centroid_offset", "pixel", "centroid_offset_sigma", _centroid,
-         f"centroid offset <= {CENTROID_OFFSET_SIGMA:g} sigma", "Bryson et al. 2013, PASP 125, 889"),
+         f"centroid offset <= {CENTROID_OFFSET_SIGMA:g} sigma", "Bryson et al. 2013, PASP 125, 889",
+         requires=("centroid_offset_sigma",)),
     Flag("duration", "star", "duration_ratio", _duration,
          f"a/R* from the star >= {MIN_A_OVER_RSTAR_STAR:g} and from the duration >= {MIN_A_OVER_RSTAR_DURATION:g}",
-         LEO),
+         LEO,
+         requires=("period_days", "duration_hours", "a_over_rstar")),
     Flag("radius", "star", "planet_radius_rearth", _radius,
-         f"radius <= {MAX_RADIUS_REARTH:g} Earth radii", LEO),
+         f"radius <= {MAX_RADIUS_REARTH:g} Earth radii", LEO,
+         requires=("planet_radius_rearth",)),
 )
 #: Names of :data:`FLAGS`, in order.
 FLAG_NAMES: tuple[str, ...] = tuple(flag.name for flag in FLAGS)
@@ -253,6 +265,23 @@ def evaluate(features: Mapping) -> list[FlagResult]:
                        flag.threshold_text, flag.reference) for flag in FLAGS]
 
 
+def maybe_computable(columns: Mapping[str, np.ndarray]) -> np.ndarray:
+    """Boolean mask (n,) of the rows on which some flag may be computable: every metric of some
+    flag's ``requires`` is finite there. On the other rows every flag is None whatever the other
+    metrics hold (a candidate without a light curve), so they need no :func:`evaluate`.
+
+    ``columns``: metric name -> float array (n,), NaN = missing; holds every ``requires`` metric.
+    """
+    n = len(next(iter(columns.values()))) if columns else 0
+    out = np.zeros(n, dtype=bool)
+    for flag in FLAGS:
+        ok = np.ones(n, dtype=bool)
+        for metric in flag.requires:
+            ok &= np.isfinite(np.asarray(columns[metric], dtype=np.float64))
+        out |= ok
+    return out
+
+
 def failed_flags(features: Mapping) -> list[str]:
     """Names of the flags this candidate fails (not computable ones are not failures)."""
     return [result.name for result in evaluate(features) if result.passed is False]
@@ -276,4 +305,4 @@ def flag_bit(name: str) -> int:
 
 
 __all__ = ["FLAGS", "FLAG_BITS", "FLAG_NAMES", "GROUPS", "INPUT_NAMES", "Flag", "FlagResult", "evaluate",
-           "failed_flags", "failed_mask", "false_alarm_sigmas", "flag_bit"]
+           "failed_flags", "failed_mask", "false_alarm_sigmas", "flag_bit", "maybe_computable"]

@@ -168,3 +168,47 @@ def test_scalar_names_follow_the_model_fields_and_the_metrics():
     assert FLAG_SCALAR_NAMES == tuple(f"flag_{n}" for n in FLAG_NAMES)
     assert [n[3:] for n in LIGHTCURVE_SCALAR_NAMES] == [n for n in FEATURE_NAMES if n not in PASS_THROUGH_NAMES]
     assert PASS_THROUGH_NAMES <= set(FEATURE_NAMES)
+
+
+def _sparse_views(rng, n: int, share_present: float) -> tuple[np.ndarray, np.ndarray]:
+    """Random (n, 201) and (n, 61) views with NaN bins; a row has each view with ``share_present``."""
+    gv, lv = rng.normal(size=(n, 201)), rng.normal(size=(n, 61))
+    gv[rng.random(gv.shape) < 0.05] = np.nan
+    lv[rng.random(lv.shape) < 0.05] = np.nan
+    gv[rng.random(n) >= share_present] = np.nan
+    lv[rng.random(n) >= share_present] = np.nan
+    return gv, lv
+
+
+@pytest.mark.parametrize("share_present", [0.0, 0.002, 0.02, 0.5, 1.0])
+def test_view_features_of_the_rows_with_views_equal_those_of_every_row(share_present):
+    """Rows without views are skipped: every value stays bit for bit what the whole matrix gives
+    (also when a single row has a view: numpy sums a lone row in another order)."""
+    from classifier.dataset import _harmonics, _view_features, _view_features_rows
+
+    rng = np.random.default_rng(6)
+    for n in (1, 2, 7, 300, 2000):
+        gv, lv = _sparse_views(rng, n, share_present)
+        if n > 1 and share_present == 0.002:
+            gv[1:], lv[1:] = np.nan, np.nan  # exactly one row with views
+            gv[0], lv[0] = rng.normal(size=201), rng.normal(size=61)
+        every_row = _view_features_rows(gv, lv, _harmonics(gv))
+        assert _view_features(gv, lv).tobytes() == every_row.tobytes()
+
+
+def test_flag_columns_skip_only_rows_no_flag_can_judge():
+    from classifier.dataset import FLAG_SCALAR_NAMES, _flag_columns
+    from classifier.flags import INPUT_NAMES, evaluate
+
+    rng = np.random.default_rng(7)
+    n = 400
+    inputs = {m: np.where(rng.random(n) < 0.7, np.nan, rng.uniform(0, 30, n)) for m in INPUT_NAMES}
+    inputs["period_days"], inputs["duration_hours"] = rng.uniform(1, 30, n), rng.uniform(1, 8, n)
+    expected = np.full((n, len(FLAG_SCALAR_NAMES)), np.nan)
+    for i in range(n):  # every row evaluated, as before rows were skipped
+        for j, result in enumerate(evaluate({m: float(col[i]) for m, col in inputs.items()})):
+            if result.passed is not None:
+                expected[i, j] = 0.0 if result.passed else 1.0
+    got = _flag_columns(inputs, n)
+    np.testing.assert_array_equal(np.column_stack([got[name] for name in FLAG_SCALAR_NAMES]), expected)
+    assert np.isfinite(expected).any() and np.isnan(expected).all(axis=1).any()

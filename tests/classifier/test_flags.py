@@ -7,7 +7,16 @@ import numpy as np
 import pytest
 
 from classifier.dataset import FLAG_SCALAR_NAMES, CandidateRecord, design_matrix
-from classifier.flags import FLAG_NAMES, FLAGS, GROUPS, evaluate, failed_flags, false_alarm_sigmas
+from classifier.flags import (
+    FLAG_NAMES,
+    FLAGS,
+    GROUPS,
+    INPUT_NAMES,
+    evaluate,
+    failed_flags,
+    false_alarm_sigmas,
+    maybe_computable,
+)
 
 PLANET = {"snr_red": 25.0, "n_transits": 8.0, "impact_plus_radius_ratio": 0.5, "odd_even_sigma": 0.8,
           "odd_depth_ppm": 1000.0, "odd_depth_err_ppm": 60.0, "even_depth_ppm": 1040.0, "even_depth_err_ppm": 60.0,
@@ -113,3 +122,38 @@ def test_the_planet_occultation_exception_excludes_grazing_eclipses():
                    "radius_ratio": 0.03}
     assert "secondary" not in failed_flags({**occultation, "impact_plus_radius_ratio": 0.5})  # b = 0.47
     assert "secondary" in failed_flags({**occultation, "impact_plus_radius_ratio": 1.0})  # b = 0.97: grazing
+
+
+def _random_features(rng, missing_share: float) -> dict:
+    """PLANET's metrics scaled at random, each missing (None or NaN) with ``missing_share``."""
+    out = {}
+    for key, value in PLANET.items():
+        if rng.random() < missing_share:
+            out[key] = None if rng.random() < 0.5 else float("nan")
+        else:
+            out[key] = value * rng.uniform(0.0, 3.0) * (-1 if rng.random() < 0.05 else 1)
+    out["secondary_best_phase"] = rng.uniform(0, 1)
+    return out
+
+
+def test_a_flag_missing_a_required_metric_is_not_computable():
+    """``Flag.requires`` is what design matrices rely on to skip rows (maybe_computable): checked
+    on random metrics, with each required metric removed in turn."""
+    rng = np.random.default_rng(4)
+    for flag in FLAGS:
+        assert flag.requires and set(flag.requires) <= set(INPUT_NAMES), flag.name
+        for _ in range(300):
+            features = _random_features(rng, missing_share=0.2)
+            for metric in flag.requires:
+                assert flag.passes({**features, metric: None}) is None, (flag.name, metric)
+                assert flag.passes({**features, metric: float("nan")}) is None, (flag.name, metric)
+
+
+def test_maybe_computable_keeps_every_row_some_flag_computes():
+    rng = np.random.default_rng(5)
+    rows = [_random_features(rng, missing_share=share) for share in (0.0, 0.5, 0.9, 1.0) for _ in range(200)]
+    columns = {m: np.array([np.nan if r.get(m) is None else r[m] for r in rows], dtype=float) for m in INPUT_NAMES}
+    mask = maybe_computable(columns)
+    computed = np.array([any(result.passed is not None for result in evaluate(r)) for r in rows])
+    assert not (computed & ~mask).any()  # never skips a row with a verdict
+    assert mask.sum() < len(rows) and (~mask).sum() > 100  # and does skip rows

@@ -138,3 +138,38 @@ def test_on_sqlite_the_orm_path_upserts_and_analyze_is_a_no_op(tmp_path):
     out = json.loads(done.stdout.strip().splitlines()[-1])
     assert out["vendor"] == "sqlite" and out["analyzed"] == [] and out["estimate"] is None
     assert out["rows"] == [[0.7, {"PC": 0.7}]] * 3  # updated in place by the second write: 3 rows, not 6
+
+
+@pytest.mark.django_db
+@pytest.mark.parametrize("method", ["copy", "orm"])
+def test_scored_tuples_write_the_rows_model_instances_write(make_candidate, method):
+    """Rescoring hands the upserts plain ``ScoredRow`` tuples (no model instance per candidate)."""
+    candidates = [make_candidate() for _ in range(3)]
+    v_obj, v_tuple = make_version("v-obj", active=False), make_version("v-tuple", active=False)
+    rescoring._upsert_predictions(_rows(candidates, v_obj), method=method)
+    as_tuples = [rescoring.ScoredRow(candidate_id=p.candidate_id, classifier_version_id=v_tuple.pk,
+                                     **{f: getattr(p, f) for f in SCORED}) for p in _rows(candidates, v_obj)]
+    assert rescoring._upsert_predictions(as_tuples, method=method) == 3
+    assert _stored(v_tuple) == _stored(v_obj) and len(_stored(v_obj)) == 3
+
+
+def test_prediction_fields_are_the_scores_element_by_element():
+    import numpy as np
+
+    from classifier.scoring import scores_from_proba
+
+    rng = np.random.default_rng(3)
+    families = {name: rng.dirichlet(np.ones(3), size=50) for name in ("hgb", "extra_trees", "logistic")}
+    scores = scores_from_proba(rng.dirichlet(np.ones(3), size=50), ["PC", "EB", "J"], families)
+    fields = rescoring._prediction_fields(scores)
+    assert len(fields) == 50
+    for i, row in enumerate(fields):
+        assert row == {
+            "probabilities": {c: float(np.round(scores.proba[i, j], 6)) for j, c in enumerate(scores.classes)},
+            "per_model": {name: {c: float(np.round(p[i, j], 6)) for j, c in enumerate(scores.classes)}
+                          for name, p in families.items()},
+            "predicted_class": str(scores.predicted[i]), "p_planet": float(scores.p_planet[i]),
+            "p_triage": float(scores.p_triage[i]), "uncertainty": float(scores.uncertainty[i]),
+            "disagreement": float(scores.disagreement[i]),
+        }
+        assert all(type(v) is float for v in row["probabilities"].values()) and type(row["p_planet"]) is float

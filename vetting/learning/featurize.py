@@ -1,8 +1,11 @@
 """Candidate rows -> the classifier's design matrix (``classifier.dataset.design_matrix``).
 
-Rows are read with ``values_list(...).iterator(chunk_size=...)`` (no model instances, one
-server-side cursor) and turned into a matrix chunk by chunk, so 100k candidates take one
-float32 matrix (about 100k x 200 x 4 bytes = 80 MB) plus one chunk of Python objects.
+Rows are read chunk by chunk (no model instances) and turned into a matrix column by column, so
+100k candidates take one float32 matrix (about 100k x 200 x 4 bytes = 80 MB) plus one chunk of
+rows. On PostgreSQL one SQL query per chunk reads only the ``catalog_features`` keys the matrix
+uses, each as its JSON text (no parse of the whole document), and ``features`` only where it is
+not empty (a catalog's candidates mostly have no light curve); elsewhere (SQLite) the ORM reads
+the whole rows. Both give the same values (``as_float`` of the stored JSON value).
 
 Scalar columns are named like the model fields and ``Candidate.features`` keys (the light-curve
 metrics as ``lc_<key>``), the same names ``python -m classifier`` uses
@@ -16,10 +19,13 @@ name the site cannot provide is an error, never a silent NaN column.
 """
 from __future__ import annotations
 
+import json
+import math
 from collections.abc import Iterable, Iterator, Sequence
 from dataclasses import dataclass
 
 import numpy as np
+from django.db import connection
 
 from classifier.catalogs import ASTRONET_EXTRA_COLUMNS
 from classifier.dataset import (
@@ -33,7 +39,8 @@ from classifier.dataset import (
     design_matrix_from_arrays,
     feature_names_for,
 )
-from vetting.candidates.models import Candidate
+from vetting.candidates.models import Candidate, Target
+from vetting.core import db
 
 #: Scalar columns of a design matrix built by the site, in order (the classifier's default).
 SCALAR_NAMES: tuple[str, ...] = DEFAULT_SCALAR_NAMES
@@ -41,11 +48,18 @@ SCALAR_NAMES: tuple[str, ...] = DEFAULT_SCALAR_NAMES
 #: Rows fetched per database round trip and featurised at once.
 CHUNK_SIZE = 2000
 
-_FIELDS = (
-    "id", "target_id", "global_view", "local_view", "features", "catalog_features",
-    "period_days", "duration_hours", "depth_ppm", "snr", "impact", "planet_radius_rearth",
-    "target__magnitude", "target__teff_k", "target__logg_cgs", "target__radius_rsun", "target__mass_msun",
-)
+#: Scalars read from model fields, by their design-matrix name -> ORM path of the field.
+_FIELD_SCALARS: dict[str, str] = {
+    "period_days": "period_days", "duration_hours": "duration_hours", "depth_ppm": "depth_ppm", "snr": "snr",
+    "impact": "impact", "planet_radius_rearth": "planet_radius_rearth", "magnitude": "target__magnitude",
+    "teff_k": "target__teff_k", "logg_cgs": "target__logg_cgs", "radius_rsun": "target__radius_rsun",
+    "mass_msun": "target__mass_msun",
+}
+#: Scalars read from ``Candidate.catalog_features``: design-matrix name -> key there (Astronet
+#: columns without a model field under their column name; table features under their own name).
+_CATALOG_KEYS: dict[str, str] = {**ASTRONET_EXTRA_COLUMNS, **{name: name for name in TABLE_SCALAR_NAMES}}
+
+_FIELDS = ("id", "target_id", "global_view", "local_view", "features", "catalog_features", *_FIELD_SCALARS.values())
 
 
 @dataclass
@@ -66,35 +80,32 @@ class Matrix:
     feature_names: list[str]
 
 
+@dataclass
+class _Rows:
+    """One chunk of candidates as columns, ordered by pk (what :func:`_to_matrix` reads).
+
+    ``features``: ``Candidate.features`` per row (None or anything but a dict = none);
+    ``catalog``: float64 (n,) per :data:`_CATALOG_KEYS` name; ``fields``: float or None per row,
+    per :data:`_FIELD_SCALARS` name.
+    """
+
+    ids: Sequence[int]
+    targets: Sequence[int]
+    global_raw: Sequence[bytes | None]
+    local_raw: Sequence[bytes | None]
+    features: Sequence
+    catalog: dict[str, np.ndarray]
+    fields: dict[str, Sequence]
+
+
 def _view(raw, n_bins: int) -> np.ndarray | None:
     """Stored float32 bytes -> array, or None when absent or of the wrong length."""
-    if raw is None:
+    raw = None if raw is None else bytes(raw)
+    # A malformed stored view (any length but n_bins floats) becomes a missing view (NaN block),
+    # not a crash of the whole run.
+    if raw is None or len(raw) != 4 * n_bins:
         return None
-    arr = np.frombuffer(bytes(raw), dtype="<f4")
-    # A malformed stored view becomes a missing view (NaN block), not a crash of the whole run.
-    return arr.astype(np.float64) if arr.size == n_bins else None
-
-
-def _scalars(row: tuple) -> dict[str, float | None]:
-    """Every scalar of :data:`SCALAR_NAMES` for one row (missing = None)."""
-    (_, _, _, _, features, catalog, period, duration, depth, snr, impact, prad,
-     mag, teff, logg, srad, smass) = row
-    catalog = catalog if isinstance(catalog, dict) else {}
-    features = features if isinstance(features, dict) else {}
-    # Catalog values without a model field, kept in catalog_features under their column name.
-    scalars: dict[str, float | None] = {name: as_float(catalog.get(column))
-                                        for name, column in ASTRONET_EXTRA_COLUMNS.items()}
-    scalars.update({
-        "period_days": period, "duration_hours": duration, "depth_ppm": depth, "snr": snr,
-        "impact": impact, "planet_radius_rearth": prad,
-        "magnitude": mag, "teff_k": teff, "logg_cgs": logg, "radius_rsun": srad, "mass_msun": smass,
-    })
-    for name in LIGHTCURVE_SCALAR_NAMES:
-        scalars[name] = as_float(features.get(name[3:]))
-    # Table-level features: stored under their own name by the catalog import.
-    for name in TABLE_SCALAR_NAMES:
-        scalars[name] = as_float(catalog.get(name))
-    return scalars
+    return np.frombuffer(raw, dtype="<f4").astype(np.float64)
 
 
 def check_scalar_names(scalar_names: Sequence[str]) -> None:
@@ -119,56 +130,146 @@ def iter_chunks(
     when ``scalar_names`` holds a name the site cannot provide (see :func:`check_scalar_names`).
     """
     check_scalar_names(scalar_names)
-    qs = Candidate.objects.order_by("pk")
+    fetch = _fetch_postgresql if db.is_postgresql() else _fetch_orm
     if candidate_ids is not None:
         ids = sorted(set(int(i) for i in candidate_ids))
-        # Filter in slices: a 100k-element IN list is slow to plan and parse.
+        # In slices: a 100k-element id list is slow to plan and parse.
         for start in range(0, len(ids), chunk_size):
-            part = ids[start:start + chunk_size]
-            yield from _matrices(qs.filter(pk__in=part), scalar_names, chunk_size)
+            rows = fetch(ids=ids[start:start + chunk_size])
+            if rows.ids:
+                yield _to_matrix(rows, scalar_names)
         return
-    yield from _matrices(qs, scalar_names, chunk_size)
+    after = None
+    while True:  # keyset pagination: each chunk one short query, no cursor held open
+        rows = fetch(after=after, limit=chunk_size)
+        if not rows.ids:
+            return
+        yield _to_matrix(rows, scalar_names)
+        after = rows.ids[-1]
 
 
-def _matrices(qs, scalar_names, chunk_size) -> Iterator[Matrix]:
-    buffer: list[tuple] = []
-    for row in qs.values_list(*_FIELDS).iterator(chunk_size=chunk_size):
-        buffer.append(row)
-        if len(buffer) >= chunk_size:
-            yield _to_matrix(buffer, scalar_names)
-            buffer = []
-    if buffer:
-        yield _to_matrix(buffer, scalar_names)
+def _fetch_orm(*, ids: list[int] | None = None, after: int | None = None, limit: int | None = None) -> _Rows:
+    """Candidates ``ids`` (or the ``limit`` next after pk ``after``) through the ORM (any database)."""
+    qs = Candidate.objects.order_by("pk")
+    if ids is not None:
+        qs = qs.filter(pk__in=ids)
+    elif after is not None:
+        qs = qs.filter(pk__gt=after)
+    rows = list(qs.values_list(*_FIELDS)[:limit] if limit is not None else qs.values_list(*_FIELDS))
+    ids_, targets, global_raw, local_raw, features, catalogs, *fields = zip(*rows) if rows else [()] * len(_FIELDS)
+    catalog = {name: np.array([as_float(c.get(key)) if isinstance(c, dict) else np.nan for c in catalogs],
+                              dtype=np.float64).reshape(len(rows))
+               for name, key in _CATALOG_KEYS.items()}
+    return _Rows(ids_, targets, global_raw, local_raw, features, catalog, dict(zip(_FIELD_SCALARS, fields)))
 
 
-def _to_matrix(rows: Sequence[tuple], scalar_names: Sequence[str]) -> Matrix:
-    """One chunk of rows -> design matrix, without building a CandidateRecord per row.
+def _fetch_postgresql(*, ids: list[int] | None = None, after: int | None = None, limit: int | None = None) -> _Rows:
+    """:func:`_fetch_orm` in one SQL query that reads only what the matrix uses (PostgreSQL).
+
+    Each :data:`_CATALOG_KEYS` value comes as its JSON text (``(catalog_features -> key)::text``,
+    the same text the whole document would show) and ``features`` only where not ``{}``.
+    """
+    quote = connection.ops.quote_name
+    cand, target = quote(Candidate._meta.db_table), quote(Target._meta.db_table)
+    keys = ["(c.catalog_features -> %s)::text" for _ in _CATALOG_KEYS]
+    fields = [f"c.{quote(path)}" if "__" not in path else f"t.{quote(path.split('__', 1)[1])}"
+              for path in _FIELD_SCALARS.values()]
+    params: list = list(_CATALOG_KEYS.values())
+    where = "TRUE"
+    if ids is not None:
+        where = "c.id = ANY(%s)"
+        params.append(list(ids))
+    elif after is not None:
+        where = "c.id > %s"
+        params.append(after)
+    sql = (f"SELECT c.id, c.target_id, c.global_view, c.local_view, NULLIF(c.features, '{{}}'::jsonb)::text, "
+           f"{', '.join(keys + fields)} FROM {cand} c JOIN {target} t ON t.id = c.target_id "
+           f"WHERE {where} ORDER BY c.id")
+    if limit is not None:
+        sql += " LIMIT %s"
+        params.append(limit)
+    with connection.cursor() as cursor:
+        cursor.execute(sql, params)
+        rows = cursor.fetchall()
+    n, k = len(rows), len(_CATALOG_KEYS)
+    columns = list(zip(*rows)) if rows else [()] * (5 + k + len(_FIELD_SCALARS))
+    catalog = {name: np.array([_json_float(text) for text in columns[5 + j]], dtype=np.float64).reshape(n)
+               for j, name in enumerate(_CATALOG_KEYS)}
+    features = [None if text is None else json.loads(text) for text in columns[4]]
+    return _Rows(columns[0], columns[1], columns[2], columns[3], features, catalog,
+                 dict(zip(_FIELD_SCALARS, columns[5 + k:])))
+
+
+def _json_float(text: str | None) -> float:
+    """``as_float`` of the JSON value whose text (PostgreSQL's) is ``text``; None = absent.
+
+    A JSON number's text is parsed by ``float`` exactly as ``json.loads`` parses it; other values
+    (a string, true/false, an object) are decoded first, as in the whole document.
+    """
+    if text is None:
+        return np.nan
+    try:
+        value = float(text)
+    except ValueError:
+        return as_float(json.loads(text))
+    return value if math.isfinite(value) else np.nan
+
+
+def _scalar_columns(rows: _Rows) -> dict[str, np.ndarray]:
+    """Every scalar of :data:`SCALAR_NAMES` but the flags (derived later) as float64 (n,).
+
+    Values go through :func:`classifier.dataset.as_float` (NaN when missing, not a number or not
+    finite; ``design_matrix_from_arrays`` makes field values finite-or-NaN itself) one column at
+    a time, with no per-row dict. Light-curve metrics are read only from rows that have some.
+    """
+    n = len(rows.ids)
+    columns = {name: _float_column(values, n) for name, values in rows.fields.items()}
+    columns.update(rows.catalog)
+    for name in LIGHTCURVE_SCALAR_NAMES:
+        columns[name] = np.full(n, np.nan)
+    for i, features in enumerate(rows.features):
+        if isinstance(features, dict) and features:
+            for name in LIGHTCURVE_SCALAR_NAMES:
+                columns[name][i] = as_float(features.get(name[3:]))
+    return columns
+
+
+def _float_column(values: Sequence, n: int) -> np.ndarray:
+    """Field values (float or None) -> float64 (n,), None -> NaN; anything else numpy cannot
+    convert (a text value SQLite kept in a float column) through ``as_float`` like the rest."""
+    try:
+        return np.array(values, dtype=np.float64).reshape(n)
+    except (TypeError, ValueError, OverflowError):
+        return np.array([as_float(v) for v in values], dtype=np.float64).reshape(n)
+
+
+def _to_matrix(rows: _Rows, scalar_names: Sequence[str]) -> Matrix:
+    """One chunk of rows -> design matrix, column by column (no per-row records).
 
     Views are decoded into (n, 201)/(n, 61) arrays and scalars into columns; all feature
     computation is vectorised in ``design_matrix_from_arrays`` (the same code path as
     ``design_matrix``, so site and command-line matrices agree).
     """
-    n = len(rows)
-    global_views = np.full((n, GLOBAL_VIEW_BINS), np.nan)
-    local_views = np.full((n, LOCAL_VIEW_BINS), np.nan)
-    for i, row in enumerate(rows):
-        g, loc = _view(row[2], GLOBAL_VIEW_BINS), _view(row[3], LOCAL_VIEW_BINS)
-        if g is not None:
-            global_views[i] = g
-        if loc is not None:
-            local_views[i] = loc
-    per_row = [_scalars(row) for row in rows]
-    scalars = {
-        name: np.array([as_float(s.get(name)) for s in per_row], dtype=np.float64).reshape(n)
-        for name in SCALAR_NAMES
-    }
-    X, names = design_matrix_from_arrays(scalars, global_views, local_views, scalar_names=list(scalar_names))
+    n = len(rows.ids)
+    X, names = design_matrix_from_arrays(
+        _scalar_columns(rows), _views(rows.global_raw, GLOBAL_VIEW_BINS), _views(rows.local_raw, LOCAL_VIEW_BINS),
+        scalar_names=list(scalar_names))
     return Matrix(
-        candidate_ids=np.fromiter((r[0] for r in rows), dtype=np.int64, count=n),
-        groups=np.fromiter((r[1] for r in rows), dtype=np.int64, count=n),
+        candidate_ids=np.array(rows.ids, dtype=np.int64).reshape(n),
+        groups=np.array(rows.targets, dtype=np.int64).reshape(n),
         X=X.astype(np.float32),
         feature_names=names,
     )
+
+
+def _views(raws: Sequence, n_bins: int) -> np.ndarray:
+    """Stored views (bytes or None) -> (n, n_bins) float64, NaN rows where absent or malformed."""
+    out = np.full((len(raws), n_bins), np.nan)
+    for i, raw in enumerate(raws):
+        view = _view(raw, n_bins)
+        if view is not None:
+            out[i] = view
+    return out
 
 
 def build_matrix(
