@@ -15,8 +15,9 @@ What it does (each step prints its figures as it ends)
    ephemeris, so processing them is real work.
 5. Light-curve processing: a products job (``products_job_create``: brief F's import fan-out,
    chunks of ``VETTING_IMPORT_CHUNK_CANDIDATES``) over ``--lc-sample`` of those candidates, run by a
-   real Celery worker with ``--concurrency 1`` and then ``2`` (prefork processes): light curves/s
-   per run, per core, and the 2-vs-1 ratio.
+   real Celery worker with ``--concurrency 1`` and then ``2`` (prefork processes), twice over (the
+   first run also warms the page cache): light curves/s per run, per core, and the 2-vs-1 ratio of
+   each setting's faster run.
 6. One training run on the pool's labels (``training_run_execute``, no rescoring), then rescoring
    every candidate (``rescore_async``: a chord of ``score_chunk`` tasks and ``rescore_finish``,
    which rebuilds the queue and ANALYZEs) with a real Celery worker at ``--concurrency 1`` and
@@ -104,6 +105,9 @@ def main() -> int:
         args.duration, args.alone = 15.0, 20
     session = f"benchscale{os.getpid()}"
     if args.database:
+        # A kept database's files (light curves, model artifacts) live in the media folder of the
+        # run that wrote them: the session (hence MEDIA_ROOT) is named after the database.
+        session = f"benchscale_{args.database}"
         var_dir = Path(tempfile.gettempdir()) / f"bench-scale-{args.database}"
         var_dir.mkdir(exist_ok=True)
         database = kept_database(args.database)
@@ -520,19 +524,26 @@ def run(args, env: dict, var_dir: Path) -> int:
         lc_ids = list(LightCurve.objects.filter(source="simulated", original_filename="bench-scale")
                       .order_by("candidate_id").values_list("candidate_id", flat=True)[:args.lc_sample])
         env["VETTING_IMPORT_CHUNK_CANDIDATES"] = str(max(2, len(lc_ids) // 10))
-        lc_times, lc_cpu = {}, {}
-        for c in (1, 2):
+        lc_times: dict[int, list[float]] = {1: [], 2: []}
+        lc_cpu: dict[int, list[float]] = {1: [], 2: []}
+        # Two rounds of (1, 2): the first run of a session also warms the page cache (files, the
+        # database) for the ones after it; the ratio is taken between each setting's faster run.
+        for c in (1, 2, 1, 2):
             seconds, job = process_lightcurves(env, var_dir, lc_ids, c)
-            lc_times[c], lc_cpu[c] = seconds, job["cpu"]
+            lc_times[c].append(seconds)
+            lc_cpu[c].append(job["cpu"])
             counts = {k: v for k, v in (job["counts"] or {}).items() if k.startswith(("products", "skipped", "chunks"))}
             say(f"light curves, {c} worker process{'es' if c > 1 else ''}",
                 f"{len(lc_ids)} in {seconds:.1f} s = {len(lc_ids) / seconds:.1f}/s, worker CPU {job['cpu']:.0f} s "
                 f"(start-up included); job {job['state']} "
                 f"{counts}"
                 + (f" errors {job['errors']}" if job["errors"] else ""))
-        lc_ratio = lc_times[1] / lc_times[2]
-        cpu_per_lc = lc_cpu[1] / len(lc_ids)
-        say("light curves per core", f"{len(lc_ids) / lc_times[1]:.2f}/s wall (1 process); {cpu_per_lc:.2f} worker "
+        best = {c: min(times) for c, times in lc_times.items()}
+        lc_ratio = best[1] / best[2]
+        cpu_per_lc = min(lc_cpu[1]) / len(lc_ids)
+        say("light curves 2 vs 1 processes", f"runs {lc_times[1][0]:.1f}/{lc_times[2][0]:.1f} s then "
+            f"{lc_times[1][1]:.1f}/{lc_times[2][1]:.1f} s: {lc_ratio:.2f}x between the faster runs")
+        say("light curves per core", f"{len(lc_ids) / best[1]:.2f}/s wall (1 process); {cpu_per_lc:.2f} worker "
             f"CPU-s each (start-up included) -> {n_lc:,} light curves = {n_lc * cpu_per_lc / 60:.1f} core-minutes")
         checks.append((f"light-curve processing 2 vs 1 worker processes {lc_ratio:.2f}x", lc_ratio >= 1.7, ">= 1.7x"))
 
