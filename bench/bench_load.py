@@ -141,15 +141,17 @@ class Recorder:
 
 
 def vetter_loop(base: str, user: dict, candidate_ids: list[int], deadline: float, rec: Recorder, seed: int,
-                think_s: float = 0.0) -> None:
+                think_s: float = 0.0, start_within_s: float = 0.0) -> None:
     """One vetter: queue page, a candidate page, a label, sometimes the API queue; repeat.
 
     ``think_s`` is the mean pause (exponential) after each action, like a person reading the
-    page; 0 makes a closed loop that only measures the saturated server.
+    page; 0 makes a closed loop that only measures the saturated server. ``start_within_s``:
+    the vetter starts at a random moment in that many seconds (0: at once, all vetters together).
     """
     import requests
 
     rng = random.Random(seed)
+    time.sleep(rng.uniform(0.0, start_within_s))
     site = requests.Session()
     site.cookies.set("sessionid", user["session"], domain="127.0.0.1")
     api = requests.Session()

@@ -90,6 +90,9 @@ def main() -> int:
     parser.add_argument("--vetters", type=int, default=20)
     parser.add_argument("--duration", type=float, default=60.0, help="seconds of load with --vetters")
     parser.add_argument("--think-s", type=float, default=2.0, help="mean pause of a vetter after each request")
+    parser.add_argument("--ramp-s", type=float, default=8.0,
+                        help="vetters start at random moments within this many seconds (about one round of "
+                             "a vetter's four requests and pauses); 0 starts all 20 in the same instant")
     parser.add_argument("--alone", type=int, default=40, help="requests per page with one client")
     parser.add_argument("--keep", action="store_true", help="keep the database (drop it by hand)")
     parser.add_argument("--database", default=None,
@@ -97,6 +100,8 @@ def main() -> int:
     parser.add_argument("--steps", type=parse_steps, default=parse_steps("1-8"),
                         help="steps to run, e.g. '7' or '2-4,6' (step 1 always runs)")
     parser.add_argument("--rescore-processes", default="1,2", help="worker processes of each rescoring run (step 6)")
+    parser.add_argument("--bare", action="store_true",
+                        help="step 7: clients talk to gunicorn directly, not through nginx as deployed")
     parser.add_argument("--app-dir", type=Path, default=None,
                         help="checkout that gunicorn serves in step 7 (default: this one)")
     args = parser.parse_args()
@@ -392,8 +397,36 @@ def cpu_seconds(*, group: int | None = None, cmdline_has: str | None = None) -> 
     return total
 
 
+@contextmanager
+def front(args, var_dir: Path, gunicorn_port: int) -> Iterator[str]:
+    """The base URL the clients use: nginx with docker/nginx/vetting.conf.template in front of
+    gunicorn, as deployed (``tests/web/edge_stack.start_nginx``), or gunicorn itself with
+    ``--bare`` or without an nginx binary.
+
+    The arrangement changes the tail, not only the path: nginx opens a connection to gunicorn
+    per request (no upstream keepalive), so the kernel hands each request to whichever gunicorn
+    process accepts first; clients talking to gunicorn directly keep their connections, and each
+    stays in the process that accepted it, however busy that process gets.
+    """
+    from bench_load import free_port
+    from tests.web import edge_stack
+
+    if args.bare or not edge_stack.nginx_binary():
+        print(f"  serving: gunicorn directly ({'--bare' if args.bare else 'no nginx binary'})", flush=True)
+        yield f"http://127.0.0.1:{gunicorn_port}"
+        return
+    port = free_port()
+    nginx = edge_stack.start_nginx(var_dir / "nginx", port, f"127.0.0.1:{gunicorn_port}")
+    print(f"  serving: nginx (docker/nginx/vetting.conf.template) in front of gunicorn", flush=True)
+    try:
+        yield f"http://127.0.0.1:{port}"
+    finally:
+        edge_stack.stop(nginx)
+
+
 def pages(args, env: dict, var_dir: Path, candidate_ids: list[int]) -> dict[str, dict[str, list[float]]]:
-    """Latencies (s) per page: one client alone, then ``--vetters`` vetters; gunicorn per docker/gunicorn.conf.py."""
+    """Latencies (s) per page: one client alone, then ``--vetters`` vetters; gunicorn per
+    docker/gunicorn.conf.py, behind nginx unless ``--bare`` (:func:`front`)."""
     import requests
     from bench_load import Recorder, free_port, process, vetter_loop, wait_http
 
@@ -405,7 +438,7 @@ def pages(args, env: dict, var_dir: Path, candidate_ids: list[int]) -> dict[str,
     out: dict[str, dict[str, list[float]]] = {}
     app_dir = (args.app_dir or REPO).resolve()
     database = env["DATABASE_URL"].rsplit("/", 1)[1]
-    with process(cmd, env, "gunicorn", var_dir, cwd=app_dir) as server:
+    with process(cmd, env, "gunicorn", var_dir, cwd=app_dir) as server, front(args, var_dir, port) as base:
         wait_http(f"{base}/health/", timeout=120)
         site = requests.Session()
         site.cookies.set("sessionid", vetters[0]["session"], domain="127.0.0.1")
@@ -428,7 +461,8 @@ def pages(args, env: dict, var_dir: Path, candidate_ids: list[int]) -> dict[str,
                "postgres": cpu_seconds(cmdline_has=f": postgres {database} ")}
         started = time.monotonic()
         deadline = started + args.duration
-        threads = [threading.Thread(target=vetter_loop, args=(base, v, candidate_ids, deadline, rec, i, args.think_s))
+        threads = [threading.Thread(target=vetter_loop,
+                                    args=(base, v, candidate_ids, deadline, rec, i, args.think_s, args.ramp_s))
                    for i, v in enumerate(vetters)]
         for t in threads:
             t.start()

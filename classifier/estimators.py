@@ -54,6 +54,32 @@ PROFILE_FAMILIES: dict[str, tuple[str, ...]] = {
 }
 
 
+class MedianImputer(SimpleImputer):
+    """:class:`~sklearn.impute.SimpleImputer` (median, empty columns kept as 0) whose dense
+    transform is one vectorised ``np.where``: the same values, about 15x faster.
+
+    scikit-learn 1.9 fills a dense matrix by fancy-indexing every missing coordinate. A row of
+    a catalog-only candidate (no light curve yet: most rows at survey scale) is ~90 % NaN, and
+    that assignment took 17 ms per 2,000 x 224 block, a third of a rescoring chunk's scoring.
+    Anything else (sparse input, indicators, other missing markers) goes to the parent.
+    """
+
+    def __init__(self, *, missing_values=np.nan, strategy="median", fill_value=None, copy=True,
+                 add_indicator=False, keep_empty_features=True):
+        super().__init__(missing_values=missing_values, strategy=strategy, fill_value=fill_value, copy=copy,
+                         add_indicator=add_indicator, keep_empty_features=keep_empty_features)
+
+    def transform(self, X):
+        check_is_fitted(self)
+        fast = (not self.add_indicator and isinstance(self.missing_values, float) and math.isnan(self.missing_values)
+                and isinstance(X, np.ndarray) and X.dtype.kind == "f" and X.ndim == 2
+                and not np.isnan(self.statistics_).any())  # (NaN statistics: columns the parent drops)
+        if not fast:
+            return super().transform(X)
+        X = self._validate_input(X, in_fit=False)
+        return np.where(np.isnan(X), self.statistics_.astype(X.dtype, copy=False), X)
+
+
 class DropEmptyColumns(TransformerMixin, BaseEstimator):
     """Drop columns that are NaN in every training row (kept NaN elsewhere).
 
@@ -204,7 +230,7 @@ def make_family(
         ))])
     if name == "extra_trees":
         return Pipeline([
-            ("impute", SimpleImputer(strategy="median", keep_empty_features=True)),
+            ("impute", MedianImputer()),
             ("model", ExtraTreesClassifier(
                 # fast: fewer, shallower trees on half-size bootstrap samples: ~4x cheaper to
                 # fit, score and store (the ensemble keeps one model per fold), little AP lost.
@@ -220,14 +246,14 @@ def make_family(
         ])
     if name == "logistic":
         return Pipeline([
-            ("impute", SimpleImputer(strategy="median", keep_empty_features=True)),
+            ("impute", MedianImputer()),
             ("scale", StandardScaler()),
             ("model", LogisticRegression(C=0.05, class_weight="balanced", max_iter=500, tol=1e-3,
                                          random_state=random_state)),
         ])
     if name == "mlp":
         return BalancedWeights(Pipeline([
-            ("impute", SimpleImputer(strategy="median", keep_empty_features=True)),
+            ("impute", MedianImputer()),
             ("scale", StandardScaler()),
             ("model", MLPClassifier(
                 hidden_layer_sizes=(64,),
@@ -242,7 +268,7 @@ def make_family(
     if name == "gp":
         return SubsampledClassifier(
             Pipeline([
-                ("impute", SimpleImputer(strategy="median", keep_empty_features=True)),
+                ("impute", MedianImputer()),
                 ("scale", StandardScaler()),
                 ("pca", PCA(n_components=0.9, svd_solver="full", random_state=random_state)),
                 ("model", GaussianProcessClassifier(

@@ -10,6 +10,7 @@ from classifier.estimators import (
     FAMILY_NAMES,
     VIEW_COLUMN_LENGTHS,
     DropEmptyColumns,
+    MedianImputer,
     SubsampledClassifier,
     make_family,
 )
@@ -99,3 +100,35 @@ def test_rocket_family_in_the_ensemble_and_dropped_without_views():
     # Without the view columns the family cannot run: dropped with its reason, the rest still fits.
     narrow = VettingEnsemble(families=("logistic", "rocket"), profile="fast").fit(X[:, :5], y, groups)
     assert set(narrow.families_) == {"logistic"} and "view columns" in narrow.dropped_families_["rocket"]
+
+
+def test_median_imputer_gives_simple_imputers_values():
+    """The vectorised transform fills exactly what SimpleImputer fills: NaN-heavy rows (a
+    catalog-only candidate), a column empty in training (kept as 0), float32, and the parent's
+    paths (indicator, sparse input) unchanged."""
+    import scipy.sparse as sp
+    from sklearn.impute import SimpleImputer
+
+
+    rng = np.random.default_rng(4)
+    train = rng.normal(size=(300, 12))
+    train[rng.random(train.shape) < 0.3] = np.nan
+    train[:, 5] = np.nan  # empty in training
+    test = rng.normal(size=(500, 12))
+    test[rng.random(test.shape) < 0.9] = np.nan
+    reference = SimpleImputer(strategy="median", keep_empty_features=True).fit(train)
+    fast = MedianImputer().fit(train)
+    for X in (test, test.astype(np.float32)):
+        got, want = fast.transform(X), reference.transform(X)
+        assert got.dtype == want.dtype and not np.isnan(got).any()
+        np.testing.assert_array_equal(got, want)
+    assert np.all(fast.transform(test)[np.isnan(test[:, 5]), 5] == 0.0)
+    assert np.isnan(test).any()  # the input is not filled in place
+    with_indicator = MedianImputer(add_indicator=True).fit(train)
+    np.testing.assert_array_equal(
+        with_indicator.transform(test),
+        SimpleImputer(strategy="median", keep_empty_features=True, add_indicator=True).fit(train).transform(test))
+    np.testing.assert_array_equal(fast.transform(sp.csr_matrix(np.nan_to_num(test))).toarray(),
+                                  reference.transform(sp.csr_matrix(np.nan_to_num(test))).toarray())
+    with pytest.raises(ValueError):
+        fast.transform(test[:, :5])  # the wrong number of features is still an error
