@@ -378,6 +378,26 @@ def make_vetters(n: int) -> list[dict]:
     return out
 
 
+def forget_vetters(vetters: list[dict]) -> int:
+    """Delete what the load's vetters wrote (their labels, assignments, tokens and accounts) and
+    recompute the touched candidates' consensus: a kept database then measures the same on every
+    run, and its next training run (step 6) does not learn the load's random labels. The bench's
+    own throwaway accounts only; returns the labels removed."""
+    from django.contrib.auth import get_user_model
+
+    from vetting.reviews.models import Assignment, Label
+    from vetting.reviews.services import consensus_recompute_many
+
+    ids = [v["id"] for v in vetters]
+    labels = Label.objects.filter(vetter_id__in=ids)
+    touched = sorted(set(labels.values_list("candidate_id", flat=True)))
+    removed, _ = labels.delete()
+    Assignment.objects.filter(vetter_id__in=ids).delete()
+    get_user_model().objects.filter(pk__in=ids).delete()
+    consensus_recompute_many(candidate_ids=touched)
+    return removed
+
+
 def cpu_seconds(*, group: int | None = None, cmdline_has: str | None = None) -> float:
     """CPU seconds (user + system, from ``/proc``) of the live processes in process group
     ``group`` or whose command line contains ``cmdline_has`` (e.g. the PostgreSQL backends of
@@ -478,6 +498,7 @@ def pages(args, env: dict, var_dir: Path, candidate_ids: list[int]) -> dict[str,
                           for k, v in used.items()) + f"  [load {load_average()}]", flush=True)
         out[f"{args.vetters} vetters"] = dict(rec.latency)
         out["errors"] = {k: v[:3] for k, v in rec.errors.items() if v}
+    print(f"  the load's {len(vetters)} vetters and their {forget_vetters(vetters)} labels removed", flush=True)
     return out
 
 
@@ -615,11 +636,10 @@ def run(args, env: dict, var_dir: Path) -> int:
                 f"{n_all:,} candidates in {seconds:.1f} s = {n_all / seconds:,.0f}/s; predictions "
                 f"{Prediction.objects.filter(classifier_version=version).count():,}, "
                 f"queue {QueueEntry.objects.count()}")
-        if 1 in rescore_times and 2 in rescore_times:
-            rescore_ratio = rescore_times[1] / rescore_times[2]
-            checks.append((f"rescore + queue rebuild with 2 processes {rescore_times[2]:.0f} s "
-                           f"(1 -> 2 processes {rescore_ratio:.2f}x)", rescore_times[2] * 1e6 / n_all < 300,
-                           "< 300 s per 1M"))
+        if 2 in rescore_times:
+            ratio = f" (1 -> 2 processes {rescore_times[1] / rescore_times[2]:.2f}x)" if 1 in rescore_times else ""
+            checks.append((f"rescore + queue rebuild with 2 processes {rescore_times[2]:.0f} s{ratio}",
+                           rescore_times[2] * 1e6 / n_all < 300, "< 300 s per 1M"))
 
     if 7 in steps:
         print(f"7. pages over HTTP (gunicorn -c docker/gunicorn.conf.py, {args.app_dir or REPO}): alone, then "

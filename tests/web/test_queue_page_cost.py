@@ -109,3 +109,30 @@ def test_filter_fields_follow_the_query_string_and_bad_values(client, vetter, ma
     html = client.get("/candidates/?p_planet_min=2&mission=mars").content.decode()
     assert 'role="alert"' in html and 'value="2"' in html  # bad values: shown with their errors, not cached
     assert views.filter_fields_html.cache_info().currsize == 3
+
+
+def test_queue_rows_html_escapes_like_format_html():
+    """The rows written with ``str.format`` escape every cell as ``format_html`` (and the
+    template before it) did: hostile catalog values come out as text, safe fragments as markup."""
+    from types import SimpleNamespace
+
+    from django.utils.html import format_html
+    from django.utils.safestring import mark_safe
+
+    from vetting.web.queue_table import _ROW, queue_rows_html
+
+    hostile = "<script>alert('x')</script> & \"q\""
+    row = SimpleNamespace(
+        url="/candidates/1/?a=1&b=2", catalog_id=hostile, target=SimpleNamespace(
+            catalog_id=hostile, get_mission_display=lambda: "TESS"),
+        queue_priority=None, queue_strategy=None, mislabel_reason=hostile, predicted_class=hostile, p_planet=None,
+        uncertainty=None, period_days=None, depth_ppm=None, snr=None, catalog_disposition=hostile,
+        has_open_dispute=True, visible_consensus=SimpleNamespace(label_class=hostile), is_mine=True)
+    got = queue_rows_html([row])
+    assert "<script>" not in got and got.count("&lt;script&gt;") == 6
+    want = format_html(_ROW, row.url, hostile, hostile, "TESS", "—",
+                       format_html('<br><small class="muted">{}</small>', hostile), hostile, "—", "—", "", "", "", hostile,
+                       mark_safe('<span class="tag warn">disputed</span>'
+                                 + format_html('<span class="tag">team: {}</span>', hostile)
+                                 + '<span class="tag ok">labeled by you</span>'))
+    assert got == want
