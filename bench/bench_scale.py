@@ -22,10 +22,13 @@ What it does (each step prints its figures as it ends)
    every candidate (``rescore_async``: a chord of ``score_chunk`` tasks and ``rescore_finish``,
    which rebuilds the queue and ANALYZEs) with a real Celery worker at ``--concurrency 1`` and
    then ``2``; the predictions are deleted between the two so both runs insert.
-7. Pages over HTTP against gunicorn started with ``docker/gunicorn.conf.py`` (3 gthread workers
-   x 4 threads): the queue page and candidate pages alone (one client, sequential), then under
+7. Pages over HTTP as deployed: nginx with ``docker/nginx/vetting.conf.template`` in front of
+   gunicorn started with ``docker/gunicorn.conf.py`` (3 gthread workers x 4 threads; ``--bare``:
+   gunicorn alone): the queue page and candidate pages alone (one client, sequential), then under
    ``--vetters`` simulated vetters (``bench_load.vetter_loop``: queue page, a candidate page, a
-   label POST, sometimes ``/api/queue/``, ``--think-s`` mean pause): p50/p95 per page.
+   label POST, sometimes ``/api/queue/``, ``--think-s`` mean pause), who start at random moments
+   within ``--ramp-s`` seconds: p50/p95 per page. Afterwards the vetters and their labels are
+   deleted again (a kept database then measures the same on every run).
 8. Disk: ``pg_database_size`` and the main tables' ``pg_total_relation_size`` per candidate, plus
    light-curve bytes per candidate.
 
