@@ -432,6 +432,7 @@ def front(args, var_dir: Path, gunicorn_port: int) -> Iterator[str]:
     stays in the process that accepted it, however busy that process gets.
     """
     from bench_load import free_port
+
     from tests.web import edge_stack
 
     if args.bare or not edge_stack.nginx_binary():
@@ -440,7 +441,7 @@ def front(args, var_dir: Path, gunicorn_port: int) -> Iterator[str]:
         return
     port = free_port()
     nginx = edge_stack.start_nginx(var_dir / "nginx", port, f"127.0.0.1:{gunicorn_port}")
-    print(f"  serving: nginx (docker/nginx/vetting.conf.template) in front of gunicorn", flush=True)
+    print("  serving: nginx (docker/nginx/vetting.conf.template) in front of gunicorn", flush=True)
     try:
         yield f"http://127.0.0.1:{port}"
     finally:
@@ -455,7 +456,6 @@ def pages(args, env: dict, var_dir: Path, candidate_ids: list[int]) -> dict[str,
 
     vetters = make_vetters(args.vetters)
     port = free_port()
-    base = f"http://127.0.0.1:{port}"
     cmd = [PY, "-m", "gunicorn", "-c", "docker/gunicorn.conf.py", "-b", f"127.0.0.1:{port}", "--keep-alive", "30",
            "--access-logfile", "-"]
     out: dict[str, dict[str, list[float]]] = {}

@@ -130,8 +130,8 @@ def test_queue_rows_html_escapes_like_format_html():
         has_open_dispute=True, visible_consensus=SimpleNamespace(label_class=hostile), is_mine=True)
     got = queue_rows_html([row])
     assert "<script>" not in got and got.count("&lt;script&gt;") == 6
-    want = format_html(_ROW, row.url, hostile, hostile, "TESS", "—",
-                       format_html('<br><small class="muted">{}</small>', hostile), hostile, "—", "—", "", "", "", hostile,
+    reason = format_html('<br><small class="muted">{}</small>', hostile)
+    want = format_html(_ROW, row.url, hostile, hostile, "TESS", "—", reason, hostile, "—", "—", "", "", "", hostile,
                        mark_safe('<span class="tag warn">disputed</span>'
                                  + format_html('<span class="tag">team: {}</span>', hostile)
                                  + '<span class="tag ok">labeled by you</span>'))
