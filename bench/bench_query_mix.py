@@ -102,7 +102,8 @@ def main() -> int:
     parser.add_argument("--batch", type=int, default=100)
     parser.add_argument("--choose-budget", type=int, default=900, help="labels per mix when choosing (half pool)")
     parser.add_argument("--budget", type=int, default=1500, help="labels per mix when reporting")
-    parser.add_argument("--random-budget", type=int, default=4000)
+    parser.add_argument("--random-budget", type=int, default=4500,
+                        help="labels for random sampling: 3x --budget, so a run can show the 3x target")
     parser.add_argument("--workers", type=int, default=2, help="simulations run at once (one thread each)")
     parser.add_argument("--report-all", action="store_true", help="report every mix, not only the chosen one")
     parser.add_argument("--mixes", default=None, help="JSON {name: mix} replacing the built-in list")

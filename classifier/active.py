@@ -24,7 +24,7 @@ from classifier.evaluation import model_disagreement, normalized_entropy, planet
 #: then reported on the validation split (pool = train): 1,400 labels (10.6 % of the pool) to
 #: reach the whole-pool planet AP in both seeds, where the former confirm-heavy default
 #: (likely_planet 0.6, planet 0.2, committee 0.1, random 0.1) needed 1,300 and more than 1,500,
-#: and random sampling had not reached it after 4,000 labels (more than 2.9x).
+#: and random sampling (same seeds) had not reached it after 4,300 labels (more than 3x).
 #: Change it (and ``VETTING_QUERY_MIX``) only from a completed run of that benchmark.
 DEFAULT_MIX: dict[str, float] = {"likely_planet": 0.1, "planet": 0.5, "committee": 0.3, "random": 0.1}
 STRATEGIES = (
