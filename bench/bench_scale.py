@@ -455,53 +455,55 @@ def pages(args, env: dict, var_dir: Path, candidate_ids: list[int]) -> dict[str,
     from bench_load import Recorder, free_port, process, vetter_loop, wait_http
 
     vetters = make_vetters(args.vetters)
-    port = free_port()
-    cmd = [PY, "-m", "gunicorn", "-c", "docker/gunicorn.conf.py", "-b", f"127.0.0.1:{port}", "--keep-alive", "30",
-           "--access-logfile", "-"]
-    out: dict[str, dict[str, list[float]]] = {}
-    app_dir = (args.app_dir or REPO).resolve()
-    database = env["DATABASE_URL"].rsplit("/", 1)[1]
-    with process(cmd, env, "gunicorn", var_dir, cwd=app_dir) as server, front(args, var_dir, port) as base:
-        wait_http(f"{base}/health/", timeout=120)
-        site = requests.Session()
-        site.cookies.set("sessionid", vetters[0]["session"], domain="127.0.0.1")
-        rng = random.Random(3)
-        alone: dict[str, list[float]] = {"queue page": [], "candidate page": []}
-        for i in range(args.alone + 3):
-            for kind, url in (("queue page", f"{base}/candidates/"),
-                              ("candidate page", f"{base}/candidates/{rng.choice(candidate_ids)}/")):
-                started = time.perf_counter()
-                response = site.get(url, timeout=60, allow_redirects=False)
-                if response.status_code != 200:
-                    raise RuntimeError(f"{url}: {response.status_code}")
-                if i >= 3:  # 3 warm-up rounds
-                    alone[kind].append(time.perf_counter() - started)
-        out["alone"] = alone
-        rec = Recorder()
-        # Who uses the 2 cores during the load: this client (its threads), gunicorn, the
-        # database's backends (backends of other databases are not counted).
-        cpu = {"client": time.process_time(), "gunicorn": cpu_seconds(group=server.pid),
-               "postgres": cpu_seconds(cmdline_has=f": postgres {database} ")}
-        started = time.monotonic()
-        deadline = started + args.duration
-        threads = [threading.Thread(target=vetter_loop,
-                                    args=(base, v, candidate_ids, deadline, rec, i, args.think_s, args.ramp_s))
-                   for i, v in enumerate(vetters)]
-        for t in threads:
-            t.start()
-        for t in threads:
-            t.join()
-        wall = time.monotonic() - started
-        used = {"client": time.process_time() - cpu["client"],
-                "gunicorn": cpu_seconds(group=server.pid) - cpu["gunicorn"],
-                "postgres": cpu_seconds(cmdline_has=f": postgres {database} ") - cpu["postgres"]}
-        n_requests = sum(len(v) for v in rec.latency.values())
-        print(f"  CPU during {wall:.0f} s of load ({n_requests} requests, {n_requests / wall:.1f}/s): "
-              + ", ".join(f"{k} {v:.1f} s = {v / wall:.2f} cores ({1000 * v / max(n_requests, 1):.0f} ms/request)"
-                          for k, v in used.items()) + f"  [load {load_average()}]", flush=True)
-        out[f"{args.vetters} vetters"] = dict(rec.latency)
-        out["errors"] = {k: v[:3] for k, v in rec.errors.items() if v}
-    print(f"  the load's {len(vetters)} vetters and their {forget_vetters(vetters)} labels removed", flush=True)
+    try:
+        port = free_port()
+        cmd = [PY, "-m", "gunicorn", "-c", "docker/gunicorn.conf.py", "-b", f"127.0.0.1:{port}", "--keep-alive", "30",
+               "--access-logfile", "-"]
+        out: dict[str, dict[str, list[float]]] = {}
+        app_dir = (args.app_dir or REPO).resolve()
+        database = env["DATABASE_URL"].rsplit("/", 1)[1]
+        with process(cmd, env, "gunicorn", var_dir, cwd=app_dir) as server, front(args, var_dir, port) as base:
+            wait_http(f"{base}/health/", timeout=120)
+            site = requests.Session()
+            site.cookies.set("sessionid", vetters[0]["session"], domain="127.0.0.1")
+            rng = random.Random(3)
+            alone: dict[str, list[float]] = {"queue page": [], "candidate page": []}
+            for i in range(args.alone + 3):
+                for kind, url in (("queue page", f"{base}/candidates/"),
+                                  ("candidate page", f"{base}/candidates/{rng.choice(candidate_ids)}/")):
+                    started = time.perf_counter()
+                    response = site.get(url, timeout=60, allow_redirects=False)
+                    if response.status_code != 200:
+                        raise RuntimeError(f"{url}: {response.status_code}")
+                    if i >= 3:  # 3 warm-up rounds
+                        alone[kind].append(time.perf_counter() - started)
+            out["alone"] = alone
+            rec = Recorder()
+            # Who uses the 2 cores during the load: this client (its threads), gunicorn, the
+            # database's backends (backends of other databases are not counted).
+            cpu = {"client": time.process_time(), "gunicorn": cpu_seconds(group=server.pid),
+                   "postgres": cpu_seconds(cmdline_has=f": postgres {database} ")}
+            started = time.monotonic()
+            deadline = started + args.duration
+            threads = [threading.Thread(target=vetter_loop,
+                                        args=(base, v, candidate_ids, deadline, rec, i, args.think_s, args.ramp_s))
+                       for i, v in enumerate(vetters)]
+            for t in threads:
+                t.start()
+            for t in threads:
+                t.join()
+            wall = time.monotonic() - started
+            used = {"client": time.process_time() - cpu["client"],
+                    "gunicorn": cpu_seconds(group=server.pid) - cpu["gunicorn"],
+                    "postgres": cpu_seconds(cmdline_has=f": postgres {database} ") - cpu["postgres"]}
+            n_requests = sum(len(v) for v in rec.latency.values())
+            print(f"  CPU during {wall:.0f} s of load ({n_requests} requests, {n_requests / wall:.1f}/s): "
+                  + ", ".join(f"{k} {v:.1f} s = {v / wall:.2f} cores ({1000 * v / max(n_requests, 1):.0f} ms/request)"
+                              for k, v in used.items()) + f"  [load {load_average()}]", flush=True)
+            out[f"{args.vetters} vetters"] = dict(rec.latency)
+            out["errors"] = {k: v[:3] for k, v in rec.errors.items() if v}
+    finally:  # also when the load fails: a kept database must not keep them
+        print(f"  the load's {len(vetters)} vetters and their {forget_vetters(vetters)} labels removed", flush=True)
     return out
 
 
