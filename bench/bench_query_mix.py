@@ -81,6 +81,7 @@ def _run(pool, test, mix, seed, budget, initial, batch, target, tag="") -> dict:
     sure = [r["sure_planet_share"] for r in rows if r["sure_planet_share"] is not None]
     found = [r["planet_share"] for r in rows if r["planet_share"] is not None]
     return {"reach": labels_to_reach(rows, target), "rounds": len(rows), "seconds": time.perf_counter() - t0,
+            "mean_ap": float(np.mean([r["planet_ap"] for r in rows])),
             "sure": float(np.mean(sure)) if sure else float("nan"),
             "planets": float(np.mean(found)) if found else float("nan")}
 
@@ -109,6 +110,8 @@ def main() -> int:
     parser.add_argument("--mixes", default=None, help="JSON {name: mix} replacing the built-in list")
     parser.add_argument("--targets", default=None, help="CHOOSE,REPORT whole-pool APs of an earlier run")
     parser.add_argument("--verbose", action="store_true", help="print every round of every simulation")
+    parser.add_argument("--report-only", default=None,
+                        help="comma-separated mixes (and 'random') to report without choosing: an earlier run's choice")
     args = parser.parse_args()
     src = astronet_dir()
     if src is None:
@@ -120,6 +123,10 @@ def main() -> int:
         args.choose_seeds = args.report_seeds = 1
         args.choose_budget = args.budget = args.random_budget = 600
         mixes = dict(list(mixes.items())[:2])
+    if args.report_only:
+        unknown = [n for n in args.report_only.split(",") if n not in mixes and n != "random"]
+        if unknown:
+            parser.error(f"--report-only: unknown mix(es) {', '.join(unknown)}; known: {', '.join(mixes)}, random")
     train, val = astronet_splits(src, "train", "val")
     train = train.subset(train.labeled_mask)
     pool_a, test_b = halves_by_star(train, seed=1234)
@@ -151,16 +158,23 @@ def main() -> int:
 
     # Choosing first; then what does not depend on the choice (the old default, random) so the
     # workers stay busy; the chosen mix is reported as soon as the choice is made.
-    for name, mix in mixes.items():
-        for seed in range(args.choose_seeds):
-            submit("choose", name, mix, seed)
-    report_names = list(mixes) if args.report_all else [n for n, m in mixes.items() if m == OLD_DEFAULT]
+    if args.report_only:
+        report_names = [n for n in args.report_only.split(",") if n != "random"]
+        with_random = "random" in args.report_only.split(",")
+        chosen = "(not chosen in this run)"
+    else:
+        for name, mix in mixes.items():
+            for seed in range(args.choose_seeds):
+                submit("choose", name, mix, seed)
+        report_names = list(mixes) if args.report_all else [n for n, m in mixes.items() if m == OLD_DEFAULT]
+        with_random, chosen = True, None
     for name in report_names:
         for seed in report_seeds:
             submit("report", name, mixes[name], seed)
-    for seed in report_seeds:
-        submit("report", "random", None, seed)
-    results, chosen = {}, None
+    if with_random:
+        for seed in report_seeds:
+            submit("report", "random", None, seed)
+    results = {}
     n_choose = len(mixes) * args.choose_seeds
     while len(results) < len(futures):
         pending = [f for f in futures if futures[f] not in results]
@@ -177,12 +191,13 @@ def main() -> int:
                 for seed in report_seeds:
                     submit("report", chosen, mixes[chosen], seed)
 
-    random = [results[("report", "random", s)] for s in report_seeds]
-    print(f"  report {'random':<28} {describe(random, len(train.y), args.random_budget)}")
+    random = [results[("report", "random", s)] for s in report_seeds] if with_random else None
+    if random:
+        print(f"  report {'random':<28} {describe(random, len(train.y), args.random_budget)}")
     for name in report_names:
         res = [results[("report", name, s)] for s in report_seeds]
-        ratios = []
-        for d, r in zip(res, random):
+        ratios = [] if random else ["not run"]
+        for d, r in zip(res, random or []):
             if d["reach"] is None:
                 ratios.append("n/a")
             elif r["reach"] is None:
@@ -204,8 +219,12 @@ def choose(mixes, results, args, pool_n) -> str:
     chosen, best_key = None, None
     for name in mixes:
         res = [results[("choose", name, s)] for s in range(args.choose_seeds)]
-        key = float(np.mean([r["reach"] or args.choose_budget + args.batch for r in res]))
-        print(f"  choose {name:<28} {describe(res, pool_n, args.choose_budget)}", flush=True)
+        # Fewest labels first; a tie goes to the larger mean AP over the rounds (the same rounds,
+        # since equal reach means equal stopping rounds).
+        key = (float(np.mean([r["reach"] or args.choose_budget + args.batch for r in res])),
+               -float(np.mean([r["mean_ap"] for r in res])))
+        print(f"  choose {name:<28} {describe(res, pool_n, args.choose_budget)}; "
+              f"mean AP over rounds {-key[1]:.4f}", flush=True)
         if best_key is None or key < best_key:
             chosen, best_key = name, key
     print(f"chosen on the train split: {chosen} {mixes[chosen]}", flush=True)
