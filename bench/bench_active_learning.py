@@ -9,7 +9,7 @@ the same (fast-profile) model trained on the whole pool. Writes the learning cur
 
 Per-round fits use the ``fast`` profile (boosting + extra trees + logistic, calibrated).
 
-    python bench/bench_active_learning.py [--quick] [--seeds 3] [--budget 2000] [--random-budget 4000] [--batch 100]
+    python bench/bench_active_learning.py [--quick] [--seeds 3] [--budget 2000] [--random-budget 4000] [--batch 50]
 
 Random sampling runs to ``--random-budget`` (by default 3x the 10 %-of-pool mark and more), so
 the bench can tell whether random needs at least 3x the labels of the default strategy.
@@ -40,10 +40,11 @@ def labels_to_reach(rows: list[dict], target: float) -> int | None:
 
 
 def main() -> int:
-    parser = bench_parser(__doc__, quick="1 seed, budget 600, batch 100")
+    parser = bench_parser(__doc__, quick="1 seed, budget 600, batch 50")
     parser.add_argument("--seeds", type=int, default=3)
     parser.add_argument("--initial", type=int, default=200)
-    parser.add_argument("--batch", type=int, default=100)
+    parser.add_argument("--batch", type=int, default=50,
+                        help="labels per round: the site retrains every 50 (VETTING_RETRAIN_EVERY_N_LABELS)")
     parser.add_argument("--budget", type=int, default=2000, help="labels for the default strategy")
     parser.add_argument("--random-budget", type=int, default=4000, help="labels for random sampling")
     parser.add_argument("--n-jobs", type=int, default=2)

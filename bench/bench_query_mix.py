@@ -3,7 +3,8 @@
 Astronet-Triage (TESS). The mix is **chosen** on the published train split alone: its stars are
 split in two halves, one the pool and the other the test set; each candidate mix runs the
 active-learning simulation (``classifier.cli.simulate``, as ``python -m classifier simulate``)
-on ``--choose-seeds`` seeds, and the mix needing the fewest labels to reach the planet AP of the
+on ``--choose-seeds`` seeds in rounds of ``--batch`` labels (50: the site retrains every 50), and
+the mix needing the fewest labels to reach the planet AP of the
 model trained on the whole half-pool wins (not reached: budget + one batch; ties: the larger
 mean AP over the rounds). The chosen mix, the old confirm-heavy default and random sampling are
 then **reported** on data none was chosen on: pool = the whole train split, test = the
@@ -100,7 +101,8 @@ def main() -> int:
     parser.add_argument("--choose-seeds", type=int, default=2)
     parser.add_argument("--report-seeds", type=int, default=2)
     parser.add_argument("--initial", type=int, default=200)
-    parser.add_argument("--batch", type=int, default=100)
+    parser.add_argument("--batch", type=int, default=50,
+                        help="labels per round: the site retrains every 50 (VETTING_RETRAIN_EVERY_N_LABELS)")
     parser.add_argument("--choose-budget", type=int, default=900, help="labels per mix when choosing (half pool)")
     parser.add_argument("--budget", type=int, default=1500, help="labels per mix when reporting")
     parser.add_argument("--random-budget", type=int, default=4500,

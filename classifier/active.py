@@ -17,16 +17,19 @@ from sklearn.preprocessing import StandardScaler
 
 from classifier.evaluation import model_disagreement, normalized_entropy, planet_probability, top_class_disagreement
 
-#: Default share of each strategy in a batch (values are normalised to sum to 1): half to
-#: planet-vs-rest uncertainty, three tenths to committee disagreement, a tenth to the model's
-#: likeliest planets and a tenth random for unbiased estimates. Chosen by bench/bench_query_mix.py
-#: on the Astronet-Triage train split alone (two halves by star: pool and test), among four mixes,
-#: then reported on the validation split (pool = train): 1,400 labels (10.6 % of the pool) to
-#: reach the whole-pool planet AP in both seeds, where the former confirm-heavy default
-#: (likely_planet 0.6, planet 0.2, committee 0.1, random 0.1) needed 1,300 and more than 1,500,
-#: and random sampling (same seeds) had not reached it after 4,300 labels (more than 3x).
+#: Default share of each strategy in a batch (values are normalised to sum to 1): six tenths to
+#: planet-vs-rest uncertainty, a fifth to the model's likeliest planets, a tenth to committee
+#: disagreement and a tenth random for unbiased estimates. Chosen by bench/bench_query_mix.py at
+#: the site's retrain cadence (a batch of 50 labels, ``VETTING_RETRAIN_EVERY_N_LABELS``) on the
+#: Astronet-Triage train split alone (two halves by star: pool and test), among four mixes (a tie
+#: at 850 labels with the former confirm-heavy default, broken by the larger mean AP over the
+#: rounds), then reported on the validation split (pool = train, 13,201): 1,050 and 1,250 labels
+#: (8.0 % and 9.5 % of the pool) to reach the whole-pool planet AP on seeds 100 and 101; the
+#: confirm-heavy mix (likely_planet 0.6, planet 0.2, committee 0.1, random 0.1) needed 1,350 and
+#: 1,200. At batches of 100 the same bench had chosen likely_planet 0.1, planet 0.5, committee
+#: 0.3, random 0.1 (1,400 labels, 10.6 %). Random sampling: see docs/curators-guide.md.
 #: Change it (and ``VETTING_QUERY_MIX``) only from a completed run of that benchmark.
-DEFAULT_MIX: dict[str, float] = {"likely_planet": 0.1, "planet": 0.5, "committee": 0.3, "random": 0.1}
+DEFAULT_MIX: dict[str, float] = {"likely_planet": 0.2, "planet": 0.6, "committee": 0.1, "random": 0.1}
 STRATEGIES = (
     "uncertainty", "least_confidence", "margin", "entropy", "committee", "planet", "likely_planet", "random",
 )

@@ -327,7 +327,7 @@ VETTING_KNOWN_ANSWER_SHARE = env_float("VETTING_KNOWN_ANSWER_SHARE", 0.05)
 #: Active-learning mix (share of each batch by strategy); diversity spreads each share. The same
 #: as classifier.active.DEFAULT_MIX (what the benchmarks measure; a test keeps them equal),
 #: written out so loading the settings does not import scikit-learn.
-VETTING_QUERY_MIX = {"likely_planet": 0.1, "planet": 0.5, "committee": 0.3, "random": 0.1}
+VETTING_QUERY_MIX = {"likely_planet": 0.2, "planet": 0.6, "committee": 0.1, "random": 0.1}
 #: Most entries the active-learning queue holds after a rebuild.
 VETTING_QUEUE_SIZE = env_int("VETTING_QUEUE_SIZE", 500)
 #: Training profile (model families and CV folds; see classifier.training).
