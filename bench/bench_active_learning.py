@@ -100,8 +100,9 @@ def main() -> int:
               f"{values} (10% of pool = {ten_pct}); median {np.median(reached) if reached else 'n/a'}")
     for seed, (d, r) in enumerate(zip(reach["default"], reach["random"])):
         if d is None:
-            ratio = "default did not reach it"
-        elif r is None:
+            print(f"seed {seed}: no ratio: default did not reach the full-pool AP within its budget")
+            continue
+        if r is None:
             ratio = f"> {budgets['random'] / d:.1f}x (random did not reach it within {budgets['random']})"
         else:
             ratio = f"{r / d:.1f}x"
