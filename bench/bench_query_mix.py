@@ -125,8 +125,9 @@ def main() -> int:
         args.choose_seeds = args.report_seeds = 1
         args.choose_budget = args.budget = args.random_budget = 600
         mixes = dict(list(mixes.items())[:2])
-    if args.report_only:
-        unknown = [n for n in args.report_only.split(",") if n not in mixes and n != "random"]
+    report_only = args.report_only.split(",") if args.report_only else None
+    if report_only:
+        unknown = [n for n in report_only if n not in mixes and n != "random"]
         if unknown:
             parser.error(f"--report-only: unknown mix(es) {', '.join(unknown)}; known: {', '.join(mixes)}, random")
     train, val = astronet_splits(src, "train", "val")
@@ -160,23 +161,22 @@ def main() -> int:
 
     # Choosing first; then what does not depend on the choice (the old default, random) so the
     # workers stay busy; the chosen mix is reported as soon as the choice is made.
-    if args.report_only:
-        report_names = [n for n in args.report_only.split(",") if n != "random"]
-        with_random = "random" in args.report_only.split(",")
-        chosen = "(not chosen in this run)"
-    else:
+    choosing = report_only is None
+    if choosing:
         for name, mix in mixes.items():
             for seed in range(args.choose_seeds):
                 submit("choose", name, mix, seed)
         report_names = list(mixes) if args.report_all else [n for n, m in mixes.items() if m == OLD_DEFAULT]
-        with_random, chosen = True, None
+    else:
+        report_names = [n for n in report_only if n != "random"]
+    with_random = choosing or "random" in report_only
     for name in report_names:
         for seed in report_seeds:
             submit("report", name, mixes[name], seed)
     if with_random:
         for seed in report_seeds:
             submit("report", "random", None, seed)
-    results = {}
+    results, chosen = {}, None
     n_choose = len(mixes) * args.choose_seeds
     while len(results) < len(futures):
         pending = [f for f in futures if futures[f] not in results]
@@ -186,7 +186,7 @@ def main() -> int:
         r = results[key]
         print(f"    done {key[0]} {key[1]} seed {key[2]}: reach {r['reach']} in {r['rounds']} rounds "
               f"({r['seconds']:.0f} s)", flush=True)
-        if chosen is None and sum(k[0] == "choose" for k in results) == n_choose:
+        if choosing and chosen is None and sum(k[0] == "choose" for k in results) == n_choose:
             chosen = choose(mixes, results, args, len(pool_a.y))
             if chosen not in report_names:
                 report_names.append(chosen)
