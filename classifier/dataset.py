@@ -129,6 +129,10 @@ _VIEW_FEATURE_NAMES: tuple[str, ...] = (
     "gv_lv_depth_ratio",
 )
 
+#: Width of the block that ends every row of the design matrix: the view-shape features, the
+#: downsampled global view and the local view (:func:`feature_names_for`).
+VIEW_BLOCK_WIDTH = len(_VIEW_FEATURE_NAMES) + math.ceil(GLOBAL_VIEW_BINS / GLOBAL_DOWNSAMPLE) + LOCAL_VIEW_BINS
+
 
 @dataclass(frozen=True)
 class CandidateRecord:
@@ -211,6 +215,55 @@ def feature_names_for(scalar_names: Sequence[str] = DEFAULT_SCALAR_NAMES) -> lis
         + [f"gv_{i:03d}" for i in range(n_global)]
         + [f"lv_{i:02d}" for i in range(LOCAL_VIEW_BINS)]
     )
+
+
+#: View-shape features that change sign when the views are read backwards (time-reversed);
+#: every other view feature is unchanged by it (see :func:`mirror_views`).
+_ODD_VIEW_FEATURES: tuple[str, ...] = ("lv_asymmetry", "gv_sin1")
+
+
+def rows_with_views(X: np.ndarray) -> np.ndarray:
+    """Boolean mask (n,) of the rows of a design matrix ``X`` (n, d) with any view bin present;
+    all False when ``X`` is narrower than the view block (a matrix of other columns)."""
+    X = np.asarray(X)
+    if X.ndim != 2 or X.shape[1] < VIEW_BLOCK_WIDTH:
+        return np.zeros(len(X), dtype=bool)
+    n_bins = math.ceil(GLOBAL_VIEW_BINS / GLOBAL_DOWNSAMPLE) + LOCAL_VIEW_BINS
+    return np.isfinite(X[:, -n_bins:]).any(axis=1)
+
+
+def mirror_views(X: np.ndarray) -> np.ndarray:
+    """The design matrix of the same candidates with their views read backwards (time-reversed).
+
+    A transit, an eclipse or a blend read backwards is still a signal of the same kind, so the
+    mirrored rows are label-preserving training copies (augmentation). Works on the trailing
+    block of :func:`feature_names_for` (view features, downsampled global view, local view), so
+    it needs no column names; the catalog scalars and light-curve metrics before it are copied
+    unchanged (they do not depend on the direction of time).
+
+    Parameters
+    ----------
+    X : ndarray (n, d)
+        Rows of :func:`design_matrix`; ``d`` must hold at least the view block.
+
+    Returns
+    -------
+    ndarray (n, d)
+        Equal to the design matrix built from the reversed global and local views.
+    """
+    X = np.asarray(X)
+    n_global = math.ceil(GLOBAL_VIEW_BINS / GLOBAL_DOWNSAMPLE)
+    if X.ndim != 2 or X.shape[1] < VIEW_BLOCK_WIDTH:
+        raise ValueError(f"mirror_views needs rows ending with the {VIEW_BLOCK_WIDTH} view columns; "
+                         f"got shape {X.shape}")
+    start = X.shape[1] - VIEW_BLOCK_WIDTH
+    out = X.copy()
+    gv0 = start + len(_VIEW_FEATURE_NAMES)
+    out[:, gv0:gv0 + n_global] = X[:, gv0:gv0 + n_global][:, ::-1]
+    out[:, gv0 + n_global:] = X[:, gv0 + n_global:][:, ::-1]
+    for name in _ODD_VIEW_FEATURES:
+        out[:, start + _VIEW_FEATURE_NAMES.index(name)] *= -1
+    return out
 
 
 def scalar_names_from_feature_names(feature_names: Sequence[str]) -> list[str]:
@@ -457,7 +510,9 @@ def _derived_scalars(column) -> np.ndarray:
 
 
 #: Phase of each global-view bin, -0.5..0.5.
-_PHASE = np.linspace(-0.5, 0.5, GLOBAL_VIEW_BINS)
+# Exactly symmetric about 0 (linspace is not, at the last bit: one of the bins at |phase| = 0.05
+# fell on each side of the cut), so reversing a view reverses its features (mirror_views).
+_PHASE = (np.arange(GLOBAL_VIEW_BINS) - GLOBAL_VIEW_BINS // 2) / (GLOBAL_VIEW_BINS - 1)
 
 
 def _view_features(gv: np.ndarray, lv: np.ndarray) -> np.ndarray:

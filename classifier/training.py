@@ -45,7 +45,7 @@ from threadpoolctl import threadpool_limits
 
 from classifier.calibration import ScalingCalibrator
 from classifier.combination import COMBINATIONS, Combiner, choose_combination
-from classifier.estimators import FAMILY_NAMES, PROFILE_FAMILIES, make_family
+from classifier.estimators import FAMILY_NAMES, PROFILE_FAMILIES, PROFILE_MIRROR, MirrorAugmented, make_family
 from classifier.evaluation import classification_metrics, grouped_splits
 from classifier.scoring import Scores, score, scores_from_proba  # re-exported: fit and score from one module
 from classifier.vocabulary import CLASS_CODES, validate_class
@@ -223,6 +223,10 @@ class VettingEnsemble(ClassifierMixin, BaseEstimator):
         from by cross-validation (``stack`` only with enough labels, as in ``auto``).
     gp_max_samples : int, optional
         Override of the Gaussian-process subsample size.
+    mirror : bool, optional
+        Train every family (but ``rocket``, which has its own) on the rows plus their
+        time-reversed views (:class:`classifier.estimators.MirrorAugmented`); default from
+        ``profile`` (:data:`classifier.estimators.PROFILE_MIRROR`).
     random_state : int
     n_jobs : int, optional
         Threads for all models (OpenMP/BLAS and tree ensembles). Default: 1 below
@@ -271,6 +275,7 @@ class VettingEnsemble(ClassifierMixin, BaseEstimator):
         calibration: str = "auto",
         combine: str = "auto",
         gp_max_samples: int | None = None,
+        mirror: bool | None = None,
         random_state: int = 0,
         n_jobs: int | None = None,
     ):
@@ -280,6 +285,7 @@ class VettingEnsemble(ClassifierMixin, BaseEstimator):
         self.calibration = calibration
         self.combine = combine
         self.gp_max_samples = gp_max_samples
+        self.mirror = mirror
         self.random_state = random_state
         self.n_jobs = n_jobs
 
@@ -441,7 +447,8 @@ class VettingEnsemble(ClassifierMixin, BaseEstimator):
         base = make_family(name, random_state=self.random_state, profile=self.profile, n_jobs=1, n_samples=n_samples)
         if name == "gp" and self.gp_max_samples is not None:
             base.set_params(max_samples=self.gp_max_samples)
-        return base
+        mirror = PROFILE_MIRROR[self.profile] if self.mirror is None else self.mirror
+        return MirrorAugmented(base) if mirror and name != "rocket" else base
 
     def _combine(self, family_proba: dict, names) -> np.ndarray:
         combiner = getattr(self, "combiner_", None)

@@ -212,3 +212,34 @@ def test_flag_columns_skip_only_rows_no_flag_can_judge():
     got = _flag_columns(inputs, n)
     np.testing.assert_array_equal(np.column_stack([got[name] for name in FLAG_SCALAR_NAMES]), expected)
     assert np.isfinite(expected).any() and np.isnan(expected).all(axis=1).any()
+
+
+def test_mirror_views_equals_the_design_matrix_of_reversed_views():
+    """Augmentation must give exactly the rows the featuriser makes from time-reversed views,
+    including the view features that are odd under reversal (asymmetry, sine harmonic)."""
+    from classifier.dataset import design_matrix_from_arrays, mirror_views
+
+    rng = np.random.default_rng(3)
+    n = 6
+    phase = np.linspace(-0.5, 0.5, 201)
+    gv = rng.normal(0, 0.05, (n, 201)) + 0.2 * np.sin(2 * np.pi * phase)  # asymmetric out of transit
+    gv[:, 95:106] -= 1.0
+    gv[:, 150:156] -= 0.3  # secondary eclipse off phase 0.5 (eccentric orbit)
+    gv[1, 10] = np.nan
+    lv = rng.normal(0, 0.05, (n, 61)) + np.linspace(-0.3, 0.3, 61)  # a ramp: lv_asymmetry != 0
+    lv[:, 25:36] -= 1.0
+    lv[2] = np.nan  # no local view
+    scalars = {"period_days": rng.uniform(1, 10, n), "snr": rng.uniform(8, 50, n)}
+    X, names = design_matrix_from_arrays(scalars, gv, lv)
+    X_rev, _ = design_matrix_from_arrays(scalars, gv[:, ::-1], lv[:, ::-1])
+    col = {c: i for i, c in enumerate(names)}
+    assert abs(X[0, col["lv_asymmetry"]]) > 0.1 and abs(X[0, col["gv_sin1"]]) > 0.05  # the odd features matter
+    np.testing.assert_allclose(mirror_views(X), X_rev, rtol=1e-9, atol=1e-12, equal_nan=True)
+    np.testing.assert_array_equal(mirror_views(mirror_views(X)), X)
+
+
+def test_mirror_views_rejects_rows_without_the_view_block():
+    from classifier.dataset import mirror_views
+
+    with pytest.raises(ValueError, match="view columns"):
+        mirror_views(np.zeros((3, 20)))

@@ -3,7 +3,7 @@ from __future__ import annotations
 
 import numpy as np
 import pytest
-from sklearn.base import clone
+from sklearn.base import BaseEstimator, ClassifierMixin, clone
 from threadpoolctl import threadpool_limits
 
 from classifier.estimators import (
@@ -132,3 +132,84 @@ def test_median_imputer_gives_simple_imputers_values():
                                   reference.transform(sp.csr_matrix(np.nan_to_num(test))).toarray())
     with pytest.raises(ValueError):
         fast.transform(test[:, :5])  # the wrong number of features is still an error
+
+
+def _offset_dip_design(n_per_class=40, side=-1, seed=0):
+    """Design-matrix rows (the real featuriser) whose planets' local-view dip sits off centre on
+    one ``side`` (-1 left, +1 right); junk rows are noise. Returns X, y and the views-present mask."""
+    from classifier.dataset import design_matrix_from_arrays
+
+    rng = np.random.default_rng(seed)
+    n = 2 * n_per_class
+    lv = rng.normal(0, 0.05, (n, 61))
+    gv = rng.normal(0, 0.05, (n, 201))
+    centre = 30 + side * 8
+    lv[:n_per_class, centre - 4:centre + 5] -= 1.0
+    y = np.array(["PC"] * n_per_class + ["J"] * n_per_class, dtype=object)
+    X, _ = design_matrix_from_arrays({"snr": rng.uniform(8, 20, n)}, gv, lv)
+    return X, y
+
+
+class _Recording(ClassifierMixin, BaseEstimator):
+    """Remembers the rows it was fitted on; predicts the class frequencies."""
+
+    def fit(self, X, y):
+        self.X_fit_, self.y_fit_ = np.asarray(X), np.asarray(y)
+        self.classes_, counts = np.unique(y, return_counts=True)
+        self.prior_ = counts / counts.sum()
+        return self
+
+    def predict_proba(self, X):
+        return np.tile(self.prior_, (len(X), 1))
+
+
+def test_mirror_augmented_adds_the_reversed_rows_of_candidates_with_views():
+    from classifier.dataset import mirror_views
+    from classifier.estimators import MirrorAugmented
+
+    X, y = _offset_dip_design(n_per_class=10)
+    X[:5, -sum(VIEW_COLUMN_LENGTHS):] = np.nan  # catalog-only rows: no twin (it would be a duplicate)
+    model = MirrorAugmented(_Recording()).fit(X, y)
+    assert model.n_mirrored_ == len(y) - 5
+    np.testing.assert_array_equal(model.estimator_.X_fit_, np.vstack([X, mirror_views(X[5:])]))
+    assert model.estimator_.y_fit_.tolist() == y.tolist() + y[5:].tolist()
+    assert list(model.classes_) == ["J", "PC"]
+    np.testing.assert_array_equal(model.predict_proba(X), model.estimator_.predict_proba(X))
+    assert clone(model).get_params()["estimator"] is not None
+    with pytest.raises(ValueError, match="needs an estimator"):
+        MirrorAugmented().fit(X, y)
+    narrow = MirrorAugmented(_Recording()).fit(X[:, :10], y)  # no view block: nothing to mirror
+    assert narrow.n_mirrored_ == 0 and narrow.estimator_.X_fit_.shape == (len(y), 10)
+
+
+def test_mirror_augmentation_recognises_the_time_reversed_shape():
+    """Trained only on planets whose dip lies left of centre, the augmented model is sure of
+    the planets whose dip lies right of centre; the plain model (which still has the symmetric
+    shape features) is far less so."""
+    from classifier.estimators import MirrorAugmented
+
+    X, y = _offset_dip_design(side=-1, seed=0)
+    X_right, y_right = _offset_dip_design(side=+1, seed=1)
+    planets = y_right == "PC"
+    with threadpool_limits(limits=1):
+        plain = make_family("logistic", random_state=0, profile="fast").fit(X, y)
+        augmented = MirrorAugmented(make_family("logistic", random_state=0, profile="fast")).fit(X, y)
+    pc = list(plain.classes_).index("PC")
+    p_aug = augmented.predict_proba(X_right)[planets, pc].mean()
+    p_plain = plain.predict_proba(X_right)[planets, pc].mean()
+    assert p_aug > 0.9 and p_aug > p_plain + 0.2
+
+
+def test_ensemble_mirror_setting_wraps_every_family_but_rocket():
+    from classifier.estimators import PROFILE_MIRROR, MirrorAugmented
+
+    X, y = _offset_dip_design(n_per_class=30)
+    groups = np.arange(len(y)) // 2
+    on = VettingEnsemble(families=("logistic", "rocket"), profile="fast", mirror=True, random_state=0).fit(X, y, groups)
+    assert all(isinstance(m, MirrorAugmented) for m in on.families_["logistic"].fold_models)
+    assert not any(isinstance(m, MirrorAugmented) for m in on.families_["rocket"].fold_models)
+    off = VettingEnsemble(families=("logistic",), profile="fast", mirror=False, random_state=0).fit(X, y, groups)
+    assert not any(isinstance(m, MirrorAugmented) for m in off.families_["logistic"].fold_models)
+    default = VettingEnsemble(families=("logistic",), profile="fast", random_state=0).fit(X, y, groups)
+    wrapped = isinstance(default.families_["logistic"].fold_models[0], MirrorAugmented)
+    assert wrapped == PROFILE_MIRROR["fast"]
