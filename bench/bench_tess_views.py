@@ -112,10 +112,12 @@ def interval(values: np.ndarray) -> str:
 
 def ensemble_fit_seconds(model: VettingEnsemble, fit: Stopwatch, n_jobs: int) -> tuple[float, str]:
     """Estimated seconds on ``n_jobs`` idle cores (families are fitted one thread per (family,
-    fold) job in parallel processes: their CPU seconds' critical path plus the parent's CPU
-    seconds) and a per-family CPU breakdown."""
+    fold) job in parallel processes: the critical path of those jobs, each family's CPU seconds
+    split evenly over its folds, plus the parent's CPU seconds) and a per-family CPU breakdown."""
     cpu = model.family_cpu_seconds_
-    idle = _critical_path(list(cpu.values()), n_jobs) + fit.cpu
+    folds = model.n_calibration_folds_
+    jobs = [seconds / folds for seconds in cpu.values() for _ in range(folds)]
+    idle = _critical_path(jobs, n_jobs) + fit.cpu
     return idle, ", ".join(f"{k} {v:.1f}" for k, v in cpu.items())
 
 

@@ -206,7 +206,8 @@ def select_batch(
     batch_size : int
     mix : mapping strategy -> share, optional
         Default :data:`DEFAULT_MIX`. Shares are normalised; counts are rounded by largest
-        remainder. ``committee`` without family probabilities falls back to ``uncertainty``.
+        remainder. ``committee`` without the probabilities of two families or more falls back to
+        ``uncertainty``.
     seed : int
         Seed of the random picks.
     exclude : sequence of int, optional
@@ -240,7 +241,8 @@ def select_batch(
         available[np.asarray(exclude, dtype=int)] = False
     batch_size = int(min(batch_size, available.sum()))
     counts = _allocate(mix, total, batch_size)
-    has_committee = bool(_get(scores, "family_proba", None)) or _get(scores, "disagreement", None) is not None
+    # A committee of one (the one-family ``full`` profile) cannot disagree: uncertainty instead.
+    has_committee = len(_get(scores, "family_proba", None) or {}) > 1 or _get(scores, "disagreement", None) is not None
 
     chosen: list[Query] = []
     # Informative strategies first (larger shares first), random last so it samples what is left.

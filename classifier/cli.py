@@ -9,8 +9,9 @@ Commands
     matrix has the site's columns (:func:`classifier.dataset.design_matrix`; archive tables add
     the table-level features of :mod:`classifier.table_features`, computed over both files).
     Trains on the labeled rows of --train (``--model auto``: a default HistGradientBoosting on
-    archive tables, where it ranks as well as the ensemble; the calibrated ensemble on
-    Astronet-layout directories), writes ``DIR/predictions.csv``
+    archive tables, where it ranks as well as the ensemble; on Astronet-layout directories the
+    calibrated :class:`~classifier.training.VettingEnsemble` of ``--profile``, whose ``full`` is
+    one histogram-boosting family trained with mirrored views), writes ``DIR/predictions.csv``
     (candidate_id, p_<class>..., p_planet, p_triage, uncertainty) for every --test row and
     ``DIR/metrics.json`` when --test has labels.
 ``simulate --pool DIR --test DIR --strategy NAME --initial N --batch B --budget L --seed S --out FILE.csv``
@@ -76,7 +77,8 @@ def _load(path: str, what: str, context: tuple[str, ...] = ()) -> Dataset:
 #: ``evaluate --model auto``: the model each kind of input uses. On archive tables (catalog numbers
 #: only) a default HistGradientBoosting ranks planets as well as the calibrated ensemble on
 #: star-disjoint held-out Kepler DR24 TCEs (``bench/bench_dr24.py``), so the simpler model is the
-#: table-path default; Astronet-layout directories (views) use the ensemble.
+#: table-path default; Astronet-layout directories (views) use the calibrated VettingEnsemble, whose
+#: ``full`` profile is itself the simpler model there (one hgb family; see ``PROFILE_FAMILIES``).
 AUTO_MODEL = {"table": "hgb", "views": "ensemble"}
 
 

@@ -34,6 +34,16 @@ def test_committee_picks_disagreement():
     assert q[0].index == 3 and q[0].strategy == "committee"
 
 
+def test_committee_of_one_family_falls_back_to_uncertainty():
+    """The one-family ``full`` profile has no committee: its share goes to uncertainty sampling
+    (the most uncertain row), not to a random tie-break among equal zero disagreements."""
+    s = {"proba": PROBA, "family_proba": {"hgb": PROBA}}
+    for seed in range(5):
+        q = select_batch(s, batch_size=1, mix={"committee": 1.0}, seed=seed)
+        assert q[0].index == 1 == int(np.argmax(informativeness({"proba": PROBA}, "uncertainty")))
+        assert q[0].strategy == "committee"  # the share it fills
+
+
 def test_mix_counts_exclude_and_random_share():
     rng = np.random.default_rng(0)
     proba = rng.dirichlet([1, 1, 1], size=200)
