@@ -106,7 +106,21 @@ class DropEmptyColumns(TransformerMixin, BaseEstimator):
         return X[:, self.keep_]
 
 
-class BalancedWeights(ClassifierMixin, BaseEstimator):
+class _Wrapper(ClassifierMixin, BaseEstimator):
+    """A classifier that fits a clone of ``estimator`` in its own way and predicts with it."""
+
+    def __init__(self, estimator=None):
+        self.estimator = estimator
+
+    def predict_proba(self, X):
+        check_is_fitted(self, "estimator_")
+        return self.estimator_.predict_proba(X)
+
+    def predict(self, X):
+        return self.classes_[np.argmax(self.predict_proba(X), axis=1)]
+
+
+class BalancedWeights(_Wrapper):
     """Fit ``estimator`` with ``"balanced"`` sample weights (for models without ``class_weight``).
 
     Parameters
@@ -114,9 +128,6 @@ class BalancedWeights(ClassifierMixin, BaseEstimator):
     estimator : estimator or Pipeline
         Its ``fit`` (or its last step's, for a pipeline) must accept ``sample_weight``.
     """
-
-    def __init__(self, estimator=None):
-        self.estimator = estimator
 
     def fit(self, X, y):
         if self.estimator is None:
@@ -130,15 +141,8 @@ class BalancedWeights(ClassifierMixin, BaseEstimator):
         self.classes_ = self.estimator_.classes_
         return self
 
-    def predict_proba(self, X):
-        check_is_fitted(self, "estimator_")
-        return self.estimator_.predict_proba(X)
 
-    def predict(self, X):
-        return self.classes_[np.argmax(self.predict_proba(X), axis=1)]
-
-
-class MirrorAugmented(ClassifierMixin, BaseEstimator):
+class MirrorAugmented(_Wrapper):
     """Fit ``estimator`` on the rows plus their time-reversed copies (:func:`classifier.dataset.mirror_views`).
 
     A transit read backwards is a transit of the same kind, so each training row gains a
@@ -155,9 +159,6 @@ class MirrorAugmented(ClassifierMixin, BaseEstimator):
         Fitted on ``X`` (n, d) stacked with its mirrored rows and ``y`` repeated.
     """
 
-    def __init__(self, estimator=None):
-        self.estimator = estimator
-
     def fit(self, X, y):
         if self.estimator is None:
             raise ValueError("MirrorAugmented needs an estimator")
@@ -169,13 +170,6 @@ class MirrorAugmented(ClassifierMixin, BaseEstimator):
         self.estimator_ = clone(self.estimator).fit(X, y)
         self.classes_ = self.estimator_.classes_
         return self
-
-    def predict_proba(self, X):
-        check_is_fitted(self, "estimator_")
-        return self.estimator_.predict_proba(X)
-
-    def predict(self, X):
-        return self.classes_[np.argmax(self.predict_proba(X), axis=1)]
 
 
 class SubsampledClassifier(ClassifierMixin, BaseEstimator):
