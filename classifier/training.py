@@ -45,7 +45,14 @@ from threadpoolctl import threadpool_limits
 
 from classifier.calibration import ScalingCalibrator
 from classifier.combination import COMBINATIONS, Combiner, choose_combination
-from classifier.estimators import FAMILY_NAMES, PROFILE_FAMILIES, PROFILE_MIRROR, MirrorAugmented, make_family
+from classifier.estimators import (
+    FAMILY_NAMES,
+    PROFILE_CV_FOLDS,
+    PROFILE_FAMILIES,
+    PROFILE_MIRROR,
+    MirrorAugmented,
+    make_family,
+)
 from classifier.evaluation import classification_metrics, grouped_splits
 from classifier.scoring import Scores, score, scores_from_proba  # re-exported: fit and score from one module
 from classifier.vocabulary import CLASS_CODES, validate_class
@@ -208,8 +215,10 @@ class VettingEnsemble(ClassifierMixin, BaseEstimator):
         Model families (:data:`classifier.estimators.FAMILY_NAMES`); default from ``profile``.
     profile : {"full", "fast"}
         ``fast``: fewer, cheaper families for small label sets and active-learning rounds.
-    n_calibration_folds : int
-        Grouped folds for calibration (reduced automatically for tiny label sets).
+    n_calibration_folds : int, optional
+        Grouped folds for calibration, whose fold models are averaged to predict (reduced
+        automatically for tiny label sets); default from ``profile``
+        (:data:`classifier.estimators.PROFILE_CV_FOLDS`).
     calibration : {"auto", "by_count", "isotonic", "sigmoid", "temperature", "vector"} or sequence
         Calibration map of each family (:class:`ProbabilityCalibrator`). ``by_count``: isotonic
         when every class has at least :data:`MIN_PER_CLASS_FOR_ISOTONIC` examples, else sigmoid.
@@ -271,7 +280,7 @@ class VettingEnsemble(ClassifierMixin, BaseEstimator):
         self,
         families: Sequence[str] | None = None,
         profile: str = "full",
-        n_calibration_folds: int = 3,
+        n_calibration_folds: int | None = None,
         calibration: str = "auto",
         combine: str = "auto",
         gp_max_samples: int | None = None,
@@ -329,7 +338,8 @@ class VettingEnsemble(ClassifierMixin, BaseEstimator):
         calibs = list(dict.fromkeys(by_count if c == "by_count" else c for c in calibs))
         # Folds from the class codes (not their indices): the same folds as grouped_splits(y, ...)
         # of any caller, so baselines evaluated on those folds compare like for like.
-        splits = grouped_splits(y, groups, n_splits=self.n_calibration_folds, random_state=self.random_state)
+        n_folds = PROFILE_CV_FOLDS[self.profile] if self.n_calibration_folds is None else self.n_calibration_folds
+        splits = grouped_splits(y, groups, n_splits=n_folds, random_state=self.random_state)
         # A fold whose training part holds a single class cannot fit a classifier (tiny label
         # sets). Drop such folds; if none is left, calibrate in-sample with a sigmoid (2
         # parameters per class, so the optimism stays small) rather than fail.
@@ -539,7 +549,7 @@ def train(
     *,
     seed: int = 0,
     profile: str = "full",
-    n_splits: int = 5,
+    n_splits: int | None = None,
     cross_validate: bool = True,
     **model_params,
 ) -> TrainResult:
@@ -560,9 +570,10 @@ def train(
     seed : int
         Seed of every random component (folds, models, subsamples).
     profile : {"full", "fast"}
-    n_splits : int
+    n_splits : int, optional
         Cross-validation folds (reduced automatically for tiny label sets); also the folds
-        of the ensemble's calibration unless ``n_calibration_folds`` is given.
+        of the ensemble's calibration unless ``n_calibration_folds`` is given. Default: the
+        profile's (:data:`classifier.estimators.PROFILE_CV_FOLDS`).
     cross_validate : bool
         If False, report no cross-validated metrics and no ``oof_proba`` (the fit costs the same).
     **model_params

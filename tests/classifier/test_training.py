@@ -55,7 +55,7 @@ def test_tiny_label_set_with_singleton_class_does_not_crash():
     y = np.array(["J"] * 18 + ["PC"] * 5 + ["EB"] * 2, dtype=object)
     X[y == "PC"] += 2.0
     g = np.arange(25)
-    result = train(X, y, g, seed=0, profile="fast")
+    result = train(X, y, g, seed=0, profile="fast", n_splits=5)
     assert result.model.calibration_method_ == "sigmoid"
     assert result.model.combine_ == "mean"
     s = score(result.model, X)
@@ -74,6 +74,17 @@ def test_full_profile_includes_all_families_on_small_set():
     model = VettingEnsemble(families=tabular, profile="full", random_state=0, gp_max_samples=60).fit(X, y, g)
     assert set(model.families_) | set(model.dropped_families_) == set(tabular)
     assert len(model.families_) >= 4
+
+
+@pytest.mark.parametrize("profile", ["fast", "full"])
+def test_folds_default_to_the_profiles_and_can_be_set(profile):
+    from classifier.estimators import PROFILE_CV_FOLDS
+
+    X, y, g = toy(n=150, d=4)
+    model = VettingEnsemble(profile=profile, random_state=0).fit(X, y, g)
+    assert model.n_calibration_folds_ == PROFILE_CV_FOLDS[profile]
+    assert len(model.families_["hgb"].fold_models) == PROFILE_CV_FOLDS[profile]  # the fold models predict
+    assert train(X, y, g, profile=profile, n_splits=2).metrics["n_cv_folds"] == 2
 
 
 def test_bad_inputs_give_clear_errors():

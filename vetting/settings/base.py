@@ -334,8 +334,9 @@ VETTING_QUEUE_SIZE = env_int("VETTING_QUEUE_SIZE", 500)
 VETTING_TRAINING_PROFILE = os.environ.get("VETTING_TRAINING_PROFILE", "fast")
 #: Model families to train instead of the profile's, comma separated (empty: the profile's).
 VETTING_TRAINING_FAMILIES = env_list("VETTING_TRAINING_FAMILIES")
-#: Grouped cross-validation folds of a training run.
-VETTING_TRAINING_CV_FOLDS = env_int("VETTING_TRAINING_CV_FOLDS", 3)
+#: Grouped cross-validation folds of a training run; 0: the profile's (3 for fast, 4 for full:
+#: classifier.estimators.PROFILE_CV_FOLDS).
+VETTING_TRAINING_CV_FOLDS = env_int("VETTING_TRAINING_CV_FOLDS", 0)
 #: Random seed of training and queue selection.
 VETTING_TRAINING_SEED = env_int("VETTING_TRAINING_SEED", 20261123)
 #: Train on catalog dispositions too (consensus of method "catalog").

@@ -79,6 +79,11 @@ def _version_with_same_labels(snap: str, seed: int) -> ClassifierVersion | None:
     return latest
 
 
+def cv_folds() -> int | None:
+    """``VETTING_TRAINING_CV_FOLDS``, or None (0, the default) for the training profile's own."""
+    return int(settings.VETTING_TRAINING_CV_FOLDS) or None
+
+
 def _finish(run_id: int, message: str) -> None:
     finished = TrainingRun.objects.filter(pk=run_id, state=TrainingRun.State.RUNNING).update(
         state=TrainingRun.State.FINISHED, progress=1.0, finished_at=progress.now(), message=message[:255]
@@ -121,7 +126,7 @@ def train_and_decide(run_id: int, *, rescore: str) -> None:
         model_params["families"] = list(families)
     result = train(
         matrix.X.astype(np.float64), y, matrix.groups, seed=seed,
-        profile=settings.VETTING_TRAINING_PROFILE, n_splits=int(settings.VETTING_TRAINING_CV_FOLDS),
+        profile=settings.VETTING_TRAINING_PROFILE, n_splits=cv_folds(),
         **model_params,
     )
 

@@ -27,6 +27,7 @@ from django.db import transaction
 
 from vetting.learning.models import ClassifierVersion
 from vetting.learning.services import artifacts, modelcard, progress, rescoring
+from vetting.learning.services.training import cv_folds
 
 logger = logging.getLogger(__name__)
 
@@ -84,7 +85,7 @@ def base_model_install(*, path: str | Path, split: str | None = None, replace_ac
     if list(ds.feature_names) != site_names:
         raise ValueError("the public data set's design matrix does not have the site's columns")
     result = train(ds.X.astype(np.float64), ds.y, ds.groups, seed=seed, profile=profile,
-                   n_splits=int(settings.VETTING_TRAINING_CV_FOLDS))
+                   n_splits=cv_folds())
     snap = label_snapshot_hash(zip((str(c) for c in ds.candidate_ids), (str(v) for v in ds.y.tolist())))
     name = f"base-{artifacts.next_version_name()}"
     source = f"{Path(path).name}{f' ({split})' if split else ''}"
