@@ -35,7 +35,7 @@ from _common import (
     model_profile,
 )
 
-from classifier.estimators import PROFILE_FAMILIES, PROFILE_MIRROR
+from classifier.estimators import PROFILE_FAMILIES, mirrors
 from classifier.evaluation import classification_metrics, planet_probability, triage_probability
 from classifier.training import VettingEnsemble, score
 from classifier.vocabulary import PLANET_CLASSES, TRIAGE_CLASSES
@@ -160,11 +160,11 @@ def main() -> int:
 
     fitted = {}
     # The rocket family is in no profile (it added nothing on train CV); fitted alone for its line.
-    # (label, families, mirror): None = the profile's setting (PROFILE_MIRROR).
+    # (label, families, mirror): None = the profile's rule for this many labels (estimators.mirrors).
     versions = [("new ensemble", PROFILE_FAMILIES[profile], None),
                 ("old ensemble", OLD_PROFILE_FAMILIES[profile], False),
                 ("rocket alone", ("rocket",), None)]
-    if PROFILE_MIRROR[profile]:
+    if mirrors(profile, len(train.y)):
         versions.insert(1, ("new, no mirror", PROFILE_FAMILIES[profile], False))
     for label, families, mirror in versions:
         with Stopwatch() as fit:

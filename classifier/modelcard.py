@@ -119,6 +119,7 @@ def build_card(record: Mapping) -> dict:
             "calibration_temperatures": dict(metrics.get("calibration_temperatures") or {}),
             "combine": metrics.get("combine"), "profile": metrics.get("profile"),
             "n_cv_folds": metrics.get("n_cv_folds"), "n_features": record.get("n_features"),
+            "mirrored_views": metrics.get("mirrored_views"),
             "hyperparameters": dict(record.get("hyperparameters") or {}),
         },
         "metrics": {
@@ -147,6 +148,11 @@ def _fmt(value, digits: int = 3) -> str:
     if isinstance(value, float):
         return f"{value:.{digits}f}"
     return str(value)
+
+
+def _yes_no(value) -> str:
+    """``yes``/``no`` for a recorded flag, ``—`` for versions that did not record it."""
+    return "—" if value is None else ("yes" if value else "no")
 
 
 def _table(header: tuple[str, ...], rows: list[tuple]) -> list[str]:
@@ -193,7 +199,7 @@ def card_markdown(card: Mapping) -> str:
             f"combination {_fmt(m.get('combine'))}; profile {_fmt(m.get('profile'))}",
             *_calibration_lines(m),
             f"- Cross-validation folds (grouped by star): {_fmt(m.get('n_cv_folds'))}; "
-            f"features: {_fmt(m.get('n_features'))}"]
+            f"features: {_fmt(m.get('n_features'))}; trained on mirrored views too: {_yes_no(m.get('mirrored_views'))}"]
     if m.get("hyperparameters"):
         out.append("- Hyperparameters: " + ", ".join(f"`{k}={v}`" for k, v in sorted(m["hyperparameters"].items())))
     out += ["", "## Metrics", "", "Cross-validated on the training labels (out-of-fold, grouped by star):", ""]

@@ -49,9 +49,9 @@ from classifier.estimators import (
     FAMILY_NAMES,
     PROFILE_CV_FOLDS,
     PROFILE_FAMILIES,
-    PROFILE_MIRROR,
     MirrorAugmented,
     make_family,
+    mirrors,
 )
 from classifier.evaluation import classification_metrics, grouped_splits
 from classifier.scoring import Scores, score, scores_from_proba  # re-exported: fit and score from one module
@@ -235,7 +235,7 @@ class VettingEnsemble(ClassifierMixin, BaseEstimator):
     mirror : bool, optional
         Train every family (but ``rocket``, which has its own) on the rows plus their
         time-reversed views (:class:`classifier.estimators.MirrorAugmented`); default from
-        ``profile`` (:data:`classifier.estimators.PROFILE_MIRROR`).
+        ``profile`` and the number of labeled rows (:func:`classifier.estimators.mirrors`).
     random_state : int
     n_jobs : int, optional
         Threads for all models (OpenMP/BLAS and tree ensembles). Default: 1 below
@@ -269,6 +269,8 @@ class VettingEnsemble(ClassifierMixin, BaseEstimator):
         CPU seconds spent fitting each family (single-threaded, in whichever process ran it).
     splits_ : list of (train_index, test_index)
         The grouped folds used.
+    mirror_ : bool
+        Whether the families were trained on mirrored views too.
     oof_proba_ : ndarray (n, n_classes)
         Out-of-fold ensemble probabilities of the training rows (base models and second level
         both cross-fitted), columns ``classes_``.
@@ -338,6 +340,7 @@ class VettingEnsemble(ClassifierMixin, BaseEstimator):
         calibs = list(dict.fromkeys(by_count if c == "by_count" else c for c in calibs))
         # Folds from the class codes (not their indices): the same folds as grouped_splits(y, ...)
         # of any caller, so baselines evaluated on those folds compare like for like.
+        self.mirror_ = mirrors(self.profile, len(y)) if self.mirror is None else bool(self.mirror)
         n_folds = PROFILE_CV_FOLDS[self.profile] if self.n_calibration_folds is None else self.n_calibration_folds
         splits = grouped_splits(y, groups, n_splits=n_folds, random_state=self.random_state)
         # A fold whose training part holds a single class cannot fit a classifier (tiny label
@@ -457,8 +460,7 @@ class VettingEnsemble(ClassifierMixin, BaseEstimator):
         base = make_family(name, random_state=self.random_state, profile=self.profile, n_jobs=1, n_samples=n_samples)
         if name == "gp" and self.gp_max_samples is not None:
             base.set_params(max_samples=self.gp_max_samples)
-        mirror = PROFILE_MIRROR[self.profile] if self.mirror is None else self.mirror
-        return MirrorAugmented(base) if mirror and name != "rocket" else base
+        return MirrorAugmented(base) if self.mirror_ and name != "rocket" else base
 
     def _combine(self, family_proba: dict, names) -> np.ndarray:
         combiner = getattr(self, "combiner_", None)
@@ -596,6 +598,7 @@ def train(
     metrics.update({
         "fit_seconds": model.fit_seconds_,
         "families": list(model.families_),
+        "mirrored_views": bool(model.mirror_),
         "dropped_families": dict(model.dropped_families_),
         "calibration": model.calibration_method_,
         "calibration_scores": dict(model.calibration_scores_),

@@ -201,7 +201,7 @@ def test_mirror_augmentation_recognises_the_time_reversed_shape():
 
 
 def test_ensemble_mirror_setting_wraps_every_family_but_rocket():
-    from classifier.estimators import PROFILE_MIRROR, MirrorAugmented
+    from classifier.estimators import MirrorAugmented, mirrors
 
     X, y = _offset_dip_design(n_per_class=30)
     groups = np.arange(len(y)) // 2
@@ -210,6 +210,8 @@ def test_ensemble_mirror_setting_wraps_every_family_but_rocket():
     assert not any(isinstance(m, MirrorAugmented) for m in on.families_["rocket"].fold_models)
     off = VettingEnsemble(families=("logistic",), profile="fast", mirror=False, random_state=0).fit(X, y, groups)
     assert not any(isinstance(m, MirrorAugmented) for m in off.families_["logistic"].fold_models)
-    default = VettingEnsemble(families=("logistic",), profile="fast", random_state=0).fit(X, y, groups)
-    wrapped = isinstance(default.families_["logistic"].fold_models[0], MirrorAugmented)
-    assert wrapped == PROFILE_MIRROR["fast"]
+    for profile in ("fast", "full"):  # default: the profile's rule for this many labels
+        default = VettingEnsemble(families=("logistic",), profile=profile, random_state=0).fit(X, y, groups)
+        wrapped = isinstance(default.families_["logistic"].fold_models[0], MirrorAugmented)
+        assert wrapped == default.mirror_ == mirrors(profile, len(y))
+    assert not mirrors("fast", 300) and mirrors("fast", 5000) and mirrors("full", 300)

@@ -14,7 +14,8 @@ RECORD = {
                       "per_class": {"EB": 60, "PC": 50, "J": 20},
                       "per_source": {"team": 100, "curator": 20, "gold": 10, "catalog": 0}},
     "metrics": {"planet_ap": 0.91, "ece": 0.04, "families": ["logistic", "hgb"], "calibration": "sigmoid",
-                "combine": "mean", "profile": "fast", "n_cv_folds": 3, "dropped_families": {"gp": "too big"}},
+                "combine": "mean", "profile": "fast", "n_cv_folds": 3, "dropped_families": {"gp": "too big"},
+                "mirrored_views": True},
     "comparison": {"against": "v2", "n": 130, "confidence": 0.9, "tolerance": 0.01, "n_boot": 300,
                    "planet_ap": {"new": 0.9, "old": 0.85, "diff": 0.05, "low": 0.01, "high": 0.09, "failed": False}},
     "thresholds": [{"name": "flag snr", "value": "MES >= 7.1", "meaning": "passes when"}],
@@ -35,7 +36,7 @@ def test_card_sections_counts_intervals_and_limits():
     md = card_markdown(card)
     for text in ("# Model card: v3", "| PC | Planet candidate | 50 |", "| gold | 10 |", "Paired comparison with v2",
                  "| planet_ap | 0.900 | 0.850 | 0.050 | 0.010 | 0.090 | no |", "MES >= 7.1", "scikit-learn: 1.5.0",
-                 "Not reproduced yet."):
+                 "Not reproduced yet.", "trained on mirrored views too: yes"):
         assert text in md, text
     json.dumps(card, allow_nan=False)  # JSON-ready
 
@@ -46,6 +47,7 @@ def test_card_needs_a_name_and_survives_an_empty_record():
     card = build_card({"name": "base-v1", "origin": "base"})
     assert "Base model" in " ".join(card["limits"]) and card["metrics"]["comparison"] == {}
     assert "# Model card: base-v1" in card_markdown(card)
+    assert "trained on mirrored views too: —" in card_markdown(card)  # versions from before the flag
 
 
 # -- the site ------------------------------------------------------------------------------------
