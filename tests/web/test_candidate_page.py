@@ -160,3 +160,21 @@ def test_failed_flag_filter_is_one_query_on_the_stored_mask(make_candidate, djan
     assert matching("radius") == []
     sql = ctx.captured_queries[0]["sql"]
     assert "failed_flags" in sql and "features" not in sql.split("FROM")[1]  # a test on the mask, not the JSON
+
+
+def test_model_panel_says_when_there_is_no_committee(client, vetter, make_candidate):
+    """A one-family model (the ``full`` profile) cannot disagree: the page says so instead of
+    showing a disagreement of 0 that reads as "the models agree"."""
+    from tests.web.pagedata import make_prediction, make_version
+    from vetting.learning.models import Prediction
+
+    candidate = make_candidate("K00743.01")
+    prediction = make_prediction(candidate, make_version())
+    client.force_login(vetter)
+    url = reverse("candidate-detail", args=[candidate.pk])
+    page = client.get(url).content.decode()
+    assert "disagreement between models 0.10" in page and "no committee" not in page
+    Prediction.objects.filter(pk=prediction.pk).update(per_model={"hgb": prediction.per_model["forest"]},
+                                                       disagreement=0.0)
+    page = client.get(url).content.decode()
+    assert "one model family: no committee to disagree" in page and "disagreement between models" not in page
