@@ -595,6 +595,10 @@ def train(
         oof = model.oof_proba_
         metrics = classification_metrics(y, oof, list(model.classes_))
         metrics["n_cv_folds"] = model.n_calibration_folds_
+    # The folds asked for (n_cv_folds can be fewer on tiny label sets): part of the settings
+    # that make two fits on the same labels the same fit.
+    asked = model_params["n_calibration_folds"]
+    metrics["cv_folds_requested"] = int(PROFILE_CV_FOLDS[profile] if asked is None else asked)
     metrics.update({
         "fit_seconds": model.fit_seconds_,
         "families": list(model.families_),

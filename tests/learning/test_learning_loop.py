@@ -94,6 +94,20 @@ def test_retrain_without_new_labels_makes_no_version(first_model, django_capture
     assert first_model["version"].name in run.message
 
 
+def test_retrain_with_other_folds_on_the_same_labels_makes_a_version(first_model, settings,
+                                                                     django_capture_on_commit_callbacks):
+    """Changing a training setting is not "no new labels": the same snapshot with other folds
+    is a different fit."""
+    version = first_model["version"]
+    folds = version.metrics["cv_folds_requested"]
+    settings.VETTING_TRAINING_CV_FOLDS = folds + 1
+    before = ClassifierVersion.objects.count()
+    run = _run_sync(django_capture_on_commit_callbacks)
+    assert "no new labels since" not in run.message
+    assert ClassifierVersion.objects.count() == before + 1
+    assert ClassifierVersion.objects.latest("pk").metrics["cv_folds_requested"] == folds + 1
+
+
 def test_labels_keep_counting_after_a_rejection_and_a_retry_follows_sooner(
         make_population, vetter, settings, django_capture_on_commit_callbacks):
     settings.VETTING_RETRAIN_EVERY_N_LABELS = 10

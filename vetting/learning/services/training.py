@@ -65,7 +65,7 @@ def _check_trainable(labels: np.ndarray, groups: np.ndarray) -> None:
 
 def _version_with_same_labels(snap: str, seed: int) -> ClassifierVersion | None:
     """The latest team version trained on exactly this label snapshot with the same seed and
-    training settings, if it is also the latest team version (else None)."""
+    training settings (profile, families, folds), if it is also the latest team version (else None)."""
     latest = (ClassifierVersion.objects.filter(origin=ClassifierVersion.Origin.TEAM)
               .order_by("-created_at", "-pk").only("pk", "name", "label_snapshot_hash", "seed", "metrics").first())
     if latest is None or latest.label_snapshot_hash != snap or int(latest.seed) != seed:
@@ -75,6 +75,11 @@ def _version_with_same_labels(snap: str, seed: int) -> ClassifierVersion | None:
     if metrics.get("profile", settings.VETTING_TRAINING_PROFILE) != settings.VETTING_TRAINING_PROFILE:
         return None
     if families and sorted(families) != sorted(metrics.get("families") or []):
+        return None
+    from classifier.estimators import PROFILE_CV_FOLDS
+
+    folds = cv_folds() or PROFILE_CV_FOLDS.get(settings.VETTING_TRAINING_PROFILE)
+    if metrics.get("cv_folds_requested", folds) != folds:  # versions from before it was recorded: as before
         return None
     return latest
 
