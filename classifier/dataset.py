@@ -129,9 +129,12 @@ _VIEW_FEATURE_NAMES: tuple[str, ...] = (
     "gv_lv_depth_ratio",
 )
 
+#: Columns of the downsampled global view in the design matrix.
+GLOBAL_VIEW_COLUMNS = math.ceil(GLOBAL_VIEW_BINS / GLOBAL_DOWNSAMPLE)
+
 #: Width of the block that ends every row of the design matrix: the view-shape features, the
 #: downsampled global view and the local view (:func:`feature_names_for`).
-VIEW_BLOCK_WIDTH = len(_VIEW_FEATURE_NAMES) + math.ceil(GLOBAL_VIEW_BINS / GLOBAL_DOWNSAMPLE) + LOCAL_VIEW_BINS
+VIEW_BLOCK_WIDTH = len(_VIEW_FEATURE_NAMES) + GLOBAL_VIEW_COLUMNS + LOCAL_VIEW_BINS
 
 
 @dataclass(frozen=True)
@@ -207,12 +210,11 @@ class Dataset:
 
 def feature_names_for(scalar_names: Sequence[str] = DEFAULT_SCALAR_NAMES) -> list[str]:
     """Column names of :func:`design_matrix` for the given scalar names, in order."""
-    n_global = math.ceil(GLOBAL_VIEW_BINS / GLOBAL_DOWNSAMPLE)
     return (
         list(scalar_names)
         + list(_DERIVED_SCALAR_NAMES)
         + list(_VIEW_FEATURE_NAMES)
-        + [f"gv_{i:03d}" for i in range(n_global)]
+        + [f"gv_{i:03d}" for i in range(GLOBAL_VIEW_COLUMNS)]
         + [f"lv_{i:02d}" for i in range(LOCAL_VIEW_BINS)]
     )
 
@@ -228,8 +230,7 @@ def rows_with_views(X: np.ndarray) -> np.ndarray:
     X = np.asarray(X)
     if X.ndim != 2 or X.shape[1] < VIEW_BLOCK_WIDTH:
         return np.zeros(len(X), dtype=bool)
-    n_bins = math.ceil(GLOBAL_VIEW_BINS / GLOBAL_DOWNSAMPLE) + LOCAL_VIEW_BINS
-    return np.isfinite(X[:, -n_bins:]).any(axis=1)
+    return np.isfinite(X[:, -(GLOBAL_VIEW_COLUMNS + LOCAL_VIEW_BINS):]).any(axis=1)
 
 
 def mirror_views(X: np.ndarray) -> np.ndarray:
@@ -252,7 +253,7 @@ def mirror_views(X: np.ndarray) -> np.ndarray:
         Equal to the design matrix built from the reversed global and local views.
     """
     X = np.asarray(X)
-    n_global = math.ceil(GLOBAL_VIEW_BINS / GLOBAL_DOWNSAMPLE)
+    n_global = GLOBAL_VIEW_COLUMNS
     if X.ndim != 2 or X.shape[1] < VIEW_BLOCK_WIDTH:
         raise ValueError(f"mirror_views needs rows ending with the {VIEW_BLOCK_WIDTH} view columns; "
                          f"got shape {X.shape}")

@@ -32,15 +32,15 @@ from sklearn.preprocessing import StandardScaler
 from sklearn.utils.class_weight import compute_sample_weight
 from sklearn.utils.validation import check_is_fitted, validate_data
 
-from classifier.dataset import GLOBAL_DOWNSAMPLE, mirror_views, rows_with_views
-from classifier.lightcurves import GLOBAL_VIEW_BINS, LOCAL_VIEW_BINS
+from classifier.dataset import GLOBAL_VIEW_COLUMNS, mirror_views, rows_with_views
+from classifier.lightcurves import LOCAL_VIEW_BINS
 from classifier.rocket import ViewRocketClassifier
 
 FAMILY_NAMES: tuple[str, ...] = ("hgb", "extra_trees", "logistic", "mlp", "gp", "rocket")
 
 #: Lengths of the view blocks that end every row of the design matrix
 #: (:func:`classifier.dataset.feature_names_for`): downsampled global view, local view.
-VIEW_COLUMN_LENGTHS: tuple[int, int] = (math.ceil(GLOBAL_VIEW_BINS / GLOBAL_DOWNSAMPLE), LOCAL_VIEW_BINS)
+VIEW_COLUMN_LENGTHS: tuple[int, int] = (GLOBAL_VIEW_COLUMNS, LOCAL_VIEW_BINS)
 
 #: Families per profile. ``fast`` is for small label sets and per-round active-learning fits.
 #: ``full`` was chosen by star-grouped 3-fold CV inside the Astronet-Triage train split (issue 15),
