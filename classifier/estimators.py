@@ -79,6 +79,15 @@ def mirrors(profile: str, n_labels: int) -> bool:
 PROFILE_CV_FOLDS: dict[str, int] = {"full": 4, "fast": 3}
 
 
+def cv_folds_for(profile: str, asked: int | None = None) -> int:
+    """The folds a fit asks for: ``asked``, else the profile's (:data:`PROFILE_CV_FOLDS`)."""
+    if asked is not None:
+        return int(asked)
+    if profile not in PROFILE_CV_FOLDS:
+        raise ValueError(f"profile must be one of {', '.join(PROFILE_CV_FOLDS)}; got {profile!r}")
+    return PROFILE_CV_FOLDS[profile]
+
+
 class MedianImputer(SimpleImputer):
     """:class:`~sklearn.impute.SimpleImputer` (median, empty columns kept as 0) whose dense
     transform is one vectorised ``np.where``: the same values, about 15x faster.

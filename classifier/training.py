@@ -47,9 +47,9 @@ from classifier.calibration import ScalingCalibrator
 from classifier.combination import COMBINATIONS, Combiner, choose_combination
 from classifier.estimators import (
     FAMILY_NAMES,
-    PROFILE_CV_FOLDS,
     PROFILE_FAMILIES,
     MirrorAugmented,
+    cv_folds_for,
     make_family,
     mirrors,
 )
@@ -271,6 +271,9 @@ class VettingEnsemble(ClassifierMixin, BaseEstimator):
         The grouped folds used.
     mirror_ : bool
         Whether the families were trained on mirrored views too.
+    n_folds_requested_ : int
+        The folds asked for (``n_calibration_folds`` or the profile's); ``n_calibration_folds_``
+        can be fewer on tiny label sets.
     oof_proba_ : ndarray (n, n_classes)
         Out-of-fold ensemble probabilities of the training rows (base models and second level
         both cross-fitted), columns ``classes_``.
@@ -341,8 +344,8 @@ class VettingEnsemble(ClassifierMixin, BaseEstimator):
         # Folds from the class codes (not their indices): the same folds as grouped_splits(y, ...)
         # of any caller, so baselines evaluated on those folds compare like for like.
         self.mirror_ = mirrors(self.profile, len(y)) if self.mirror is None else bool(self.mirror)
-        n_folds = PROFILE_CV_FOLDS[self.profile] if self.n_calibration_folds is None else self.n_calibration_folds
-        splits = grouped_splits(y, groups, n_splits=n_folds, random_state=self.random_state)
+        self.n_folds_requested_ = cv_folds_for(self.profile, self.n_calibration_folds)
+        splits = grouped_splits(y, groups, n_splits=self.n_folds_requested_, random_state=self.random_state)
         # A fold whose training part holds a single class cannot fit a classifier (tiny label
         # sets). Drop such folds; if none is left, calibrate in-sample with a sigmoid (2
         # parameters per class, so the optimism stays small) rather than fail.
@@ -597,8 +600,7 @@ def train(
         metrics["n_cv_folds"] = model.n_calibration_folds_
     # The folds asked for (n_cv_folds can be fewer on tiny label sets): part of the settings
     # that make two fits on the same labels the same fit.
-    asked = model_params["n_calibration_folds"]
-    metrics["cv_folds_requested"] = int(PROFILE_CV_FOLDS[profile] if asked is None else asked)
+    metrics["cv_folds_requested"] = model.n_folds_requested_
     metrics.update({
         "fit_seconds": model.fit_seconds_,
         "families": list(model.families_),

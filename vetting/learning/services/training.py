@@ -76,9 +76,9 @@ def _version_with_same_labels(snap: str, seed: int) -> ClassifierVersion | None:
         return None
     if families and sorted(families) != sorted(metrics.get("families") or []):
         return None
-    from classifier.estimators import PROFILE_CV_FOLDS
+    from classifier.estimators import cv_folds_for
 
-    folds = cv_folds() or PROFILE_CV_FOLDS.get(settings.VETTING_TRAINING_PROFILE)
+    folds = cv_folds_for(settings.VETTING_TRAINING_PROFILE, cv_folds())
     if metrics.get("cv_folds_requested", folds) != folds:  # versions from before it was recorded: as before
         return None
     return latest
