@@ -118,6 +118,18 @@ def astronet_splits(src: Path, *splits: str) -> list:
         return [load_astronet_dir(dirs[name]) for name in splits]
 
 
+def default_hgb(seed: int):
+    """The "default HGB" baseline of the TESS benchmarks: ``HistGradientBoostingClassifier`` with
+    scikit-learn's defaults (only ``random_state`` set) after dropping all-NaN columns (scikit-learn's
+    binning fails on them and they carry nothing). Unfitted."""
+    from sklearn.ensemble import HistGradientBoostingClassifier
+    from sklearn.pipeline import make_pipeline
+
+    from classifier.estimators import DropEmptyColumns
+
+    return make_pipeline(DropEmptyColumns(), HistGradientBoostingClassifier(random_state=seed))
+
+
 # --- throwaway PostgreSQL database and Django ----------------------------------------------------
 
 def database_server() -> str:

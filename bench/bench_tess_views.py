@@ -31,6 +31,7 @@ from _common import (
     astronet_dir,
     astronet_splits,
     bench_parser,
+    default_hgb,
     metrics_line,
     model_profile,
 )
@@ -70,19 +71,13 @@ def logistic_baseline(train, val, columns: list[str]) -> dict:
     return classification_metrics(val.y, proba, classes)
 
 
-def default_hgb(train, val, seed: int, n_jobs: int) -> tuple[np.ndarray, list[str], Stopwatch]:
-    """``HistGradientBoostingClassifier`` with scikit-learn's defaults (only ``random_state`` set)
-    on the same design matrix (its all-NaN columns dropped first: scikit-learn's binning fails on
-    them and they carry nothing): probabilities on ``val`` (n, k), classes, the fit's stopwatch."""
-    from sklearn.ensemble import HistGradientBoostingClassifier
-    from sklearn.pipeline import make_pipeline
+def fit_default_hgb(train, val, seed: int, n_jobs: int) -> tuple[np.ndarray, list[str], Stopwatch]:
+    """:func:`_common.default_hgb` fitted on ``train`` with ``n_jobs`` threads: probabilities on
+    ``val`` (n, k), classes, the fit's stopwatch."""
     from threadpoolctl import threadpool_limits
 
-    from classifier.estimators import DropEmptyColumns
-
     with threadpool_limits(limits=n_jobs), Stopwatch() as fit:
-        model = make_pipeline(DropEmptyColumns(), HistGradientBoostingClassifier(random_state=seed))
-        model.fit(train.X, train.y)
+        model = default_hgb(seed).fit(train.X, train.y)
     return model.predict_proba(val.X), [str(c) for c in model.classes_], fit
 
 
@@ -154,7 +149,7 @@ def main() -> int:
         print(metrics_line(name, classification_metrics(val.y, proba, classes), width=22) + f" | {note}",
               flush=True)
 
-    hgb_proba, hgb_classes, hgb_fit = default_hgb(train, val, args.seed, args.n_jobs)
+    hgb_proba, hgb_classes, hgb_fit = fit_default_hgb(train, val, args.seed, args.n_jobs)
     rows["default HGB"] = (hgb_proba, hgb_classes, f"fit {hgb_fit.wall:.1f} s wall, {hgb_fit.cpu:.1f} CPU s")
     progress("default HGB")
 
