@@ -160,7 +160,15 @@ def same_signal_pairs(table: pd.DataFrame) -> pd.DataFrame:
     return pd.DataFrame(pairs, columns=["a", "b", "split_a", "split_b"])
 
 
+#: Columns section 3 needs (an Astronet-layout table may lack the optional ones).
+PAIR_COLUMNS = ("tic_id", "sectors", "period_days", "label_4class", "split")
+
+
 def print_labeller_consistency(table: pd.DataFrame) -> None:
+    missing = [c for c in PAIR_COLUMNS if c not in table.columns]
+    if missing:
+        print(f"\n3. labeller consistency skipped: candidates.csv has no {', '.join(missing)} column")
+        return
     pairs = same_signal_pairs(table)
     print(f"\n3. the same signal labelled in two sectors: {len(pairs)} pairs (all splits; labels only, no model)")
     if pairs.empty:

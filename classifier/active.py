@@ -63,7 +63,8 @@ def informativeness(scores, strategy: str) -> np.ndarray:
     Parameters
     ----------
     scores : classifier.training.Scores or mapping
-        Needs ``proba`` (n, k); ``committee`` also needs ``family_proba`` (or ``disagreement``).
+        Needs ``proba`` (n, k); ``committee`` also needs ``committee_proba`` (else ``family_proba``,
+        else ``disagreement``).
     strategy : {"uncertainty", "entropy", "least_confidence", "margin", "committee", "planet"}
         ``uncertainty`` is an alias of ``entropy`` (normalised entropy). ``planet`` is the
         uncertainty of planet vs not planet only, ``1 - |2 p_planet - 1|`` (what vetters care
@@ -86,16 +87,22 @@ def informativeness(scores, strategy: str) -> np.ndarray:
         second = srt[:, -2] if proba.shape[1] > 1 else 0.0
         return 1.0 - (srt[:, -1] - second)
     if strategy == "committee":
-        fam = _get(scores, "family_proba", None)
+        fam = _committee(scores)
         if fam:
             # Top-class votes first; the soft divergence (< 1e-3 of a vote) only breaks ties.
             return top_class_disagreement(fam) + 1e-3 * model_disagreement(fam)
         dis = _get(scores, "disagreement", None)
         if dis is None:
-            raise ValueError("committee strategy needs family_proba or disagreement in scores")
+            raise ValueError("committee strategy needs committee_proba, family_proba or disagreement in scores")
         # Stored top-class disagreement takes few values: the ensemble's entropy breaks ties.
         return np.asarray(dis, dtype=float) + 1e-3 * normalized_entropy(proba)
     raise ValueError(f"unknown strategy {strategy!r}; expected one of {', '.join(STRATEGIES)}")
+
+
+def _committee(scores) -> dict:
+    """The members' probabilities the ``committee`` strategy compares: ``committee_proba`` (the
+    families, or a one-family model's fold models), else ``family_proba``; {} when neither is given."""
+    return dict(_get(scores, "committee_proba", None) or _get(scores, "family_proba", None) or {})
 
 
 def _planet_probability(scores) -> np.ndarray:
@@ -198,7 +205,7 @@ def select_batch(
     Parameters
     ----------
     scores : classifier.training.Scores or mapping with ``proba`` (n, k) and optionally
-        ``family_proba`` / ``disagreement``
+        ``committee_proba`` / ``family_proba`` / ``disagreement``
         Scores of the unlabeled pool.
     embedding : ndarray (n, m), optional
         Coordinates for the diversity step (e.g. :func:`embed` of the design matrix). Without
@@ -206,8 +213,8 @@ def select_batch(
     batch_size : int
     mix : mapping strategy -> share, optional
         Default :data:`DEFAULT_MIX`. Shares are normalised; counts are rounded by largest
-        remainder. ``committee`` without the probabilities of two families or more falls back to
-        ``uncertainty``.
+        remainder. ``committee`` with a committee of one (one family's probabilities and no fold
+        members) falls back to ``uncertainty``.
     seed : int
         Seed of the random picks.
     exclude : sequence of int, optional
@@ -241,8 +248,10 @@ def select_batch(
         available[np.asarray(exclude, dtype=int)] = False
     batch_size = int(min(batch_size, available.sum()))
     counts = _allocate(mix, total, batch_size)
-    # A committee of one (the one-family ``full`` profile) cannot disagree: uncertainty instead.
-    has_committee = len(_get(scores, "family_proba", None) or {}) > 1 or _get(scores, "disagreement", None) is not None
+    # A committee of one cannot disagree: uncertainty instead. (A stored ``disagreement`` alone was
+    # measured on a committee when the scores were made.)
+    members = _committee(scores)
+    has_committee = len(members) > 1 if members else _get(scores, "disagreement", None) is not None
 
     chosen: list[Query] = []
     # Informative strategies first (larger shares first), random last so it samples what is left.

@@ -34,10 +34,14 @@ class Scores:
     margin : ndarray (n,)
         Top probability minus the second (small = uncertain).
     disagreement : ndarray (n,)
-        Share of model families whose top class is not the families' most-voted class
+        Share of the committee's members whose top class is not the members' most-voted class
         (:func:`classifier.evaluation.top_class_disagreement`): 0 unanimous, 1/3 when one of
-        three families predicts another class.
+        three predicts another class.
     family_proba : dict name -> ndarray (n, k)
+        Calibrated probabilities of each model family.
+    committee_proba : dict name -> ndarray (n, k)
+        The committee ``disagreement`` is measured on: the families, or a one-family model's fold
+        models (:meth:`classifier.training.VettingEnsemble.committee_proba`); default the families.
     """
 
     classes: list[str]
@@ -50,6 +54,7 @@ class Scores:
     margin: np.ndarray
     disagreement: np.ndarray
     family_proba: dict[str, np.ndarray] = field(default_factory=dict)
+    committee_proba: dict[str, np.ndarray] = field(default_factory=dict)
 
     def __len__(self) -> int:
         return len(self.predicted)
@@ -75,12 +80,15 @@ class Scores:
         return out
 
 
-def scores_from_proba(proba: np.ndarray, classes: Sequence[str], family_proba: dict | None = None) -> Scores:
-    """Build :class:`Scores` from ensemble (and optional per-family) probabilities."""
+def scores_from_proba(proba: np.ndarray, classes: Sequence[str], family_proba: dict | None = None,
+                      committee_proba: dict | None = None) -> Scores:
+    """Build :class:`Scores` from ensemble (and optional per-family and committee) probabilities;
+    the committee defaults to the families."""
     classes = list(classes)
     proba = np.asarray(proba, dtype=float)
     srt = np.sort(proba, axis=1)
     family_proba = dict(family_proba or {})
+    committee_proba = dict(committee_proba or family_proba)
     return Scores(
         classes=classes,
         proba=proba,
@@ -90,8 +98,9 @@ def scores_from_proba(proba: np.ndarray, classes: Sequence[str], family_proba: d
         uncertainty=normalized_entropy(proba),
         least_confidence=1.0 - srt[:, -1],
         margin=srt[:, -1] - (srt[:, -2] if proba.shape[1] > 1 else 0.0),
-        disagreement=top_class_disagreement(family_proba) if family_proba else np.zeros(len(proba)),
+        disagreement=top_class_disagreement(committee_proba) if committee_proba else np.zeros(len(proba)),
         family_proba=family_proba,
+        committee_proba=committee_proba,
     )
 
 
@@ -101,12 +110,15 @@ def score(model, X) -> Scores:
     Parameters
     ----------
     model : fitted :class:`classifier.training.VettingEnsemble` (or any model with
-        ``family_proba(X)``, ``combine_proba(family_proba)`` and ``classes_``)
+        ``family_proba(X)`` or ``committee_proba(X)``, ``combine_proba(family_proba)`` and ``classes_``)
     X : ndarray (n, d)
         Built by :func:`classifier.dataset.design_matrix` with the model's feature names.
     """
-    fam = model.family_proba(X)
-    return scores_from_proba(model.combine_proba(fam), model.classes_, fam)
+    if hasattr(model, "committee_proba"):
+        fam, committee = model.committee_proba(X)
+    else:
+        fam = committee = model.family_proba(X)
+    return scores_from_proba(model.combine_proba(fam), model.classes_, fam, committee)
 
 
 __all__ = ["Scores", "score", "scores_from_proba"]

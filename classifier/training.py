@@ -199,11 +199,23 @@ class CalibratedFamily(BaseEstimator):
 
     def raw_proba(self, X: np.ndarray) -> np.ndarray:
         """Uncalibrated probabilities (n, k): mean over the fold models."""
-        return np.mean([_full_proba(m, X, self.n_classes) for m in self.fold_models], axis=0)
+        return np.mean(self.fold_raw_proba(X), axis=0)
+
+    def fold_raw_proba(self, X: np.ndarray) -> list[np.ndarray]:
+        """Uncalibrated probabilities (n, k) of each fold model."""
+        return [_full_proba(m, X, self.n_classes) for m in self.fold_models]
 
     def predict_proba(self, X: np.ndarray) -> np.ndarray:
         """Calibrated probabilities (n, k)."""
         return self.calibrator.predict_proba(self.raw_proba(X))
+
+    def proba_and_members(self, X: np.ndarray) -> tuple[np.ndarray, list[np.ndarray]]:
+        """Calibrated probabilities (n, k) and those of each fold model alone, from one pass of the
+        fold models. The calibrator was fitted on out-of-fold predictions of single fold models, so
+        it applies to one member as it does to their mean."""
+        folds = self.fold_raw_proba(X)
+        return (self.calibrator.predict_proba(np.mean(folds, axis=0)),
+                [self.calibrator.predict_proba(p) for p in folds])
 
 
 class VettingEnsemble(ClassifierMixin, BaseEstimator):
@@ -476,14 +488,37 @@ class VettingEnsemble(ClassifierMixin, BaseEstimator):
         return np.mean([family_proba[n] for n in names], axis=0)
 
     # -- prediction -----------------------------------------------------------------------
-    def family_proba(self, X) -> dict[str, np.ndarray]:
-        """Calibrated probabilities of each fitted family: name -> ndarray (n, n_classes)."""
+    def _checked_input(self, X) -> np.ndarray:
+        """``X`` as a float matrix, after checking the model is fitted and the width matches."""
         check_is_fitted(self, "families_")
         X = _check_xy(X)
         if X.shape[1] != self.n_features_in_:
             raise ValueError(f"X has {X.shape[1]} features; the model was trained on {self.n_features_in_}")
+        return X
+
+    def family_proba(self, X) -> dict[str, np.ndarray]:
+        """Calibrated probabilities of each fitted family: name -> ndarray (n, n_classes)."""
+        X = self._checked_input(X)
         with threadpool_limits(limits=_n_threads(self.n_jobs, len(X))):
             return {name: model.predict_proba(X) for name, model in self.families_.items()}
+
+    def committee_proba(self, X) -> tuple[dict[str, np.ndarray], dict[str, np.ndarray]]:
+        """Per-family probabilities (as :meth:`family_proba`) and the committee whose disagreement
+        the site shows and the ``committee`` query strategy uses: the families when there are two
+        or more, else the one family's fold models, each trained on a different part of the labels
+        (query by bagging, Abe & Mamitsuka 1998). Both: name -> ndarray (n, n_classes)."""
+        if len(self.families_) > 1:
+            family = self.family_proba(X)
+            return family, family
+        X = self._checked_input(X)
+        (name, model), = self.families_.items()
+        with threadpool_limits(limits=_n_threads(self.n_jobs, len(X))):
+            proba, members = model.proba_and_members(X)
+        return {name: proba}, {f"{name} fold {i + 1}": p for i, p in enumerate(members)}
+
+    def committee_kind(self) -> str:
+        """What :meth:`committee_proba` returns as the committee: ``"families"`` or ``"fold models"``."""
+        return "families" if len(self.families_) > 1 else "fold models"
 
     def combine_proba(self, family_proba: dict[str, np.ndarray]) -> np.ndarray:
         """Ensemble probabilities (n, n_classes) from per-family probabilities."""
@@ -605,6 +640,7 @@ def train(
         "fit_seconds": model.fit_seconds_,
         "families": list(model.families_),
         "mirrored_views": bool(model.mirror_),
+        "committee": model.committee_kind(),
         "dropped_families": dict(model.dropped_families_),
         "calibration": model.calibration_method_,
         "calibration_scores": dict(model.calibration_scores_),

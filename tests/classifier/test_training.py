@@ -116,3 +116,33 @@ def test_train_metrics_come_from_cross_fitted_out_of_fold_probabilities():
     for tr, te in model.splits_:
         assert not set(g[tr]) & set(g[te])
     assert set(model.oof_family_proba_) == set(model.families_)
+
+
+def test_one_family_model_is_judged_by_a_committee_of_its_fold_models():
+    """A one-family model (the ``full`` profile) has no families to disagree: its fold models, each
+    trained on other labels, are the committee (query by bagging). Multi-family models keep theirs."""
+    from classifier.active import select_batch
+    from classifier.evaluation import top_class_disagreement
+
+    X, y, g = toy(n=150, d=4, seed=2)
+    X = X + np.random.default_rng(5).normal(scale=2.0, size=X.shape)  # overlapping blobs: folds disagree
+    one = VettingEnsemble(families=("hgb",), profile="full", random_state=0).fit(X, y, g)
+    s = score(one, X)
+    assert list(s.family_proba) == ["hgb"]
+    assert list(s.committee_proba) == [f"hgb fold {i}" for i in range(1, one.n_calibration_folds_ + 1)]
+    np.testing.assert_allclose(s.family_proba["hgb"], one.family_proba(X)["hgb"])  # one pass, same probabilities
+    np.testing.assert_allclose(s.proba, one.predict_proba(X))
+    for member, fold_model in zip(s.committee_proba.values(), one.families_["hgb"].fold_models, strict=True):
+        np.testing.assert_allclose(member, one.families_["hgb"].calibrator.predict_proba(fold_model.predict_proba(X)))
+    np.testing.assert_allclose(s.disagreement, top_class_disagreement(s.committee_proba))
+    assert s.disagreement.max() > 0  # the folds do not all agree on these noisy blobs
+    assert one.committee_kind() == "fold models"
+    assert train(X, y, g, profile="full", families=("hgb",)).metrics["committee"] == "fold models"
+    # The committee share picks the row its fold models dispute most.
+    q = select_batch(s, batch_size=1, mix={"committee": 1.0}, seed=0)
+    assert s.disagreement[q[0].index] == s.disagreement.max()
+
+    many = VettingEnsemble(profile="fast", random_state=0).fit(X, y, g)
+    s = score(many, X)
+    assert list(s.committee_proba) == list(s.family_proba) == list(many.families_)
+    assert many.committee_kind() == "families"

@@ -15,7 +15,7 @@ RECORD = {
                       "per_source": {"team": 100, "curator": 20, "gold": 10, "catalog": 0}},
     "metrics": {"planet_ap": 0.91, "ece": 0.04, "families": ["logistic", "hgb"], "calibration": "sigmoid",
                 "combine": "mean", "profile": "fast", "n_cv_folds": 3, "dropped_families": {"gp": "too big"},
-                "mirrored_views": True},
+                "mirrored_views": True, "committee": "families"},
     "comparison": {"against": "v2", "n": 130, "confidence": 0.9, "tolerance": 0.01, "n_boot": 300,
                    "planet_ap": {"new": 0.9, "old": 0.85, "diff": 0.05, "low": 0.01, "high": 0.09, "failed": False}},
     "thresholds": [{"name": "flag snr", "value": "MES >= 7.1", "meaning": "passes when"}],
@@ -36,7 +36,8 @@ def test_card_sections_counts_intervals_and_limits():
     md = card_markdown(card)
     for text in ("# Model card: v3", "| PC | Planet candidate | 50 |", "| gold | 10 |", "Paired comparison with v2",
                  "| planet_ap | 0.900 | 0.850 | 0.050 | 0.010 | 0.090 | no |", "MES >= 7.1", "scikit-learn: 1.5.0",
-                 "Not reproduced yet.", "trained on mirrored views too: yes"):
+                 "Not reproduced yet.", "trained on mirrored views too: yes",
+                 "disagreement measured between: families"):
         assert text in md, text
     json.dumps(card, allow_nan=False)  # JSON-ready
 

@@ -178,3 +178,9 @@ def test_model_panel_says_when_there_is_no_committee(client, vetter, make_candid
                                                        disagreement=0.0)
     page = client.get(url).content.decode()
     assert "one model family: no committee to disagree" in page and "disagreement between models" not in page
+    # A version scored with its fold models as the committee shows their disagreement.
+    Prediction.objects.filter(pk=prediction.pk).update(disagreement=0.25)
+    prediction.classifier_version.metrics = {"committee": "fold models"}
+    prediction.classifier_version.save(update_fields=["metrics"])
+    page = client.get(url).content.decode()
+    assert "disagreement between its fold models 0.25" in page and "no committee" not in page

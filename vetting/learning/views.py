@@ -64,7 +64,8 @@ STRATEGY_HELP = (
      "anyway, and the look-alikes that fool the model; teaches little once the model is sure"),
     ("planet", "Planet or not?", "candidates whose planet probability is nearest 0.5: the labels that move "
      "the planet-vs-rest boundary most"),
-    ("committee", "Models disagree", "candidates whose model families predict different classes"),
+    ("committee", "Models disagree", "candidates whose model families (or, with one family, its fold models) "
+     "predict different classes"),
     ("uncertainty", "Most uncertain", "highest entropy over all classes"),
     ("random", "Random", "a uniform sample: keeps estimates unbiased and finds what the model never looks at"),
 )

@@ -117,6 +117,18 @@ def _session_start(user) -> datetime:
 _FAMILY_SHORT = {"extra_trees": "ET", "logistic": "logit", "random_forest": "RF"}
 
 
+def _committee(prediction, families) -> str | None:
+    """Whom the prediction's disagreement is measured between, as the page words it: "models" (two
+    families or more), "its fold models" (one family whose version was scored with its fold models
+    as the committee, ``metrics["committee"]``) or None (a committee of one: nothing to show)."""
+    if prediction is None:
+        return None
+    if len(families) > 1:
+        return "models"
+    metrics = prediction.classifier_version.metrics or {}
+    return "its fold models" if metrics.get("committee") == "fold models" else None
+
+
 def _probability_rows(prediction) -> tuple[list[tuple[str, str]], list[dict]]:
     """Model families as (name, short heading), and per class: ensemble probability, each family's
     and their spread (max - min)."""
@@ -181,6 +193,7 @@ def candidate_detail(request, pk: int):
     return render(request, "candidates/detail.html", {
         "candidate": candidate, "target": candidate.target, "consensus": consensus, "model_hidden": model_hidden,
         "prediction": prediction, "families": families, "probability_rows": probability_rows,
+        "committee": _committee(prediction, families),
         "labels": [label for label in labels if label.pk != (mine.pk if mine else None)], "my_label": mine,
         "labels_visible": visible, "disputes": disputes,
         "figures": figures, "pixels": pixels, "figure_list": [(n, d) for n, d in FIGURES if n in figures],
