@@ -5,10 +5,10 @@ three things that bound it, on the **train** split only (star-grouped folds; not
 a setting), with a default ``HistGradientBoostingClassifier`` (3 s a fit; the `full` profile
 tracks it within a few hundredths of AP, ``bench_tess_views.py``):
 
-1. **Learning curve.** Train-CV planet AP when each training fold keeps 1/8, 1/4, 1/2 or all of
+1. **Learning curve.** Train-CV planet and triage AP when each training fold keeps 1/8, 1/4, 1/2 or all of
    its stars (two fold seeds). The gain per doubling of the labels over the last two doublings,
    extrapolated from the validation figure of the same model trained on the whole train split,
-   says how many labels 0.85 would take at this rate.
+   says how many labels 0.85 (planet) and 0.985 (triage) would take at this rate.
 2. **The evidence in the views of the top-ranked non-planets.** Out-of-fold, the rows ranked in
    the top N (N = the number of planets) are planets or not; for those labelled EB the script
    prints what the views show beside the planets of the same ranks: a secondary eclipse
@@ -32,11 +32,13 @@ import numpy as np
 import pandas as pd
 from _common import astronet_dir, astronet_splits, bench_parser, default_hgb
 
-from classifier.evaluation import grouped_splits, planet_probability
-from classifier.vocabulary import PLANET_CLASSES
+from classifier.evaluation import grouped_splits, planet_probability, triage_probability
+from classifier.vocabulary import PLANET_CLASSES, TRIAGE_CLASSES
 
-#: Planet AP asked for by issue 15.
-TARGET_PLANET_AP = 0.85
+#: APs asked for by issue 15: planet vs rest, and triage (astrophysical signal vs junk).
+TARGETS = {"planet": 0.85, "triage": 0.985}
+#: Positive classes and probability of each kind of AP.
+POSITIVES = {"planet": (PLANET_CLASSES, planet_probability), "triage": (TRIAGE_CLASSES, triage_probability)}
 #: Fractions of each training fold's stars kept for the learning curve.
 FRACTIONS = (0.125, 0.25, 0.5, 1.0)
 #: A secondary eclipse "shows" in the global view above this signal-to-noise ratio (the Kepler
@@ -73,56 +75,65 @@ def main() -> int:
 
 # --- 1. learning curve ---------------------------------------------------------------------------
 
-def planet_ap(y: np.ndarray, proba: np.ndarray, classes) -> float:
+def ap_of(kind: str, y: np.ndarray, proba: np.ndarray, classes) -> float:
+    """Planet-vs-rest (``kind`` "planet") or triage (astrophysical vs junk, "triage") AP."""
     from sklearn.metrics import average_precision_score
 
-    return float(average_precision_score(np.isin(y, list(PLANET_CLASSES)), planet_probability(proba, classes)))
+    positive, prob = POSITIVES[kind]
+    return float(average_precision_score(np.isin(y, list(positive)), prob(proba, classes)))
 
 
-def learning_curve(train, seeds) -> tuple[list[tuple[float, float, float, float]], np.ndarray]:
-    """[(fraction, mean training rows, mean planet AP, its spread over folds)] and the out-of-fold
-    planet probability (n,) of the whole-fold models of the first seed."""
+def learning_curve(train, seeds) -> tuple[list[tuple[float, float, dict[str, tuple[float, float]]]], np.ndarray]:
+    """[(fraction, mean training rows, {kind: (mean AP, its spread over folds)})] for the kinds of
+    :data:`TARGETS`, and the out-of-fold planet probability (n,) of the whole-fold models of the
+    first seed."""
     rng = np.random.default_rng(0)
     oof = np.full(len(train.y), np.nan)
     curve = []
     for fraction in FRACTIONS:
-        sizes, aps = [], []
+        sizes, aps = [], {kind: [] for kind in TARGETS}
         for seed in seeds:
             for fit_rows, test_rows in grouped_splits(train.y, train.groups, n_splits=4, random_state=seed):
                 stars = np.unique(train.groups[fit_rows])
                 kept = rng.choice(stars, max(2, int(round(fraction * len(stars)))), replace=False)
                 fit_rows = fit_rows[np.isin(train.groups[fit_rows], kept)]
                 model = default_hgb(0).fit(train.X[fit_rows], train.y[fit_rows])
-                proba = model.predict_proba(train.X[test_rows])
-                aps.append(planet_ap(train.y[test_rows], proba, list(model.classes_)))
+                proba, classes = model.predict_proba(train.X[test_rows]), list(model.classes_)
+                for kind in TARGETS:
+                    aps[kind].append(ap_of(kind, train.y[test_rows], proba, classes))
                 sizes.append(len(fit_rows))
                 if fraction == 1.0 and seed == seeds[0]:
-                    oof[test_rows] = planet_probability(proba, list(model.classes_))
-        curve.append((fraction, float(np.mean(sizes)), float(np.mean(aps)), float(np.std(aps))))
+                    oof[test_rows] = planet_probability(proba, classes)
+        curve.append((fraction, float(np.mean(sizes)),
+                      {kind: (float(np.mean(v)), float(np.std(v))) for kind, v in aps.items()}))
     return curve, oof
 
 
-def validation_ap(train, val) -> float:
+def validation_ap(train, val) -> dict[str, float]:
+    """{kind: validation AP} of the model trained on the whole train split."""
     model = default_hgb(0).fit(train.X, train.y)
-    return planet_ap(val.y, model.predict_proba(val.X), list(model.classes_))
+    proba, classes = model.predict_proba(val.X), list(model.classes_)
+    return {kind: ap_of(kind, val.y, proba, classes) for kind in TARGETS}
 
 
-def print_learning_curve(curve, val_ap: float, n_train: int) -> None:
-    print("\n1. learning curve (train CV, planet AP):")
-    print(f"   {'fraction of stars':>18} {'training rows':>14} {'planet AP':>10} {'fold spread':>12}")
-    for fraction, size, ap, spread in curve:
-        print(f"   {fraction:>18.3f} {size:>14.0f} {ap:>10.4f} {spread:>12.3f}")
-    (_, n_lo, ap_lo, _), (_, n_hi, ap_hi, _) = curve[-3], curve[-1]
-    per_doubling = (ap_hi - ap_lo) / math.log2(n_hi / n_lo)
-    print(f"   gain per doubling of the labels over the last two doublings: {per_doubling:+.4f} AP")
-    print(f"   validation planet AP of the same model on all {n_train} training rows: {val_ap:.4f}")
-    if per_doubling <= 0:
-        print("   the curve is flat: more labels of this kind would not reach the target")
-        return
-    doublings = max(0.0, (TARGET_PLANET_AP - val_ap) / per_doubling)
-    print(f"   at that rate, validation AP {TARGET_PLANET_AP} needs {doublings:.1f} more doublings: about "
-          f"{n_train * 2 ** doublings:,.0f} labelled TCEs ({2 ** doublings:.1f}x the train split), "
-          "if the rate held (learning curves flatten, so this is a lower bound)")
+def print_learning_curve(curve, val_ap: dict[str, float], n_train: int) -> None:
+    print("\n1. learning curve (train CV; AP with its spread over folds):")
+    print(f"   {'fraction of stars':>18} {'training rows':>14}" + "".join(f" {kind + ' AP':>18}" for kind in TARGETS))
+    for fraction, size, aps in curve:
+        cells = "".join(f" {aps[kind][0]:>10.4f} +- {aps[kind][1]:.3f}" for kind in TARGETS)
+        print(f"   {fraction:>18.3f} {size:>14.0f}{cells}")
+    for kind, target in TARGETS.items():
+        (_, n_lo, lo), (_, n_hi, hi) = curve[-3][:3], curve[-1][:3]
+        per_doubling = (hi[kind][0] - lo[kind][0]) / math.log2(n_hi / n_lo)
+        print(f"   {kind}: gain per doubling of the labels over the last two doublings {per_doubling:+.4f} AP; "
+              f"validation AP of the same model on all {n_train} training rows {val_ap[kind]:.4f}")
+        if per_doubling <= 0:
+            print(f"   {kind}: the curve is flat: more labels of this kind would not reach {target}")
+            continue
+        doublings = max(0.0, (target - val_ap[kind]) / per_doubling)
+        print(f"   {kind}: at that rate, validation AP {target} needs {doublings:.1f} more doublings: about "
+              f"{n_train * 2 ** doublings:,.0f} labelled TCEs ({2 ** doublings:.1f}x the train split), "
+              "if the rate held (learning curves flatten, so this is a lower bound)")
 
 
 # --- 2. what the views show of the confused rows --------------------------------------------------
