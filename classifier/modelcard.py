@@ -199,7 +199,8 @@ def card_markdown(card: Mapping) -> str:
             f"combination {_fmt(m.get('combine'))}; profile {_fmt(m.get('profile'))}",
             *_calibration_lines(m),
             f"- Cross-validation folds (grouped by star): {_fmt(m.get('n_cv_folds'))}; "
-            f"features: {_fmt(m.get('n_features'))}; trained on mirrored views too: {_yes_no(m.get('mirrored_views'))}; "
+            f"features: {_fmt(m.get('n_features'))}; "
+            f"trained on mirrored views too: {_yes_no(m.get('mirrored_views'))}; "
             f"disagreement measured between: {_fmt(m.get('committee'))}"]
     if m.get("hyperparameters"):
         out.append("- Hyperparameters: " + ", ".join(f"`{k}={v}`" for k, v in sorted(m["hyperparameters"].items())))
