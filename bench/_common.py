@@ -110,12 +110,25 @@ def write_split_dirs(src: Path, dest: Path, column: str = "split") -> dict[str, 
 
 def astronet_splits(src: Path, *splits: str) -> list:
     """The named splits of an Astronet-Triage folder as ``classifier.dataset.Dataset``s, each read
-    from an Astronet-layout directory of its own, exactly as the command line reads them."""
+    from an Astronet-layout directory of its own, exactly as the command line reads them.
+
+    Raises SystemExit naming the splits the folder has when one asked for is absent."""
     from classifier.loaders import load_astronet_dir
 
     with tempfile.TemporaryDirectory() as tmp:
         dirs = write_split_dirs(src, Path(tmp))
+        missing = [name for name in splits if name not in dirs]
+        if missing:
+            raise SystemExit(f"{script_name()}: no {', '.join(missing)} split in {src / 'candidates.csv'}; "
+                             f"it has {', '.join(sorted(dirs)) or 'none'}")
         return [load_astronet_dir(dirs[name]) for name in splits]
+
+
+def add_report_split_option(parser: argparse.ArgumentParser) -> None:
+    """``--report-split`` (default ``val``): the Astronet-Triage split a TESS benchmark reports on,
+    e.g. a held-back ``test`` split of the same layout. Choices are made on ``train`` only."""
+    parser.add_argument("--report-split", default="val",
+                        help="split reported on (default val; e.g. a held-back test split); choices use train only")
 
 
 def default_hgb(seed: int):

@@ -19,7 +19,7 @@ tracks it within a few hundredths of AP, ``bench_tess_views.py``):
    different sectors) was labelled twice, independently of the model: how often the two labels
    agree, as the precision and recall of "the other sector's label is PC".
 
-    python bench/bench_tess_ceiling.py [--quick] [--n-jobs 2]
+    python bench/bench_tess_ceiling.py [--quick] [--n-jobs 2] [--report-split val]
 
 Reads the shared data from ``VETTING_SHARED_DATA`` (default ``<repo>/../shared/data``).
 """
@@ -30,7 +30,7 @@ import math
 
 import numpy as np
 import pandas as pd
-from _common import astronet_dir, astronet_splits, bench_parser, default_hgb
+from _common import add_report_split_option, astronet_dir, astronet_splits, bench_parser, default_hgb
 
 from classifier.evaluation import grouped_splits, planet_probability, triage_probability
 from classifier.vocabulary import PLANET_CLASSES, TRIAGE_CLASSES
@@ -51,23 +51,26 @@ SAME_PERIOD_REL = 0.01
 def main() -> int:
     parser = bench_parser(__doc__, quick="3,000 training rows, one fold seed")
     parser.add_argument("--n-jobs", type=int, default=2)
+    add_report_split_option(parser)
     args = parser.parse_args()
     src = astronet_dir()
     if src is None:
         return 0
     from threadpoolctl import threadpool_limits
 
-    train, val = astronet_splits(src, "train", "val")
+    train, val = astronet_splits(src, "train", args.report_split)
     seeds = (0,) if args.quick else (0, 1)
     if args.quick:
         train = train.subset(np.sort(np.random.default_rng(0).permutation(len(train.y))[:3000]))
     print(f"Astronet-Triage train split: {len(train.y)} rows, {int(np.isin(train.y, list(PLANET_CLASSES)).sum())} "
-          f"planets; validation: {len(val.y)} rows. Model: default HGB; folds: 4, star-grouped, fold seeds {seeds}.")
-    print("Nothing is chosen here; the validation split is used once, for the extrapolation's starting point.")
+          f"planets; {args.report_split}: {len(val.y)} rows. Model: default HGB; folds: 4, star-grouped, "
+          f"fold seeds {seeds}.")
+    print(f"Nothing is chosen here; the {args.report_split} split is used once, "
+          "for the extrapolation's starting point.")
     with threadpool_limits(limits=args.n_jobs):
         curve, oof = learning_curve(train, seeds)
         val_ap = validation_ap(train, val)
-    print_learning_curve(curve, val_ap, len(train.y))
+    print_learning_curve(curve, val_ap, len(train.y), args.report_split)
     print_view_evidence(train, oof)
     print_labeller_consistency(pd.read_csv(src / "candidates.csv"))
     return 0
@@ -116,7 +119,7 @@ def validation_ap(train, val) -> dict[str, float]:
     return {kind: ap_of(kind, val.y, proba, classes) for kind in TARGETS}
 
 
-def print_learning_curve(curve, val_ap: dict[str, float], n_train: int) -> None:
+def print_learning_curve(curve, val_ap: dict[str, float], n_train: int, split: str) -> None:
     print("\n1. learning curve (train CV; AP with its spread over folds):")
     print(f"   {'fraction of stars':>18} {'training rows':>14}" + "".join(f" {kind + ' AP':>18}" for kind in TARGETS))
     for fraction, size, aps in curve:
@@ -126,12 +129,12 @@ def print_learning_curve(curve, val_ap: dict[str, float], n_train: int) -> None:
         (_, n_lo, lo), (_, n_hi, hi) = curve[-3][:3], curve[-1][:3]
         per_doubling = (hi[kind][0] - lo[kind][0]) / math.log2(n_hi / n_lo)
         print(f"   {kind}: gain per doubling of the labels over the last two doublings {per_doubling:+.4f} AP; "
-              f"validation AP of the same model on all {n_train} training rows {val_ap[kind]:.4f}")
+              f"{split} AP of the same model on all {n_train} training rows {val_ap[kind]:.4f}")
         if per_doubling <= 0:
             print(f"   {kind}: the curve is flat: more labels of this kind would not reach {target}")
             continue
         doublings = max(0.0, (target - val_ap[kind]) / per_doubling)
-        print(f"   {kind}: at that rate, validation AP {target} needs {doublings:.1f} more doublings: about "
+        print(f"   {kind}: at that rate, {split} AP {target} needs {doublings:.1f} more doublings: about "
               f"{n_train * 2 ** doublings:,.0f} labelled TCEs ({2 ** doublings:.1f}x the train split), "
               "if the rate held (learning curves flatten, so this is a lower bound)")
 
@@ -190,8 +193,8 @@ def print_labeller_consistency(table: pd.DataFrame) -> None:
     agree = int((pc_a & pc_b).sum())
     print(f"   'the other sector says PC' as a predictor of PC: precision = recall = {agree / max(pc_b.sum(), 1):.3f} "
           f"({agree} of {int(pc_b.sum())} ordered pairs)")
-    cross = int((pairs.split_a != pairs.split_b).sum())
-    print(f"   pairs with one row in train and one in validation: {cross}")
+    cross = int((pairs.split_a != pairs.split_b).sum())  # a star seen in training and reported on
+    print(f"   pairs with rows in two different splits: {cross}")
 
 
 if __name__ == "__main__":

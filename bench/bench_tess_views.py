@@ -12,7 +12,7 @@ ensembles' own train cross-validation figures (star-grouped folds inside the tra
 basis of every choice) are printed beside them. Two logistic baselines (catalog SNR only, views
 only) of the same run come first.
 
-    python bench/bench_tess_views.py [--quick] [--n-jobs 2] [--profile full|fast] [--boot 1000]
+    python bench/bench_tess_views.py [--quick] [--n-jobs 2] [--profile full|fast] [--boot 1000] [--report-split val]
 
 Reads the shared data from ``VETTING_SHARED_DATA`` (default ``<repo>/../shared/data``); the
 train/val subsets are written to a temporary Astronet-layout directory each, exactly as the
@@ -28,6 +28,7 @@ import pandas as pd
 from _common import (
     Stopwatch,
     add_model_options,
+    add_report_split_option,
     astronet_dir,
     astronet_splits,
     bench_parser,
@@ -119,6 +120,7 @@ def ensemble_fit_seconds(model: VettingEnsemble, fit: Stopwatch, n_jobs: int) ->
 def main() -> int:
     parser = bench_parser(__doc__, quick="3000 training rows, fast profile, 200 bootstrap resamples")
     add_model_options(parser)
+    add_report_split_option(parser)
     parser.add_argument("--boot", type=int, default=None, help="bootstrap resamples (default 1000; 200 with --quick)")
     args = parser.parse_args()
     src = astronet_dir()
@@ -126,16 +128,17 @@ def main() -> int:
         return 0
     profile = model_profile(args)
     n_boot = args.boot or (200 if args.quick else 1000)
-    train, val = astronet_splits(src, "train", "val")
+    train, val = astronet_splits(src, "train", args.report_split)
     if args.quick:
         keep = np.random.default_rng(args.seed).permutation(len(train.y))[:3000]
         train = train.subset(np.sort(keep))
     counts = pd.Series(train.y).value_counts().to_dict()
     print(f"Astronet-Triage: train {len(train.y)} {counts}, "
-          f"val {len(val.y)} {pd.Series(val.y).value_counts().to_dict()}")
+          f"{args.report_split} {len(val.y)} {pd.Series(val.y).value_counts().to_dict()}")
     print(f"features: {train.X.shape[1]}; profile {profile}; n_jobs {args.n_jobs}; seed {args.seed}; "
           f"machine load at start {os.getloadavg()[0]:.1f} (2 cores, shared: wall times are noisy)")
-    print("chosen on: train CV (star-grouped folds inside the train split); reported on: validation")
+    print("chosen on: train CV (star-grouped folds inside the train split); "
+          f"reported on: the {args.report_split} split")
     print()
     print(metrics_line("baseline logistic(catalog SNR)", logistic_baseline(train, val, ["log_snr"])))
     views = [c for c in train.feature_names if c.startswith(("gv_", "lv_")) and c[3:].isdigit()]
@@ -191,7 +194,8 @@ def main() -> int:
     paired = [k for k in ("new ensemble", "default HGB", "old ensemble", "new, no mirror") if k in rows]
     boot_triage = bootstrap_ap(val.y, {k: p_triage[k] for k in paired}, TRIAGE_CLASSES, n_boot, args.seed)
     print()
-    print(f"validation split, planet AP with 95 % bootstrap interval ({n_boot} resamples of the {len(val.y)} rows):")
+    print(f"{args.report_split} split, planet AP with 95 % bootstrap interval "
+          f"({n_boot} resamples of the {len(val.y)} rows):")
     for name, (proba, classes, note) in rows.items():
         m = classification_metrics(val.y, proba, classes)
         print(f"{name:<22} planet AP {m['planet_ap']:.4f} {interval(boot[name])} | triage AP {m['triage_ap']:.4f} | "
