@@ -507,18 +507,22 @@ class VettingEnsemble(ClassifierMixin, BaseEstimator):
         the site shows and the ``committee`` query strategy uses: the families when there are two
         or more, else the one family's fold models, each trained on a different part of the labels
         (query by bagging, Abe & Mamitsuka 1998). Both: name -> ndarray (n, n_classes)."""
+        X = self._checked_input(X)
         if len(self.families_) > 1:
             family = self.family_proba(X)
             return family, family
-        X = self._checked_input(X)
         (name, model), = self.families_.items()
         with threadpool_limits(limits=_n_threads(self.n_jobs, len(X))):
             proba, members = model.proba_and_members(X)
         return {name: proba}, {f"{name} fold {i + 1}": p for i, p in enumerate(members)}
 
     def committee_kind(self) -> str:
-        """What :meth:`committee_proba` returns as the committee: ``"families"`` or ``"fold models"``."""
-        return "families" if len(self.families_) > 1 else "fold models"
+        """What :meth:`committee_proba` returns as the committee: ``"families"``, ``"fold models"`` or
+        ``"none"`` (one family with one fold model left: a committee of one cannot disagree)."""
+        if len(self.families_) > 1:
+            return "families"
+        (model,) = self.families_.values()
+        return "fold models" if len(model.fold_models) > 1 else "none"
 
     def combine_proba(self, family_proba: dict[str, np.ndarray]) -> np.ndarray:
         """Ensemble probabilities (n, n_classes) from per-family probabilities."""
