@@ -50,8 +50,8 @@ VIEW_COLUMN_LENGTHS: tuple[int, int] = (GLOBAL_VIEW_COLUMNS, LOCAL_VIEW_BINS)
 #: ``full`` is the calibrated hgb alone (the former hgb + extra_trees had been chosen in the same
 #: way on an older hgb, 0.694 against 0.681). The ``rocket`` family (0.440 alone) added nothing
 #: to any subset, so it is available (by name, e.g. ``VETTING_TRAINING_FAMILIES``) but in no
-#: profile. With one family the ensemble has no committee: its disagreement is 0 (and the
-#: ``committee`` query share falls back to uncertainty).
+#: profile. With one family the ensemble's committee is that family's fold models
+#: (:meth:`classifier.training.VettingEnsemble.committee_proba`).
 PROFILE_FAMILIES: dict[str, tuple[str, ...]] = {
     "full": ("hgb",),
     "fast": ("hgb", "extra_trees", "logistic"),

@@ -110,14 +110,11 @@ def score(model, X) -> Scores:
     Parameters
     ----------
     model : fitted :class:`classifier.training.VettingEnsemble` (or any model with
-        ``family_proba(X)`` or ``committee_proba(X)``, ``combine_proba(family_proba)`` and ``classes_``)
+        ``committee_proba(X)``, ``combine_proba(family_proba)`` and ``classes_``)
     X : ndarray (n, d)
         Built by :func:`classifier.dataset.design_matrix` with the model's feature names.
     """
-    if hasattr(model, "committee_proba"):
-        fam, committee = model.committee_proba(X)
-    else:
-        fam = committee = model.family_proba(X)
+    fam, committee = model.committee_proba(X)
     return scores_from_proba(model.combine_proba(fam), model.classes_, fam, committee)
 
 

@@ -507,10 +507,11 @@ class VettingEnsemble(ClassifierMixin, BaseEstimator):
         the site shows and the ``committee`` query strategy uses: the families when there are two
         or more, else the one family's fold models, each trained on a different part of the labels
         (query by bagging, Abe & Mamitsuka 1998). Both: name -> ndarray (n, n_classes)."""
-        X = self._checked_input(X)
-        if len(self.families_) > 1:
+        check_is_fitted(self, "families_")
+        if self.committee_kind() == "families":
             family = self.family_proba(X)
             return family, family
+        X = self._checked_input(X)
         (name, model), = self.families_.items()
         with threadpool_limits(limits=_n_threads(self.n_jobs, len(X))):
             proba, members = model.proba_and_members(X)

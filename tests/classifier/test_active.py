@@ -35,8 +35,9 @@ def test_committee_picks_disagreement():
 
 
 def test_committee_of_one_family_falls_back_to_uncertainty():
-    """The one-family ``full`` profile has no committee: its share goes to uncertainty sampling
-    (the most uncertain row), not to a random tie-break among equal zero disagreements."""
+    """A committee of one (one family's probabilities, no fold members) cannot disagree: its share
+    goes to uncertainty sampling (the most uncertain row), not to a random tie-break among equal
+    zero disagreements."""
     s = {"proba": PROBA, "family_proba": {"hgb": PROBA}}
     for seed in range(5):
         q = select_batch(s, batch_size=1, mix={"committee": 1.0}, seed=seed)
